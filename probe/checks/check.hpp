@@ -1,0 +1,59 @@
+// The one interface every kind of target is checked through. A failed check is data, not an
+// exception: run() always returns a CheckResult, within the target's timeout, whatever the
+// target does — refuses, hangs after accept, trickles bytes, answers garbage.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "probe/config/config.hpp"
+
+namespace probe::util {
+class Clock;
+class Watchdog;
+} // namespace probe::util
+
+namespace probe::checks {
+
+// The `result` label of probe_checks_total: failure = the target answered wrong or not at all;
+// timeout = no answer within `timeout`; error = probe could not run the check itself.
+enum class CheckStatus { success, failure, timeout, error };
+
+std::string_view to_string(CheckStatus status);
+
+struct CheckResult {
+  CheckStatus status = CheckStatus::error;
+  std::chrono::nanoseconds latency{0};
+  // One line for people: what was asked and what came back ("GET /health -> 503").
+  std::string detail;
+  // Machine-readable reason on failure: "connection_refused", "status", "no_response",
+  // "rejecting", "auth_failed", "query_failed", "stale", ... (empty on success).
+  std::string reason;
+  std::optional<int> http_status;
+  std::optional<double> heartbeat_age_seconds;
+
+  bool ok() const { return status == CheckStatus::success; }
+};
+
+class Check {
+public:
+  virtual ~Check() = default;
+  // Checks the target once and returns within `timeout` (plus scheduling slack).
+  virtual CheckResult run(std::chrono::milliseconds timeout) = 0;
+};
+
+// What checks share and must not own: the time source and the deadline timer thread.
+struct CheckContext {
+  const util::Clock* clock = nullptr;
+  util::Watchdog* watchdog = nullptr;
+};
+
+// Builds the check for `target` (the type -> factory table lives in check_factory.cpp).
+std::unique_ptr<Check> make_check(const config::Target& target, const CheckContext& context);
+
+// Helpers for the check implementations.
+CheckResult make_result(CheckStatus status, std::string detail, std::string reason = {});
+
+} // namespace probe::checks

@@ -1,0 +1,38 @@
+// heartbeat: liveness of a process with no port (the Telegram bot) from the last sign of life
+// it left behind — a timestamp in PostgreSQL, a file's mtime, or a push to probe's
+// POST /heartbeat/{target}. Fails when the beat is older than `max_age`; reports the age.
+#pragma once
+
+#include <atomic>
+#include <optional>
+
+#include "probe/checks/check.hpp"
+
+namespace probe::checks {
+
+class HeartbeatCheck final : public Check {
+public:
+  HeartbeatCheck(config::HeartbeatTarget target, const CheckContext& context);
+  CheckResult run(std::chrono::milliseconds timeout) override;
+
+  // For source: push — records a beat now (called by the HTTP endpoint's thread).
+  void record_push();
+
+private:
+  CheckResult judge_age(std::chrono::nanoseconds latency, std::optional<double> age_seconds,
+                        const std::string& what) const;
+  CheckResult run_postgres(std::chrono::milliseconds timeout);
+  CheckResult run_file();
+  CheckResult run_push();
+
+  config::HeartbeatTarget m_target;
+  const util::Clock* m_clock;
+  // Last push as system_clock nanoseconds since the epoch; 0 = never.
+  std::atomic<std::int64_t> m_last_push_ns{0};
+};
+
+// The SQL that turns the target's query into an age in seconds, measured on the database
+// server's clock so clock skew between hosts cannot make a live bot look dead.
+std::string heartbeat_age_sql(const std::string& query);
+
+} // namespace probe::checks

@@ -1,0 +1,118 @@
+// `probe check`: every (or --only) target once, concurrently; a report in text, JSON or JUnit;
+// exit 0 when every critical target passed, 1 otherwise.
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <memory>
+
+#include <unistd.h>
+
+#include "exporters/report.hpp"
+#include "probe/cli/commands.hpp"
+#include "probe/config/config.hpp"
+#include "probe/util/clock.hpp"
+#include "probe/util/error.hpp"
+#include "probe/util/strings.hpp"
+#include "probe/util/watchdog.hpp"
+
+namespace probe::cli {
+namespace {
+
+struct CheckOptions {
+  std::optional<std::string> config;
+  std::string only;
+  std::string format = "text";
+  std::optional<std::string> output;
+};
+
+bool want_colour() {
+  const char* no_colour = std::getenv("NO_COLOR");
+  return isatty(STDOUT_FILENO) != 0 && (no_colour == nullptr || no_colour[0] == '\0');
+}
+
+// Writes `text` to `path` through a temporary file and rename(), so a CI step reading the
+// report never sees half of it.
+void write_atomically(const std::string& path, const std::string& text) {
+  const std::string temp = path + ".tmp." + std::to_string(getpid());
+  {
+    std::ofstream out(temp, std::ios::binary | std::ios::trunc);
+    out << text;
+    out.flush();
+    if (!out) {
+      std::remove(temp.c_str());
+      throw Error("--output: cannot write " + path + ": " + std::strerror(errno));
+    }
+  }
+  if (std::rename(temp.c_str(), path.c_str()) != 0) {
+    const int err = errno;
+    std::remove(temp.c_str());
+    throw Error("--output: cannot write " + path + ": " + std::strerror(err));
+  }
+}
+
+std::vector<std::string> parse_only(const std::string& only) {
+  std::vector<std::string> names;
+  if (only.empty()) {
+    return names;
+  }
+  for (const std::string& name : util::split(only, ',')) {
+    const std::string trimmed(util::trim(name));
+    if (!trimmed.empty()) {
+      names.push_back(trimmed);
+    }
+  }
+  return names;
+}
+
+int run_check(const CheckOptions& options) {
+  const config::Config config = load_config(options.config);
+  const std::vector<const config::Target*> selected =
+      engine::select_targets(config, parse_only(options.only));
+
+  util::Watchdog watchdog;
+  const checks::CheckContext context{&util::system_clock(), &watchdog};
+  std::vector<engine::TargetCheck> checks = engine::make_checks(selected, context);
+
+  exporters::Report report;
+  report.started_at = std::chrono::system_clock::now();
+  const auto start = std::chrono::steady_clock::now();
+  report.results = engine::run_once(checks);
+  report.wall = std::chrono::steady_clock::now() - start;
+
+  std::string rendered;
+  if (options.format == "json") {
+    rendered = exporters::render_json(report);
+  } else if (options.format == "junit") {
+    rendered = exporters::render_junit(report);
+  } else {
+    rendered = exporters::render_text(report, want_colour() && !options.output);
+  }
+  if (options.output) {
+    write_atomically(*options.output, rendered);
+    if (options.format != "text") {
+      std::cout << exporters::render_text(report, want_colour());
+    }
+  } else {
+    std::cout << rendered;
+  }
+  std::cout.flush();
+  return exporters::report_passed(report) ? 0 : 1;
+}
+
+} // namespace
+
+void setup_check_command(CLI::App& command, int& exit_code) {
+  auto options = std::make_shared<CheckOptions>();
+  command.add_option("--config,-c", options->config, "Config file");
+  command.add_option("--only", options->only, "Comma-separated target names to check");
+  command.add_option("--format", options->format, "Report format")
+      ->check(CLI::IsMember({"text", "json", "junit"}));
+  command.add_option("--output,-o", options->output,
+                     "Write the report to FILE (the text table still goes to stdout)");
+  command.callback([options, &exit_code] { exit_code = run_check(*options); });
+}
+
+} // namespace probe::cli

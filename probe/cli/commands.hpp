@@ -1,0 +1,33 @@
+// The subcommands, each registering its flags on a CLI11 sub-app and its handler as the
+// sub-app's callback. A handler stores its exit code in `exit_code` or throws probe::Error.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+namespace probe::config {
+struct Config;
+}
+
+namespace probe::cli {
+
+using CommandSetup = void (*)(CLI::App& command, int& exit_code);
+
+struct Command {
+  const char* name;
+  const char* summary;
+  CommandSetup setup;
+};
+
+void setup_check_command(CLI::App& command, int& exit_code);
+void setup_config_command(CLI::App& command, int& exit_code);
+
+// Loads the config named by --config / PROBE_CONFIG / the default paths; throws on error.
+config::Config load_config(const std::optional<std::string>& flag);
+
+// "probe 0.1.0 (revision abc123)".
+std::string version_string();
+
+} // namespace probe::cli

@@ -1,0 +1,127 @@
+// probe's configuration as plain structs: what the YAML file says, after environment
+// expansion, defaults and validation. Everything downstream (checks, engine, deploy, exporters)
+// reads these and never YAML, so a config is checked once, in one place (config_loader.cpp).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "probe/util/duration.hpp"
+#include "probe/util/secret.hpp"
+
+namespace probe::config {
+
+using util::Duration;
+using util::Secret;
+
+struct Defaults {
+  Duration interval{10'000};
+  Duration timeout{2'000};
+  int success_threshold = 1;
+  int failure_threshold = 3;
+};
+
+struct HttpExpect {
+  std::vector<int> status; // empty: any 2xx
+  std::optional<std::string> body_contains;
+  std::vector<std::pair<std::string, nlohmann::json>> json; // JSON pointer -> expected value
+  std::optional<Duration> max_latency;
+};
+
+struct HttpTarget {
+  std::string url;
+  std::string method = "GET";
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+  HttpExpect expect;
+  bool follow_redirects = false;
+  std::string ca_file;               // PEM bundle to trust instead of the system CAs
+  bool insecure_skip_verify = false; // https without certificate verification
+};
+
+struct TcpTarget {
+  std::string host;
+  std::uint16_t port = 0;
+};
+
+struct PostgresTarget {
+  Secret dsn;
+  std::string query = "SELECT 1";
+};
+
+enum class HeartbeatSource { postgres, file, push };
+
+struct HeartbeatTarget {
+  HeartbeatSource source = HeartbeatSource::postgres;
+  Secret dsn;        // source: postgres
+  std::string query; // source: postgres; returns the last beat as a timestamp
+  std::string path;  // source: file; the beat is the file's mtime
+  Duration max_age{90'000};
+};
+
+enum class TargetType { http, tcp, postgres, heartbeat };
+
+struct Target {
+  std::string name;
+  TargetType type = TargetType::http;
+  bool critical = true;
+  Duration interval{};
+  Duration timeout{};
+  int success_threshold = 1;
+  int failure_threshold = 3;
+  std::variant<HttpTarget, TcpTarget, PostgresTarget, HeartbeatTarget> spec;
+};
+
+struct Gate {
+  Duration timeout{120'000};
+  int consecutive_successes = 3;
+  Duration poll_interval{250};
+};
+
+struct Rollback {
+  std::vector<std::string> command; // argv; {previous_sha} and {failed_sha} are substituted
+  Duration timeout{300'000};
+};
+
+struct Deploy {
+  Secret dsn;
+  std::string journal = "/var/lib/probe/journal.jsonl";
+  Secret token;
+  Rollback rollback;
+};
+
+enum class NotifyType { telegram, slack, webhook };
+
+struct Notifier {
+  NotifyType type = NotifyType::webhook;
+  Secret bot_token;                                 // telegram
+  std::string chat_id;                              // telegram
+  std::string api_url = "https://api.telegram.org"; // telegram; tests point it at a receiver
+  Secret url;                                       // slack webhook_url, webhook url
+  std::vector<std::string> on;                      // event kinds; empty = the default set
+};
+
+struct Config {
+  std::string path; // where it was read from, for messages
+  std::string listen = "0.0.0.0:9464";
+  Defaults defaults;
+  std::vector<Target> targets;
+  Gate gate;
+  Deploy deploy;
+  std::vector<Notifier> notify;
+};
+
+std::string_view to_string(TargetType type);
+std::string_view to_string(HeartbeatSource source);
+std::string_view to_string(NotifyType type);
+
+// The event kinds the contract defines, in lifecycle order.
+const std::vector<std::string>& event_kinds();
+
+} // namespace probe::config

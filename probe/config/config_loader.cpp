@@ -1,0 +1,721 @@
+// YAML -> Config with located errors; see config_loader.hpp. yaml-cpp exceptions stop here:
+// every problem leaves as a probe::Error that starts "FILE:LINE:COL: field: ".
+#include "probe/config/config_loader.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <memory>
+#include <regex>
+#include <set>
+#include <sstream>
+
+#include <libpq-fe.h>
+#include <yaml-cpp/yaml.h>
+
+#include "probe/util/error.hpp"
+#include "probe/util/strings.hpp"
+#include "probe/util/url.hpp"
+
+namespace probe::config {
+namespace {
+
+using Keys = std::set<std::string>;
+
+// Walks one document, remembering the file name and the environment for every message.
+class Reader {
+public:
+  Reader(std::string file, const util::EnvLookup& env) : m_file(std::move(file)), m_env(env) {}
+
+  Config read(const YAML::Node& root);
+
+private:
+  [[noreturn]] void fail(const YAML::Node& node, const std::string& field,
+                         const std::string& problem) const;
+  [[noreturn]] void fail_at(const YAML::Mark& mark, const std::string& field,
+                            const std::string& problem) const;
+
+  void expect_map(const YAML::Node& node, const std::string& field) const;
+  void check_keys(const YAML::Node& map, const std::string& field, const Keys& allowed) const;
+  YAML::Node require(const YAML::Node& map, const std::string& key, const std::string& field) const;
+
+  // Scalars, after ${VAR} expansion. `secret` keeps the value out of messages.
+  std::string string_value(const YAML::Node& node, const std::string& field,
+                           bool secret = false) const;
+  Duration duration_value(const YAML::Node& node, const std::string& field,
+                          bool allow_zero = false) const;
+  int int_value(const YAML::Node& node, const std::string& field, int min, int max) const;
+  bool bool_value(const YAML::Node& node, const std::string& field) const;
+  std::vector<std::string> string_list(const YAML::Node& node, const std::string& field) const;
+
+  Defaults read_defaults(const YAML::Node& node) const;
+  Target read_target(const YAML::Node& node, const std::string& field,
+                     const Defaults& defaults) const;
+  HttpTarget read_http(const YAML::Node& node, const std::string& field) const;
+  HttpExpect read_expect(const YAML::Node& node, const std::string& field) const;
+  TcpTarget read_tcp(const YAML::Node& node, const std::string& field) const;
+  PostgresTarget read_postgres(const YAML::Node& node, const std::string& field) const;
+  HeartbeatTarget read_heartbeat(const YAML::Node& node, const std::string& field) const;
+  Secret read_dsn(const YAML::Node& node, const std::string& field) const;
+  Gate read_gate(const YAML::Node& node) const;
+  Deploy read_deploy(const YAML::Node& node) const;
+  Notifier read_notifier(const YAML::Node& node, const std::string& field) const;
+
+  std::string m_file;
+  const util::EnvLookup& m_env;
+};
+
+const Keys k_top_keys{"listen", "defaults", "targets", "gate", "deploy", "notify"};
+const Keys k_defaults_keys{"interval", "timeout", "success_threshold", "failure_threshold"};
+const Keys k_common_target_keys{
+    "name", "type", "critical", "interval", "timeout", "success_threshold", "failure_threshold"};
+const Keys k_http_keys{"url",    "method",           "headers", "body",
+                       "expect", "follow_redirects", "ca_file", "insecure_skip_verify"};
+const Keys k_expect_keys{"status", "body_contains", "json", "max_latency"};
+const Keys k_tcp_keys{"address"};
+const Keys k_postgres_keys{"dsn", "query"};
+const Keys k_heartbeat_keys{"source", "dsn", "query", "path", "max_age"};
+const Keys k_gate_keys{"timeout", "consecutive_successes", "poll_interval"};
+const Keys k_deploy_keys{"dsn", "journal", "token", "rollback"};
+const Keys k_rollback_keys{"command", "timeout"};
+const Keys k_methods{"GET", "HEAD", "POST", "PUT", "OPTIONS"};
+
+std::string in_quotes(const std::string& text) {
+  return "\"" + text + "\"";
+}
+
+std::string location(const std::string& file, const YAML::Mark& mark) {
+  if (mark.is_null()) {
+    return file;
+  }
+  return file + ":" + std::to_string(mark.line + 1) + ":" + std::to_string(mark.column + 1);
+}
+
+void Reader::fail_at(const YAML::Mark& mark, const std::string& field,
+                     const std::string& problem) const {
+  throw Error(location(m_file, mark) + ": " + (field.empty() ? "" : field + ": ") + problem);
+}
+
+void Reader::fail(const YAML::Node& node, const std::string& field,
+                  const std::string& problem) const {
+  fail_at(node.Mark(), field, problem);
+}
+
+std::string node_kind(const YAML::Node& node) {
+  switch (node.Type()) {
+  case YAML::NodeType::Map:
+    return "a mapping";
+  case YAML::NodeType::Sequence:
+    return "a list";
+  case YAML::NodeType::Scalar:
+    return "a scalar";
+  case YAML::NodeType::Null:
+    return "empty";
+  case YAML::NodeType::Undefined:
+    return "missing";
+  }
+  return "unknown";
+}
+
+void Reader::expect_map(const YAML::Node& node, const std::string& field) const {
+  if (!node.IsMap()) {
+    fail(node, field, "must be a mapping, not " + node_kind(node));
+  }
+}
+
+void Reader::check_keys(const YAML::Node& map, const std::string& field,
+                        const Keys& allowed) const {
+  Keys seen;
+  for (const auto& entry : map) {
+    const YAML::Node& key = entry.first;
+    const std::string name = key.IsScalar() ? key.Scalar() : "?";
+    const std::string where = field.empty() ? name : field + "." + name;
+    if (!key.IsScalar()) {
+      fail(key, field, "keys must be plain names");
+    }
+    if (allowed.count(name) == 0) {
+      // A near miss is usually a typo: say which keys are allowed.
+      std::string list;
+      for (const std::string& candidate : allowed) {
+        list += (list.empty() ? "" : ", ") + candidate;
+      }
+      fail(key, where, "unknown key (allowed here: " + list + ")");
+    }
+    if (!seen.insert(name).second) {
+      fail(key, where, "duplicate key");
+    }
+  }
+}
+
+YAML::Node Reader::require(const YAML::Node& map, const std::string& key,
+                           const std::string& field) const {
+  YAML::Node value = map[key];
+  if (!value.IsDefined() || value.IsNull()) {
+    fail(map, field, "missing required field " + in_quotes(key));
+  }
+  return value;
+}
+
+std::string Reader::string_value(const YAML::Node& node, const std::string& field,
+                                 bool secret) const {
+  if (!node.IsScalar()) {
+    fail(node, field, "must be a string, not " + node_kind(node));
+  }
+  util::ExpandResult expanded = util::expand_env(node.Scalar(), m_env);
+  if (!expanded.error.empty()) {
+    fail(node, field, expanded.error);
+  }
+  (void)secret; // expansion errors never carry values, so nothing to hide yet
+  return expanded.value;
+}
+
+Duration Reader::duration_value(const YAML::Node& node, const std::string& field,
+                                bool allow_zero) const {
+  const std::string text = string_value(node, field);
+  const std::optional<Duration> value = util::parse_duration(text);
+  if (!value) {
+    fail(node, field, in_quotes(text) + " is not a duration (write e.g. 250ms, 10s, 2m, 1h)");
+  }
+  if (!allow_zero && value->count() == 0) {
+    fail(node, field, "must be greater than 0");
+  }
+  return *value;
+}
+
+int Reader::int_value(const YAML::Node& node, const std::string& field, int min, int max) const {
+  const std::string text = string_value(node, field);
+  long long value = 0;
+  std::size_t used = 0;
+  try {
+    value = std::stoll(text, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used == 0 || used != text.size()) {
+    fail(node, field, in_quotes(text) + " is not a whole number");
+  }
+  if (value < min || value > max) {
+    fail(node, field,
+         "must be between " + std::to_string(min) + " and " + std::to_string(max) + ", not " +
+             text);
+  }
+  return static_cast<int>(value);
+}
+
+bool Reader::bool_value(const YAML::Node& node, const std::string& field) const {
+  const std::string text = string_value(node, field);
+  if (text == "true") {
+    return true;
+  }
+  if (text == "false") {
+    return false;
+  }
+  fail(node, field, in_quotes(text) + " is not true or false");
+}
+
+std::vector<std::string> Reader::string_list(const YAML::Node& node,
+                                             const std::string& field) const {
+  if (!node.IsSequence()) {
+    fail(node, field, "must be a list, not " + node_kind(node));
+  }
+  std::vector<std::string> out;
+  for (std::size_t i = 0; i < node.size(); ++i) {
+    out.push_back(string_value(node[i], field + "[" + std::to_string(i) + "]"));
+  }
+  return out;
+}
+
+Defaults Reader::read_defaults(const YAML::Node& node) const {
+  Defaults defaults;
+  if (!node.IsDefined() || node.IsNull()) {
+    return defaults;
+  }
+  expect_map(node, "defaults");
+  check_keys(node, "defaults", k_defaults_keys);
+  if (node["interval"]) {
+    defaults.interval = duration_value(node["interval"], "defaults.interval");
+  }
+  if (node["timeout"]) {
+    defaults.timeout = duration_value(node["timeout"], "defaults.timeout");
+  }
+  if (node["success_threshold"]) {
+    defaults.success_threshold =
+        int_value(node["success_threshold"], "defaults.success_threshold", 1, 1000);
+  }
+  if (node["failure_threshold"]) {
+    defaults.failure_threshold =
+        int_value(node["failure_threshold"], "defaults.failure_threshold", 1, 1000);
+  }
+  return defaults;
+}
+
+TargetType parse_type(const std::string& text, bool* ok) {
+  *ok = true;
+  if (text == "http") {
+    return TargetType::http;
+  }
+  if (text == "tcp") {
+    return TargetType::tcp;
+  }
+  if (text == "postgres") {
+    return TargetType::postgres;
+  }
+  if (text == "heartbeat") {
+    return TargetType::heartbeat;
+  }
+  *ok = false;
+  return TargetType::http;
+}
+
+Target Reader::read_target(const YAML::Node& node, const std::string& field,
+                           const Defaults& defaults) const {
+  expect_map(node, field);
+  Target target;
+  target.name = string_value(require(node, "name", field), field + ".name");
+  static const std::regex k_name_pattern("[a-z0-9_-]{1,63}");
+  if (!std::regex_match(target.name, k_name_pattern)) {
+    fail(node["name"], field + ".name",
+         in_quotes(target.name) + " is not a valid name (1-63 of a-z 0-9 _ -)");
+  }
+  const YAML::Node type_node = require(node, "type", field);
+  const std::string type_text = string_value(type_node, field + ".type");
+  bool known = false;
+  target.type = parse_type(type_text, &known);
+  if (!known) {
+    fail(type_node, field + ".type",
+         in_quotes(type_text) + " is not a target type (http, tcp, postgres, heartbeat)");
+  }
+  Keys allowed = k_common_target_keys;
+  const Keys& specific = target.type == TargetType::http       ? k_http_keys
+                         : target.type == TargetType::tcp      ? k_tcp_keys
+                         : target.type == TargetType::postgres ? k_postgres_keys
+                                                               : k_heartbeat_keys;
+  allowed.insert(specific.begin(), specific.end());
+  check_keys(node, field, allowed);
+
+  target.interval =
+      node["interval"] ? duration_value(node["interval"], field + ".interval") : defaults.interval;
+  target.timeout =
+      node["timeout"] ? duration_value(node["timeout"], field + ".timeout") : defaults.timeout;
+  target.success_threshold =
+      node["success_threshold"]
+          ? int_value(node["success_threshold"], field + ".success_threshold", 1, 1000)
+          : defaults.success_threshold;
+  target.failure_threshold =
+      node["failure_threshold"]
+          ? int_value(node["failure_threshold"], field + ".failure_threshold", 1, 1000)
+          : defaults.failure_threshold;
+  if (node["critical"]) {
+    target.critical = bool_value(node["critical"], field + ".critical");
+  }
+  if (target.timeout > target.interval) {
+    // Like Prometheus' scrape_timeout: a check may not outlast its own interval.
+    fail(node["timeout"] ? node["timeout"] : node, field + ".timeout",
+         "timeout " + util::format_duration(target.timeout) + " exceeds interval " +
+             util::format_duration(target.interval));
+  }
+  switch (target.type) {
+  case TargetType::http:
+    target.spec = read_http(node, field);
+    break;
+  case TargetType::tcp:
+    target.spec = read_tcp(node, field);
+    break;
+  case TargetType::postgres:
+    target.spec = read_postgres(node, field);
+    break;
+  case TargetType::heartbeat:
+    target.spec = read_heartbeat(node, field);
+    break;
+  }
+  return target;
+}
+
+HttpTarget Reader::read_http(const YAML::Node& node, const std::string& field) const {
+  HttpTarget http;
+  const YAML::Node url_node = require(node, "url", field);
+  http.url = string_value(url_node, field + ".url");
+  std::string url_error;
+  if (!util::parse_http_url(http.url, &url_error)) {
+    fail(url_node, field + ".url", url_error);
+  }
+  if (node["method"]) {
+    http.method = string_value(node["method"], field + ".method");
+    if (k_methods.count(http.method) == 0) {
+      fail(node["method"], field + ".method",
+           in_quotes(http.method) + " is not one of GET, HEAD, POST, PUT, OPTIONS");
+    }
+  }
+  if (const YAML::Node headers = node["headers"]) {
+    expect_map(headers, field + ".headers");
+    for (const auto& entry : headers) {
+      const std::string name = entry.first.Scalar();
+      const std::string header_field = field + ".headers." + name;
+      if (name.empty() || name.find_first_of(" :\r\n\t") != std::string::npos) {
+        fail(entry.first, header_field, "is not a valid header name");
+      }
+      const std::string value = string_value(entry.second, header_field, true);
+      if (value.find_first_of("\r\n") != std::string::npos) {
+        fail(entry.second, header_field, "header values may not contain line breaks");
+      }
+      http.headers.emplace_back(name, value);
+    }
+  }
+  if (node["body"]) {
+    http.body = string_value(node["body"], field + ".body");
+  }
+  if (node["expect"]) {
+    http.expect = read_expect(node["expect"], field + ".expect");
+  }
+  if (node["follow_redirects"]) {
+    http.follow_redirects = bool_value(node["follow_redirects"], field + ".follow_redirects");
+  }
+  if (node["ca_file"]) {
+    http.ca_file = string_value(node["ca_file"], field + ".ca_file");
+    if (!std::filesystem::is_regular_file(http.ca_file)) {
+      fail(node["ca_file"], field + ".ca_file",
+           in_quotes(http.ca_file) + " is not a readable file");
+    }
+  }
+  if (node["insecure_skip_verify"]) {
+    http.insecure_skip_verify =
+        bool_value(node["insecure_skip_verify"], field + ".insecure_skip_verify");
+  }
+  return http;
+}
+
+HttpExpect Reader::read_expect(const YAML::Node& node, const std::string& field) const {
+  expect_map(node, field);
+  check_keys(node, field, k_expect_keys);
+  HttpExpect expect;
+  if (const YAML::Node status = node["status"]) {
+    if (!status.IsSequence() || status.size() == 0) {
+      fail(status, field + ".status", "must be a non-empty list of status codes, e.g. [200, 204]");
+    }
+    for (std::size_t i = 0; i < status.size(); ++i) {
+      expect.status.push_back(
+          int_value(status[i], field + ".status[" + std::to_string(i) + "]", 100, 599));
+    }
+  }
+  if (node["body_contains"]) {
+    expect.body_contains = string_value(node["body_contains"], field + ".body_contains");
+  }
+  if (const YAML::Node json = node["json"]) {
+    expect_map(json, field + ".json");
+    for (const auto& entry : json) {
+      const std::string pointer = entry.first.Scalar();
+      const std::string entry_field = field + ".json." + pointer;
+      try {
+        (void)nlohmann::json::json_pointer(pointer);
+      } catch (const nlohmann::json::exception&) {
+        fail(entry.first, entry_field,
+             in_quotes(pointer) + " is not a JSON pointer (e.g. /status)");
+      }
+      if (!entry.second.IsScalar()) {
+        fail(entry.second, entry_field, "the expected value must be a scalar");
+      }
+      // A plain YAML scalar keeps its JSON type (true, 3, null); a quoted one is a string.
+      const std::string text = string_value(entry.second, entry_field);
+      nlohmann::json expected = text;
+      if (entry.second.Tag() != "!") {
+        const nlohmann::json parsed = nlohmann::json::parse(text, nullptr, false);
+        if (!parsed.is_discarded() && !parsed.is_structured()) {
+          expected = parsed;
+        }
+      }
+      expect.json.emplace_back(pointer, expected);
+    }
+  }
+  if (node["max_latency"]) {
+    expect.max_latency = duration_value(node["max_latency"], field + ".max_latency");
+  }
+  return expect;
+}
+
+TcpTarget Reader::read_tcp(const YAML::Node& node, const std::string& field) const {
+  const YAML::Node address = require(node, "address", field);
+  const std::string text = string_value(address, field + ".address");
+  std::string error;
+  const std::optional<util::HostPort> host_port = util::parse_host_port(text, &error);
+  if (!host_port) {
+    fail(address, field + ".address", error);
+  }
+  return TcpTarget{host_port->host, host_port->port};
+}
+
+Secret Reader::read_dsn(const YAML::Node& node, const std::string& field) const {
+  const std::string dsn = string_value(node, field, true);
+  char* parse_error = nullptr;
+  PQconninfoOption* options = PQconninfoParse(dsn.c_str(), &parse_error);
+  if (options == nullptr) {
+    // libpq's message may quote part of the DSN, password included: keep only its first words.
+    std::string reason = parse_error ? parse_error : "out of memory";
+    PQfreemem(parse_error);
+    reason = reason.substr(0, reason.find_first_of("\"\n"));
+    fail(node, field,
+         "is not a libpq connection string (key=value pairs or a postgresql:// URI): " + reason);
+  }
+  std::string host;
+  std::string hostaddr;
+  for (PQconninfoOption* option = options; option->keyword != nullptr; ++option) {
+    if (option->val != nullptr && std::string(option->keyword) == "host") {
+      host = option->val;
+    }
+    if (option->val != nullptr && std::string(option->keyword) == "hostaddr") {
+      hostaddr = option->val;
+    }
+  }
+  PQconninfoFree(options);
+  // The official image answers on its Unix socket while its init scripts still run; only a
+  // TCP connection tells that the server is really serving.
+  if (hostaddr.empty() && (host.empty() || host.front() == '/')) {
+    fail(node, field,
+         "must name a TCP host (host=... or postgresql://user@host/db); a Unix "
+         "socket reports ready while the image's init scripts still run");
+  }
+  return Secret(dsn);
+}
+
+PostgresTarget Reader::read_postgres(const YAML::Node& node, const std::string& field) const {
+  PostgresTarget postgres;
+  postgres.dsn = read_dsn(require(node, "dsn", field), field + ".dsn");
+  if (node["query"]) {
+    postgres.query = string_value(node["query"], field + ".query");
+  }
+  return postgres;
+}
+
+HeartbeatTarget Reader::read_heartbeat(const YAML::Node& node, const std::string& field) const {
+  HeartbeatTarget heartbeat;
+  const YAML::Node source = require(node, "source", field);
+  const std::string source_text = string_value(source, field + ".source");
+  if (source_text == "postgres") {
+    heartbeat.source = HeartbeatSource::postgres;
+    heartbeat.dsn = read_dsn(require(node, "dsn", field), field + ".dsn");
+    heartbeat.query = string_value(require(node, "query", field), field + ".query");
+  } else if (source_text == "file") {
+    heartbeat.source = HeartbeatSource::file;
+    heartbeat.path = string_value(require(node, "path", field), field + ".path");
+  } else if (source_text == "push") {
+    heartbeat.source = HeartbeatSource::push;
+  } else {
+    fail(source, field + ".source", in_quotes(source_text) + " is not postgres, file or push");
+  }
+  const char* misplaced = nullptr;
+  if (heartbeat.source != HeartbeatSource::postgres && (node["dsn"] || node["query"])) {
+    misplaced = node["dsn"] ? "dsn" : "query";
+  } else if (heartbeat.source != HeartbeatSource::file && node["path"]) {
+    misplaced = "path";
+  }
+  if (misplaced != nullptr) {
+    fail(node[misplaced], field + "." + misplaced, "does not apply to source: " + source_text);
+  }
+  heartbeat.max_age = duration_value(require(node, "max_age", field), field + ".max_age");
+  return heartbeat;
+}
+
+Gate Reader::read_gate(const YAML::Node& node) const {
+  Gate gate;
+  if (!node.IsDefined() || node.IsNull()) {
+    return gate;
+  }
+  expect_map(node, "gate");
+  check_keys(node, "gate", k_gate_keys);
+  if (node["timeout"]) {
+    gate.timeout = duration_value(node["timeout"], "gate.timeout");
+  }
+  if (node["consecutive_successes"]) {
+    gate.consecutive_successes =
+        int_value(node["consecutive_successes"], "gate.consecutive_successes", 1, 1000);
+  }
+  if (node["poll_interval"]) {
+    gate.poll_interval = duration_value(node["poll_interval"], "gate.poll_interval");
+  }
+  return gate;
+}
+
+Deploy Reader::read_deploy(const YAML::Node& node) const {
+  Deploy deploy;
+  if (!node.IsDefined() || node.IsNull()) {
+    return deploy;
+  }
+  expect_map(node, "deploy");
+  check_keys(node, "deploy", k_deploy_keys);
+  if (node["dsn"]) {
+    deploy.dsn = read_dsn(node["dsn"], "deploy.dsn");
+  }
+  if (node["journal"]) {
+    deploy.journal = string_value(node["journal"], "deploy.journal");
+    if (deploy.journal.empty()) {
+      fail(node["journal"], "deploy.journal", "must be a file path");
+    }
+  }
+  if (node["token"]) {
+    deploy.token = Secret(string_value(node["token"], "deploy.token", true));
+  }
+  if (const YAML::Node rollback = node["rollback"]) {
+    expect_map(rollback, "deploy.rollback");
+    check_keys(rollback, "deploy.rollback", k_rollback_keys);
+    if (rollback["command"]) {
+      deploy.rollback.command = string_list(rollback["command"], "deploy.rollback.command");
+      if (deploy.rollback.command.empty() || deploy.rollback.command.front().empty()) {
+        fail(rollback["command"], "deploy.rollback.command",
+             "must be a non-empty argv list, e.g. [\"deploy/scripts/rollback.sh\", "
+             "\"{previous_sha}\"]");
+      }
+      for (std::size_t i = 0; i < deploy.rollback.command.size(); ++i) {
+        const std::string& arg = deploy.rollback.command[i];
+        const bool placeholder = arg == "{previous_sha}" || arg == "{failed_sha}";
+        if (!placeholder && arg.find('{') != std::string::npos &&
+            arg.find('}') != std::string::npos) {
+          fail(rollback["command"][i], "deploy.rollback.command[" + std::to_string(i) + "]",
+               "placeholders {previous_sha} and {failed_sha} must stand as a whole argument");
+        }
+      }
+    }
+    if (rollback["timeout"]) {
+      deploy.rollback.timeout = duration_value(rollback["timeout"], "deploy.rollback.timeout");
+    }
+  }
+  return deploy;
+}
+
+Notifier Reader::read_notifier(const YAML::Node& node, const std::string& field) const {
+  expect_map(node, field);
+  Notifier notifier;
+  const YAML::Node type = require(node, "type", field);
+  const std::string type_text = string_value(type, field + ".type");
+  Keys allowed{"type", "on"};
+  if (type_text == "telegram") {
+    notifier.type = NotifyType::telegram;
+    notifier.bot_token =
+        Secret(string_value(require(node, "bot_token", field), field + ".bot_token", true));
+    notifier.chat_id = string_value(require(node, "chat_id", field), field + ".chat_id");
+    if (node["api_url"]) {
+      notifier.api_url = string_value(node["api_url"], field + ".api_url");
+    }
+    allowed.insert({"bot_token", "chat_id", "api_url"});
+  } else if (type_text == "slack") {
+    notifier.type = NotifyType::slack;
+    notifier.url =
+        Secret(string_value(require(node, "webhook_url", field), field + ".webhook_url", true));
+    allowed.insert("webhook_url");
+  } else if (type_text == "webhook") {
+    notifier.type = NotifyType::webhook;
+    notifier.url = Secret(string_value(require(node, "url", field), field + ".url", true));
+    allowed.insert("url");
+  } else {
+    fail(type, field + ".type", in_quotes(type_text) + " is not telegram, slack or webhook");
+  }
+  check_keys(node, field, allowed); // keys of another channel type are errors too
+  if (node["on"]) {
+    notifier.on = string_list(node["on"], field + ".on");
+    const std::vector<std::string>& kinds = event_kinds();
+    for (std::size_t i = 0; i < notifier.on.size(); ++i) {
+      if (std::find(kinds.begin(), kinds.end(), notifier.on[i]) == kinds.end()) {
+        fail(node["on"][i], field + ".on[" + std::to_string(i) + "]",
+             in_quotes(notifier.on[i]) + " is not an event kind (" + util::join(kinds, ", ") + ")");
+      }
+    }
+  }
+  return notifier;
+}
+
+Config Reader::read(const YAML::Node& root) {
+  if (!root.IsMap()) {
+    fail(root, "", "the config must be a mapping with a \"targets\" list, not " + node_kind(root));
+  }
+  check_keys(root, "", k_top_keys);
+  Config config;
+  config.path = m_file;
+  if (root["listen"]) {
+    config.listen = string_value(root["listen"], "listen");
+    std::string error;
+    if (!util::parse_host_port(config.listen, &error)) {
+      fail(root["listen"], "listen", error);
+    }
+  }
+  config.defaults = read_defaults(root["defaults"]);
+  if (config.defaults.timeout > config.defaults.interval) {
+    fail(root["defaults"], "defaults.timeout",
+         "timeout " + util::format_duration(config.defaults.timeout) + " exceeds interval " +
+             util::format_duration(config.defaults.interval));
+  }
+  const YAML::Node targets = require(root, "targets", "");
+  if (!targets.IsSequence() || targets.size() == 0) {
+    fail(targets, "targets", "must be a non-empty list of targets");
+  }
+  std::map<std::string, std::string> names; // name -> field of first use
+  for (std::size_t i = 0; i < targets.size(); ++i) {
+    const std::string field = "targets[" + std::to_string(i) + "]";
+    Target target = read_target(targets[i], field, config.defaults);
+    const auto [it, inserted] = names.emplace(target.name, field);
+    if (!inserted) {
+      fail(targets[i]["name"], field + ".name",
+           in_quotes(target.name) + " is already the name of " + it->second);
+    }
+    config.targets.push_back(std::move(target));
+  }
+  config.gate = read_gate(root["gate"]);
+  config.deploy = read_deploy(root["deploy"]);
+  if (const YAML::Node notify = root["notify"]) {
+    if (!notify.IsSequence()) {
+      fail(notify, "notify", "must be a list of channels, not " + node_kind(notify));
+    }
+    for (std::size_t i = 0; i < notify.size(); ++i) {
+      config.notify.push_back(read_notifier(notify[i], "notify[" + std::to_string(i) + "]"));
+    }
+  }
+  return config;
+}
+
+} // namespace
+
+Config load_config_string(const std::string& text, const std::string& name,
+                          const util::EnvLookup& env) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(text);
+  } catch (const YAML::Exception& e) {
+    throw Error(location(name, e.mark) + ": invalid YAML: " + e.msg);
+  }
+  try {
+    return Reader(name, env).read(root);
+  } catch (const YAML::Exception& e) {
+    // A conversion yaml-cpp refused that the checks above did not foresee.
+    throw Error(location(name, e.mark) + ": " + e.msg);
+  }
+}
+
+Config load_config_file(const std::string& path, const util::EnvLookup& env) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    throw Error(path + ": cannot read config: " + std::strerror(errno));
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  constexpr std::size_t k_max_config_bytes = 4 * 1024 * 1024;
+  if (text.str().size() > k_max_config_bytes) {
+    throw Error(path + ": config is larger than 4 MiB");
+  }
+  return load_config_string(text.str(), path, env);
+}
+
+std::string resolve_config_path(const std::optional<std::string>& flag,
+                                const util::EnvLookup& env) {
+  if (flag) {
+    return *flag;
+  }
+  if (std::optional<std::string> from_env = env("PROBE_CONFIG"); from_env && !from_env->empty()) {
+    return *from_env;
+  }
+  if (std::filesystem::exists("probe.yaml")) {
+    return "probe.yaml";
+  }
+  return "/etc/probe/probe.yaml";
+}
+
+} // namespace probe::config

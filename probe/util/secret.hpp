@@ -1,0 +1,41 @@
+// Secrets in config (DSN passwords, tokens, webhook URLs) must never reach a log line, /status
+// or an error message. Secret holds the value and has no stream operator, so printing one by
+// accident does not compile; masking helpers produce the printable forms.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace probe::util {
+
+class Secret {
+public:
+  Secret() = default;
+  explicit Secret(std::string value) : m_value(std::move(value)) {}
+
+  // The real value, for the one place that needs it (a connection, a header).
+  const std::string& reveal() const { return m_value; }
+  bool empty() const { return m_value.empty(); }
+
+private:
+  std::string m_value;
+};
+
+// "postgresql://app:pw@db:5432/x" -> "postgresql://app:***@db:5432/x";
+// "host=db password=pw" -> "host=db password=***".
+std::string mask_dsn(std::string_view dsn);
+
+// "https://hooks.slack.com/services/T/B/X" -> "https://hooks.slack.com/***": the path and
+// query of a webhook URL are its credential.
+std::string mask_url(std::string_view url);
+
+// A token shown only as whether it is set.
+std::string mask_token(const Secret& token);
+
+// Replaces every occurrence of `secret` in `text` with "***" (for third-party error messages).
+std::string redact(std::string text, std::string_view secret);
+
+// Compares in time independent of where the strings first differ (bearer tokens).
+bool constant_time_equal(std::string_view a, std::string_view b);
+
+} // namespace probe::util
