@@ -102,8 +102,9 @@ std::string render_text(const Report& report, bool colour) {
         << pad(rows[r][3], width[3] + 2) << rows[r][4] << "\n";
   }
   const Counts counts = count(report);
-  out << report.results.size() << " targets: " << counts.passed << " passed, " << counts.failed
-      << " failed in " << util::format_latency(report.wall);
+  out << report.results.size() << (report.results.size() == 1 ? " target: " : " targets: ")
+      << counts.passed << " passed, " << counts.failed << " failed in "
+      << util::format_latency(report.wall);
   if (!counts.failing_critical.empty()) {
     out << " (critical failing: " << util::join(counts.failing_critical, ", ") << ")";
   }

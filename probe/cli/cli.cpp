@@ -11,9 +11,12 @@
 namespace probe::cli {
 namespace {
 
-constexpr std::array<Command, 2> k_commands{{
+constexpr std::array<Command, 4> k_commands{{
     {"check", "Check every target once, concurrently, and exit 0 when all critical pass",
      setup_check_command},
+    {"serve", "Run the sidecar: periodic checks, /metrics, /ready, /status, reload",
+     setup_serve_command},
+    {"wait", "Block until every critical target has passed the readiness gate", setup_wait_command},
     {"config", "Validate the config and print it resolved, secrets masked", setup_config_command},
 }};
 

@@ -25,6 +25,8 @@ struct Defaults {
   Duration timeout{2'000};
   int success_threshold = 1;
   int failure_threshold = 3;
+
+  bool operator==(const Defaults&) const = default;
 };
 
 struct HttpExpect {
@@ -32,6 +34,8 @@ struct HttpExpect {
   std::optional<std::string> body_contains;
   std::vector<std::pair<std::string, nlohmann::json>> json; // JSON pointer -> expected value
   std::optional<Duration> max_latency;
+
+  bool operator==(const HttpExpect&) const = default;
 };
 
 struct HttpTarget {
@@ -43,16 +47,22 @@ struct HttpTarget {
   bool follow_redirects = false;
   std::string ca_file;               // PEM bundle to trust instead of the system CAs
   bool insecure_skip_verify = false; // https without certificate verification
+
+  bool operator==(const HttpTarget&) const = default;
 };
 
 struct TcpTarget {
   std::string host;
   std::uint16_t port = 0;
+
+  bool operator==(const TcpTarget&) const = default;
 };
 
 struct PostgresTarget {
   Secret dsn;
   std::string query = "SELECT 1";
+
+  bool operator==(const PostgresTarget&) const = default;
 };
 
 enum class HeartbeatSource { postgres, file, push };
@@ -63,6 +73,8 @@ struct HeartbeatTarget {
   std::string query; // source: postgres; returns the last beat as a timestamp
   std::string path;  // source: file; the beat is the file's mtime
   Duration max_age{90'000};
+
+  bool operator==(const HeartbeatTarget&) const = default;
 };
 
 enum class TargetType { http, tcp, postgres, heartbeat };
@@ -76,17 +88,23 @@ struct Target {
   int success_threshold = 1;
   int failure_threshold = 3;
   std::variant<HttpTarget, TcpTarget, PostgresTarget, HeartbeatTarget> spec;
+
+  bool operator==(const Target&) const = default;
 };
 
 struct Gate {
   Duration timeout{120'000};
   int consecutive_successes = 3;
   Duration poll_interval{250};
+
+  bool operator==(const Gate&) const = default;
 };
 
 struct Rollback {
   std::vector<std::string> command; // argv; {previous_sha} and {failed_sha} are substituted
   Duration timeout{300'000};
+
+  bool operator==(const Rollback&) const = default;
 };
 
 struct Deploy {
@@ -94,6 +112,8 @@ struct Deploy {
   std::string journal = "/var/lib/probe/journal.jsonl";
   Secret token;
   Rollback rollback;
+
+  bool operator==(const Deploy&) const = default;
 };
 
 enum class NotifyType { telegram, slack, webhook };
@@ -105,6 +125,8 @@ struct Notifier {
   std::string api_url = "https://api.telegram.org"; // telegram; tests point it at a receiver
   Secret url;                                       // slack webhook_url, webhook url
   std::vector<std::string> on;                      // event kinds; empty = the default set
+
+  bool operator==(const Notifier&) const = default;
 };
 
 struct Config {
@@ -115,6 +137,8 @@ struct Config {
   Gate gate;
   Deploy deploy;
   std::vector<Notifier> notify;
+
+  bool operator==(const Config&) const = default;
 };
 
 std::string_view to_string(TargetType type);

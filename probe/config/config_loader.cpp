@@ -59,7 +59,8 @@ private:
   TcpTarget read_tcp(const YAML::Node& node, const std::string& field) const;
   PostgresTarget read_postgres(const YAML::Node& node, const std::string& field) const;
   HeartbeatTarget read_heartbeat(const YAML::Node& node, const std::string& field) const;
-  Secret read_dsn(const YAML::Node& node, const std::string& field) const;
+  // `require_tcp`: liveness checks must go over TCP; the event store may use a socket.
+  Secret read_dsn(const YAML::Node& node, const std::string& field, bool require_tcp = true) const;
   Gate read_gate(const YAML::Node& node) const;
   Deploy read_deploy(const YAML::Node& node) const;
   Notifier read_notifier(const YAML::Node& node, const std::string& field) const;
@@ -351,9 +352,13 @@ HttpTarget Reader::read_http(const YAML::Node& node, const std::string& field) c
   }
   if (const YAML::Node headers = node["headers"]) {
     expect_map(headers, field + ".headers");
+    Keys seen;
     for (const auto& entry : headers) {
       const std::string name = entry.first.Scalar();
       const std::string header_field = field + ".headers." + name;
+      if (!seen.insert(name).second) {
+        fail(entry.first, header_field, "duplicate key");
+      }
       if (name.empty() || name.find_first_of(" :\r\n\t") != std::string::npos) {
         fail(entry.first, header_field, "is not a valid header name");
       }
@@ -405,14 +410,22 @@ HttpExpect Reader::read_expect(const YAML::Node& node, const std::string& field)
   }
   if (const YAML::Node json = node["json"]) {
     expect_map(json, field + ".json");
+    Keys seen;
     for (const auto& entry : json) {
       const std::string pointer = entry.first.Scalar();
       const std::string entry_field = field + ".json." + pointer;
+      if (!seen.insert(pointer).second) {
+        fail(entry.first, entry_field, "duplicate key");
+      }
       try {
         (void)nlohmann::json::json_pointer(pointer);
       } catch (const nlohmann::json::exception&) {
         fail(entry.first, entry_field,
              in_quotes(pointer) + " is not a JSON pointer (e.g. /status)");
+      }
+      if (entry.second.IsNull()) {
+        expect.json.emplace_back(pointer, nullptr); // plain `null`: the JSON null
+        continue;
       }
       if (!entry.second.IsScalar()) {
         fail(entry.second, entry_field, "the expected value must be a scalar");
@@ -446,15 +459,32 @@ TcpTarget Reader::read_tcp(const YAML::Node& node, const std::string& field) con
   return TcpTarget{host_port->host, host_port->port};
 }
 
-Secret Reader::read_dsn(const YAML::Node& node, const std::string& field) const {
+// libpq's parse errors quote pieces of the DSN (password included): say what kind of problem
+// it is in our own words instead.
+std::string dsn_problem(const std::string& libpq_message) {
+  static const std::vector<std::pair<std::string, std::string>> k_known{
+      {"missing \"=\"", "a key without \"=value\""},
+      {"invalid connection option", "an unknown connection option"},
+      {"invalid URI query parameter", "an unknown URI query parameter"},
+      {"unterminated quoted string", "an unterminated quoted value"},
+      {"invalid percent-encoded token", "a bad %-escape"},
+      {"invalid URI", "a malformed URI"},
+  };
+  for (const auto& [needle, meaning] : k_known) {
+    if (libpq_message.find(needle) != std::string::npos) {
+      return "it has " + meaning;
+    }
+  }
+  return "libpq cannot parse it";
+}
+
+Secret Reader::read_dsn(const YAML::Node& node, const std::string& field, bool require_tcp) const {
   const std::string dsn = string_value(node, field, true);
   char* parse_error = nullptr;
   PQconninfoOption* options = PQconninfoParse(dsn.c_str(), &parse_error);
   if (options == nullptr) {
-    // libpq's message may quote part of the DSN, password included: keep only its first words.
-    std::string reason = parse_error ? parse_error : "out of memory";
+    const std::string reason = dsn_problem(parse_error != nullptr ? parse_error : "");
     PQfreemem(parse_error);
-    reason = reason.substr(0, reason.find_first_of("\"\n"));
     fail(node, field,
          "is not a libpq connection string (key=value pairs or a postgresql:// URI): " + reason);
   }
@@ -471,7 +501,7 @@ Secret Reader::read_dsn(const YAML::Node& node, const std::string& field) const 
   PQconninfoFree(options);
   // The official image answers on its Unix socket while its init scripts still run; only a
   // TCP connection tells that the server is really serving.
-  if (hostaddr.empty() && (host.empty() || host.front() == '/')) {
+  if (require_tcp && hostaddr.empty() && (host.empty() || host.front() == '/')) {
     fail(node, field,
          "must name a TCP host (host=... or postgresql://user@host/db); a Unix "
          "socket reports ready while the image's init scripts still run");
@@ -545,7 +575,7 @@ Deploy Reader::read_deploy(const YAML::Node& node) const {
   expect_map(node, "deploy");
   check_keys(node, "deploy", k_deploy_keys);
   if (node["dsn"]) {
-    deploy.dsn = read_dsn(node["dsn"], "deploy.dsn");
+    deploy.dsn = read_dsn(node["dsn"], "deploy.dsn", false);
   }
   if (node["journal"]) {
     deploy.journal = string_value(node["journal"], "deploy.journal");
@@ -634,13 +664,14 @@ Config Reader::read(const YAML::Node& root) {
   if (root["listen"]) {
     config.listen = string_value(root["listen"], "listen");
     std::string error;
-    if (!util::parse_host_port(config.listen, &error)) {
+    if (!util::parse_host_port(config.listen, &error, true)) {
       fail(root["listen"], "listen", error);
     }
   }
   config.defaults = read_defaults(root["defaults"]);
   if (config.defaults.timeout > config.defaults.interval) {
-    fail(root["defaults"], "defaults.timeout",
+    const YAML::Node defaults = root["defaults"];
+    fail(defaults["timeout"] ? defaults["timeout"] : defaults, "defaults.timeout",
          "timeout " + util::format_duration(config.defaults.timeout) + " exceeds interval " +
              util::format_duration(config.defaults.interval));
   }

@@ -84,9 +84,10 @@ std::string format_duration(Duration d) {
 std::string format_latency(std::chrono::nanoseconds d) {
   const double ms = static_cast<double>(d.count()) / 1e6;
   std::array<char, 32> buf{};
-  if (ms < 10) {
+  // Bands chosen on the rounded value, so 9.999 ms prints "10.0ms", not "10.00ms".
+  if (ms < 9.995) {
     std::snprintf(buf.data(), buf.size(), "%.2fms", ms);
-  } else if (ms < 1000) {
+  } else if (ms < 999.95) {
     std::snprintf(buf.data(), buf.size(), "%.1fms", ms);
   } else {
     std::snprintf(buf.data(), buf.size(), "%.2fs", ms / 1000);

@@ -49,19 +49,27 @@ ExpandResult expand_env(std::string_view text, const EnvLookup& lookup) {
       return result;
     }
     const std::string_view inner = text.substr(pos + 2, close - pos - 2);
-    const std::size_t sep = inner.find(":-");
-    const std::string name(inner.substr(0, sep));
-    bool valid = !name.empty();
-    for (std::size_t i = 0; valid && i < name.size(); ++i) {
-      valid = is_name_char(name[i], i == 0);
+    // ${VAR:-default} (unset or empty) and ${VAR-default} (unset only), as in sh and Compose.
+    std::size_t name_end = 0;
+    while (name_end < inner.size() && is_name_char(inner[name_end], name_end == 0)) {
+      ++name_end;
     }
-    if (!valid) {
-      result.error = "\"${" + std::string(inner) + "}\" is not a valid variable reference";
+    const std::string name(inner.substr(0, name_end));
+    const std::string_view rest = inner.substr(name_end);
+    const bool colon_default = rest.substr(0, 2) == ":-";
+    const bool plain_default = !colon_default && rest.substr(0, 1) == "-";
+    if (name.empty() || (!rest.empty() && !colon_default && !plain_default)) {
+      // Name only: what follows may be a default, and a default can be a secret.
+      result.error = "\"${" + name +
+                     "...}\" is not a valid variable reference (write ${NAME}, "
+                     "${NAME:-default} or ${NAME-default})";
       return result;
     }
     std::optional<std::string> value = lookup(name);
-    if ((!value || value->empty()) && sep != std::string_view::npos) {
-      value = std::string(inner.substr(sep + 2)); // :- also covers set-but-empty, like sh
+    if (colon_default && (!value || value->empty())) {
+      value = std::string(rest.substr(2));
+    } else if (plain_default && !value) {
+      value = std::string(rest.substr(1));
     }
     if (!value) {
       result.error = "environment variable " + name + " is not set (use ${" + name +

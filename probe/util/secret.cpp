@@ -5,26 +5,31 @@ namespace probe::util {
 
 std::string mask_dsn(std::string_view dsn) {
   std::string out(dsn);
-  const std::size_t scheme = out.find("://");
-  if (scheme != std::string::npos) {
-    // URI form: the password sits between the first ':' of userinfo and the last '@' before
-    // the path.
-    const std::size_t authority = scheme + 3;
-    const std::size_t path = out.find_first_of("/?", authority);
-    const std::size_t at = out.rfind('@', path == std::string::npos ? std::string::npos : path);
-    if (at != std::string::npos && at > authority) {
+  const bool uri = out.rfind("postgresql://", 0) == 0 || out.rfind("postgres://", 0) == 0;
+  if (uri) {
+    // Userinfo ends at the last '@' before the first '/': a '?', ':' or stray '@' inside the
+    // password stays inside what is masked.
+    const std::size_t authority = out.find("://") + 3;
+    const std::size_t slash = out.find('/', authority);
+    const std::size_t at = out.rfind('@', slash == std::string::npos ? std::string::npos : slash);
+    if (at != std::string::npos && at >= authority) {
       const std::size_t colon = out.find(':', authority);
       if (colon != std::string::npos && colon < at) {
         out.replace(colon + 1, at - colon - 1, "***");
       }
     }
     // A password can also be given as a query parameter.
-    const std::size_t query_password =
-        out.find("password=", out.find('?') == std::string::npos ? out.size() : out.find('?'));
-    if (query_password != std::string::npos) {
-      const std::size_t start = query_password + 9;
-      const std::size_t end = out.find('&', start);
-      out.replace(start, (end == std::string::npos ? out.size() : end) - start, "***");
+    const std::size_t query = out.find(
+        '?', out.find('@', authority) == std::string::npos ? authority : out.find('@', authority));
+    std::size_t param = query == std::string::npos ? std::string::npos : query;
+    while (param != std::string::npos) {
+      const std::size_t start = param + 1;
+      if (out.compare(start, 9, "password=") == 0) {
+        const std::size_t value = start + 9;
+        const std::size_t end = out.find('&', value);
+        out.replace(value, (end == std::string::npos ? out.size() : end) - value, "***");
+      }
+      param = out.find('&', start);
     }
     return out;
   }

@@ -36,10 +36,61 @@ std::string_view trim(std::string_view text) {
   return text.substr(first, last - first + 1);
 }
 
+namespace {
+
+// Length of the valid UTF-8 sequence starting at `text[pos]`, or 0 when it is not one.
+std::size_t utf8_sequence_length(std::string_view text, std::size_t pos) {
+  const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(text[i]); };
+  const unsigned char lead = byte(pos);
+  std::size_t length = 0;
+  if (lead < 0x80) {
+    return 1;
+  }
+  if (lead >= 0xC2 && lead <= 0xDF) {
+    length = 2;
+  } else if (lead >= 0xE0 && lead <= 0xEF) {
+    length = 3;
+  } else if (lead >= 0xF0 && lead <= 0xF4) {
+    length = 4;
+  } else {
+    return 0;
+  }
+  if (pos + length > text.size()) {
+    return 0;
+  }
+  for (std::size_t i = 1; i < length; ++i) {
+    if ((byte(pos + i) & 0xC0) != 0x80) {
+      return 0;
+    }
+  }
+  // Overlong 3/4-byte forms, UTF-16 surrogates and code points past U+10FFFF are not valid.
+  if ((lead == 0xE0 && byte(pos + 1) < 0xA0) || (lead == 0xED && byte(pos + 1) > 0x9F) ||
+      (lead == 0xF0 && byte(pos + 1) < 0x90) || (lead == 0xF4 && byte(pos + 1) > 0x8F)) {
+    return 0;
+  }
+  return length;
+}
+
+} // namespace
+
 std::string xml_escape(std::string_view text) {
   std::string out;
   out.reserve(text.size());
-  for (const char c : text) {
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    const char c = text[pos];
+    const std::size_t length = utf8_sequence_length(text, pos);
+    if (length == 0) {
+      out += "\xEF\xBF\xBD"; // U+FFFD: a JUnit file must stay well-formed whatever a target sent
+      ++pos;
+      continue;
+    }
+    if (length > 1) {
+      out.append(text.substr(pos, length));
+      pos += length;
+      continue;
+    }
+    ++pos;
     switch (c) {
     case '&':
       out += "&amp;";

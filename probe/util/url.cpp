@@ -6,11 +6,12 @@
 namespace probe::util {
 namespace {
 
-std::optional<std::uint16_t> parse_port(std::string_view text) {
+std::optional<std::uint16_t> parse_port(std::string_view text, bool allow_zero) {
   unsigned value = 0;
   const auto* end = text.data() + text.size();
   const auto [ptr, ec] = std::from_chars(text.data(), end, value);
-  if (text.empty() || ec != std::errc() || ptr != end || value == 0 || value > 65535) {
+  if (text.empty() || ec != std::errc() || ptr != end || (value == 0 && !allow_zero) ||
+      value > 65535) {
     return std::nullopt;
   }
   return static_cast<std::uint16_t>(value);
@@ -37,7 +38,8 @@ std::string Url::base() const {
   return scheme + "://" + (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
 }
 
-std::optional<HostPort> parse_host_port(std::string_view text, std::string* error) {
+std::optional<HostPort> parse_host_port(std::string_view text, std::string* error,
+                                        bool allow_port_zero) {
   HostPort out;
   std::string_view port_text;
   if (!text.empty() && text.front() == '[') {
@@ -61,9 +63,10 @@ std::optional<HostPort> parse_host_port(std::string_view text, std::string* erro
     *error = "\"" + std::string(text) + "\" has no valid host";
     return std::nullopt;
   }
-  const std::optional<std::uint16_t> port = parse_port(port_text);
+  const std::optional<std::uint16_t> port = parse_port(port_text, allow_port_zero);
   if (!port) {
-    *error = "\"" + std::string(text) + "\" has no valid port (1-65535)";
+    *error = "\"" + std::string(text) + "\" has no valid port (" + (allow_port_zero ? "0" : "1") +
+             "-65535)";
     return std::nullopt;
   }
   out.port = *port;

@@ -27,7 +27,9 @@ struct HostPort {
   std::uint16_t port = 0;
 };
 
-// Parses "host:port" or "[v6]:port"; nullopt with `error` set otherwise.
-std::optional<HostPort> parse_host_port(std::string_view text, std::string* error);
+// Parses "host:port" or "[v6]:port"; nullopt with `error` set otherwise. Port 0 ("any free
+// port", for listening) is accepted only with `allow_port_zero`.
+std::optional<HostPort> parse_host_port(std::string_view text, std::string* error,
+                                        bool allow_port_zero = false);
 
 } // namespace probe::util

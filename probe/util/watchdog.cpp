@@ -45,8 +45,11 @@ void Watchdog::loop() {
       continue;
     }
     const auto first = m_pending.begin();
-    if (std::chrono::steady_clock::now() < first->first) {
-      m_wake.wait_until(lock, first->first);
+    // A copy: disarm() may erase this entry while we wait, and wait_until reads its argument
+    // again when it wakes.
+    const TimePoint deadline = first->first;
+    if (std::chrono::steady_clock::now() < deadline) {
+      m_wake.wait_until(lock, deadline);
       continue;
     }
     Entry entry = std::move(first->second);

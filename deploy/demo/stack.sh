@@ -1,0 +1,88 @@
+# shellcheck shell=bash
+# The local stand-in of the HomeGuru stack, shared by deploy/demo/run.sh and the shell tests:
+# PostgreSQL with the bot's heartbeat table, an api with /health, a frontend, and a bot that
+# proves it is alive by leaving a heartbeat row every 2 s. Sourced, not run.
+#
+#   demo_start WORKDIR BUILD_DIR   starts it all; exports DATABASE_URL API_URL FRONTEND_URL
+#                                  PROBE_PORT, and DEMO_API_PID DEMO_FRONTEND_PID DEMO_BOT_PID
+#   demo_start_api [VERSION]       (re)starts the api stand-in
+#   demo_stop                      stops everything demo_start started
+
+demo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# shellcheck source=tests/lib/pg.sh
+source "$demo_root/tests/lib/pg.sh"
+
+demo_wait_port() {
+  local port=$1 _
+  for _ in $(seq 1 100); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0
+    sleep 0.05
+  done
+  echo "demo: nothing listens on 127.0.0.1:$port" >&2
+  return 1
+}
+
+demo_start_api() {
+  local version=${1:-demo}
+  if [ -n "${DEMO_API_PID:-}" ]; then
+    kill "$DEMO_API_PID" 2>/dev/null || true
+    wait "$DEMO_API_PID" 2>/dev/null || true
+  fi
+  "$DEMO_STANDIN" http --listen "127.0.0.1:$DEMO_API_PORT" --version "$version" \
+    >>"$DEMO_WORK/api.log" 2>&1 &
+  DEMO_API_PID=$!
+  export DEMO_API_PID
+  demo_wait_port "$DEMO_API_PORT"
+}
+
+demo_start() {
+  DEMO_WORK=$1
+  DEMO_STANDIN=$2/tests/probe-standin
+  mkdir -p "$DEMO_WORK"
+  chmod 755 "$DEMO_WORK"
+  pg_start "$DEMO_WORK/pg"
+  pg_psql -c "CREATE DATABASE homeguru"
+  PG_DATABASE=homeguru pg_psql -c \
+    "CREATE TABLE bot_heartbeats (seen_at timestamptz NOT NULL DEFAULT now())"
+  DATABASE_URL="postgresql://postgres:$PG_PASSWORD@127.0.0.1:$PG_PORT/homeguru"
+
+  DEMO_API_PORT=$(free_port "${DEMO_API_PORT:-18000}")
+  DEMO_FRONTEND_PORT=$(free_port "${DEMO_FRONTEND_PORT:-13000}")
+  PROBE_PORT=$(free_port "${PROBE_PORT:-19464}")
+  API_URL="http://127.0.0.1:$DEMO_API_PORT"
+  FRONTEND_URL="http://127.0.0.1:$DEMO_FRONTEND_PORT"
+  export DEMO_WORK DEMO_STANDIN DEMO_API_PORT DEMO_FRONTEND_PORT
+  export DATABASE_URL API_URL FRONTEND_URL PROBE_PORT
+
+  demo_start_api demo
+  "$DEMO_STANDIN" http --listen "127.0.0.1:$DEMO_FRONTEND_PORT" --version demo \
+    >"$DEMO_WORK/frontend.log" 2>&1 &
+  DEMO_FRONTEND_PID=$!
+  demo_wait_port "$DEMO_FRONTEND_PORT"
+
+  # The bot has no port: its liveness is the age of its last heartbeat row.
+  (
+    while true; do
+      PG_DATABASE=homeguru pg_psql -c "INSERT INTO bot_heartbeats DEFAULT VALUES" || true
+      sleep 2
+    done
+  ) >"$DEMO_WORK/bot.log" 2>&1 &
+  DEMO_BOT_PID=$!
+  export DEMO_FRONTEND_PID DEMO_BOT_PID
+  local _
+  for _ in $(seq 1 50); do
+    [ "$(PG_DATABASE=homeguru pg_psql -Atc "SELECT count(*) FROM bot_heartbeats")" != 0 ] && break
+    sleep 0.1
+  done
+}
+
+demo_stop() {
+  local pid
+  for pid in "${DEMO_BOT_PID:-}" "${DEMO_API_PID:-}" "${DEMO_FRONTEND_PID:-}"; do
+    [ -n "$pid" ] && kill "$pid" 2>/dev/null || true
+  done
+  for pid in "${DEMO_BOT_PID:-}" "${DEMO_API_PID:-}" "${DEMO_FRONTEND_PID:-}"; do
+    [ -n "$pid" ] && wait "$pid" 2>/dev/null || true
+  done
+  pg_stop
+}

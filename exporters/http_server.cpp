@@ -1,0 +1,117 @@
+// Routing and authorization for probe serve; see http_server.hpp.
+#include "exporters/http_server.hpp"
+
+#include <httplib.h>
+
+#include "probe/util/error.hpp"
+#include "probe/util/secret.hpp"
+
+namespace probe::exporters {
+namespace {
+
+constexpr const char* k_json = "application/json";
+// The exposition format Prometheus expects for text 0.0.4.
+constexpr const char* k_metrics_type = "text/plain; version=0.0.4; charset=utf-8";
+
+void json_reply(httplib::Response& response, int status, const nlohmann::json& body) {
+  response.status = status;
+  response.set_content(body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n",
+                       k_json);
+}
+
+void error_reply(httplib::Response& response, int status, const std::string& message) {
+  json_reply(response, status, {{"error", message}});
+}
+
+} // namespace
+
+HttpServer::HttpServer(ServerHooks hooks)
+    : m_hooks(std::move(hooks)), m_server(std::make_unique<httplib::Server>()) {
+  m_server->set_payload_max_length(k_max_body_bytes);
+  // A slow or idle client must not hold a server thread for long.
+  m_server->set_read_timeout(5, 0);
+  m_server->set_write_timeout(5, 0);
+  m_server->set_keep_alive_timeout(5);
+  m_server->set_keep_alive_max_count(1000);
+  add_routes();
+}
+
+HttpServer::~HttpServer() {
+  stop();
+}
+
+bool HttpServer::authorized(const std::string& authorization, const std::string& token) {
+  static const std::string k_prefix = "Bearer ";
+  if (token.empty() || authorization.size() <= k_prefix.size() ||
+      authorization.compare(0, k_prefix.size(), k_prefix) != 0) {
+    return false;
+  }
+  return util::constant_time_equal(authorization.substr(k_prefix.size()), token);
+}
+
+void HttpServer::add_routes() {
+  m_server->Get("/metrics", [this](const httplib::Request&, httplib::Response& response) {
+    response.set_content(m_hooks.metrics(), k_metrics_type);
+  });
+  m_server->Get("/healthz", [](const httplib::Request&, httplib::Response& response) {
+    response.set_content("ok\n", "text/plain");
+  });
+  m_server->Get("/ready", [this](const httplib::Request&, httplib::Response& response) {
+    const nlohmann::json body = m_hooks.ready();
+    json_reply(response, body.value("ready", false) ? 200 : 503, body);
+  });
+  m_server->Get("/status", [this](const httplib::Request&, httplib::Response& response) {
+    json_reply(response, 200, m_hooks.status());
+  });
+
+  // Mutating endpoints: authorize first, act only then.
+  auto guarded = [this](auto action) {
+    return [this, action](const httplib::Request& request, httplib::Response& response) {
+      if (!authorized(request.get_header_value("Authorization"), m_hooks.token())) {
+        response.set_header("WWW-Authenticate", "Bearer");
+        error_reply(response, 401,
+                    m_hooks.token().empty() ? "no token configured (deploy.token)"
+                                            : "missing or wrong bearer token");
+        return;
+      }
+      action(request, response);
+    };
+  };
+  m_server->Post(R"(/heartbeat/([a-z0-9_-]{1,63}))",
+                 guarded([this](const httplib::Request& request, httplib::Response& response) {
+                   const std::string target = request.matches[1];
+                   if (!m_hooks.heartbeat(target)) {
+                     error_reply(response, 404,
+                                 "no heartbeat target with source: push named " + target);
+                     return;
+                   }
+                   json_reply(response, 200, {{"target", target}, {"recorded", true}});
+                 }));
+  m_server->Post("/-/reload", guarded([this](const httplib::Request&, httplib::Response& response) {
+                   const ReloadOutcome outcome = m_hooks.reload();
+                   json_reply(response, outcome.ok ? 200 : 400,
+                              {{"reloaded", outcome.ok}, {"message", outcome.message}});
+                 }));
+}
+
+int HttpServer::bind(const std::string& host, int port) {
+  const int bound = port == 0 ? m_server->bind_to_any_port(host)
+                              : (m_server->bind_to_port(host, port) ? port : -1);
+  if (bound < 0) {
+    throw Error("listen: cannot bind " + host + ":" + std::to_string(port) + ": " +
+                std::strerror(errno));
+  }
+  return bound;
+}
+
+void HttpServer::serve() {
+  m_server->listen_after_bind();
+}
+
+void HttpServer::stop() {
+  if (m_server->is_running()) {
+    m_server->stop();
+  }
+}
+
+} // namespace probe::exporters

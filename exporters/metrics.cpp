@@ -1,0 +1,183 @@
+// Metric families and their updates; see metrics.hpp.
+#include "exporters/metrics.hpp"
+
+#include <limits>
+
+#include <prometheus/text_serializer.h>
+
+namespace probe::exporters {
+namespace {
+
+using prometheus::BuildCounter;
+using prometheus::BuildGauge;
+using prometheus::BuildHistogram;
+
+// Check latencies: a healthy local check takes well under 5 ms; timeouts go up to seconds.
+const prometheus::Histogram::BucketBoundaries k_duration_buckets{
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+
+double seconds_since_epoch(std::chrono::system_clock::time_point when) {
+  return std::chrono::duration<double>(when.time_since_epoch()).count();
+}
+
+} // namespace
+
+ProbeMetrics::ProbeMetrics(const std::string& version, const std::string& revision)
+    : m_registry(std::make_shared<prometheus::Registry>()),
+      m_success(BuildGauge()
+                    .Name("probe_success")
+                    .Help("1 if the last check of the target passed, else 0")
+                    .Register(*m_registry)),
+      m_target_up(BuildGauge()
+                      .Name("probe_target_up")
+                      .Help("Debounced state: 1 when UP after success_threshold passes, 0 when "
+                            "DOWN after failure_threshold failures or not yet known")
+                      .Register(*m_registry)),
+      m_duration(BuildHistogram()
+                     .Name("probe_duration_seconds")
+                     .Help("Check latency in seconds")
+                     .Register(*m_registry)),
+      m_checks_total(BuildCounter()
+                         .Name("probe_checks_total")
+                         .Help("Checks run, by result: success, failure, timeout, error")
+                         .Register(*m_registry)),
+      m_last_success(BuildGauge()
+                         .Name("probe_last_success_timestamp_seconds")
+                         .Help("Unix time of the target's last passing check")
+                         .Register(*m_registry)),
+      m_consecutive_failures(BuildGauge()
+                                 .Name("probe_consecutive_failures")
+                                 .Help("Failed checks in a row for the target")
+                                 .Register(*m_registry)),
+      m_http_status(BuildGauge()
+                        .Name("probe_http_status_code")
+                        .Help("HTTP status of the last answer (http targets)")
+                        .Register(*m_registry)),
+      m_heartbeat_age(BuildGauge()
+                          .Name("probe_heartbeat_age_seconds")
+                          .Help("Age of the last heartbeat (heartbeat targets)")
+                          .Register(*m_registry)),
+      m_ready(BuildGauge()
+                  .Name("probe_ready")
+                  .Help("1 when every critical target is UP")
+                  .Register(*m_registry)
+                  .Add({})),
+      m_reload_successful(BuildGauge()
+                              .Name("probe_config_last_reload_successful")
+                              .Help("1 if the last config reload succeeded")
+                              .Register(*m_registry)
+                              .Add({})),
+      m_reload_success_timestamp(BuildGauge()
+                                     .Name("probe_config_last_reload_success_timestamp_seconds")
+                                     .Help("Unix time of the last successful config load")
+                                     .Register(*m_registry)
+                                     .Add({})) {
+  BuildGauge()
+      .Name("probe_build_info")
+      .Help("probe's version and git revision; always 1")
+      .Register(*m_registry)
+      .Add({{"version", version}, {"revision", revision}})
+      .Set(1);
+}
+
+ProbeMetrics::TargetSeries& ProbeMetrics::series_for(const config::Target& target) {
+  const std::string type(config::to_string(target.type));
+  auto found = m_series.find(target.name);
+  if (found != m_series.end() && found->second.type == type) {
+    return found->second;
+  }
+  if (found != m_series.end()) {
+    remove_series(found->second); // the type label changed: old series would linger
+    m_series.erase(found);
+  }
+  const prometheus::Labels labels{{"target", target.name}, {"type", type}};
+  const prometheus::Labels name_only{{"target", target.name}};
+  TargetSeries series;
+  series.type = type;
+  series.success = &m_success.Add(labels);
+  series.up = &m_target_up.Add(labels);
+  series.duration = &m_duration.Add(labels, k_duration_buckets);
+  for (const char* result : {"success", "failure", "timeout", "error"}) {
+    // Every result exists from the start at 0, so rate() sees the first failure.
+    prometheus::Labels with_result = labels;
+    with_result.emplace("result", result);
+    series.checks.emplace(result, &m_checks_total.Add(with_result));
+  }
+  series.last_success = &m_last_success.Add(name_only);
+  series.consecutive_failures = &m_consecutive_failures.Add(name_only);
+  if (target.type == config::TargetType::http) {
+    series.http_status = &m_http_status.Add(name_only);
+  }
+  if (target.type == config::TargetType::heartbeat) {
+    series.heartbeat_age = &m_heartbeat_age.Add(name_only);
+  }
+  return m_series.emplace(target.name, std::move(series)).first->second;
+}
+
+void ProbeMetrics::remove_series(const TargetSeries& series) {
+  m_success.Remove(series.success);
+  m_target_up.Remove(series.up);
+  m_duration.Remove(series.duration);
+  for (const auto& [result, counter] : series.checks) {
+    m_checks_total.Remove(counter);
+  }
+  m_last_success.Remove(series.last_success);
+  m_consecutive_failures.Remove(series.consecutive_failures);
+  if (series.http_status != nullptr) {
+    m_http_status.Remove(series.http_status);
+  }
+  if (series.heartbeat_age != nullptr) {
+    m_heartbeat_age.Remove(series.heartbeat_age);
+  }
+}
+
+void ProbeMetrics::observe(const config::Target& target, const engine::TargetState& state,
+                           bool ready) {
+  const std::lock_guard<std::mutex> lock(m_mutex);
+  TargetSeries& series = series_for(target);
+  const checks::CheckResult& result = state.last;
+  series.success->Set(result.ok() ? 1 : 0);
+  series.up->Set(state.health == engine::Health::up ? 1 : 0);
+  series.duration->Observe(std::chrono::duration<double>(result.latency).count());
+  series.checks.at(std::string(checks::to_string(result.status)))->Increment();
+  if (state.last_success.time_since_epoch().count() != 0) {
+    series.last_success->Set(seconds_since_epoch(state.last_success));
+  }
+  series.consecutive_failures->Set(state.consecutive_failures);
+  if (series.http_status != nullptr && result.http_status) {
+    series.http_status->Set(*result.http_status);
+  }
+  if (series.heartbeat_age != nullptr) {
+    // No beat at all is infinitely old: an age alert fires rather than reading 0 as fresh.
+    series.heartbeat_age->Set(result.heartbeat_age_seconds
+                                  ? *result.heartbeat_age_seconds
+                                  : std::numeric_limits<double>::infinity());
+  }
+  m_ready.Set(ready ? 1 : 0);
+}
+
+void ProbeMetrics::remove_target(const std::string& name) {
+  const std::lock_guard<std::mutex> lock(m_mutex);
+  const auto found = m_series.find(name);
+  if (found != m_series.end()) {
+    remove_series(found->second);
+    m_series.erase(found);
+  }
+}
+
+void ProbeMetrics::set_ready(bool ready) {
+  m_ready.Set(ready ? 1 : 0);
+}
+
+void ProbeMetrics::record_reload(bool success, std::chrono::system_clock::time_point when) {
+  m_reload_successful.Set(success ? 1 : 0);
+  if (success) {
+    m_reload_success_timestamp.Set(seconds_since_epoch(when));
+  }
+}
+
+std::string ProbeMetrics::render() const {
+  return prometheus::TextSerializer().Serialize(m_registry->Collect());
+}
+
+} // namespace probe::exporters

@@ -1,0 +1,73 @@
+// probe's Prometheus metrics: the families, names, types and labels of the contract, kept in a
+// prometheus-cpp Registry and rendered by its TextSerializer (no hand-written exposition).
+// Pure data: nothing here opens a socket; the HTTP server only moves render()'s bytes.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
+#include "probe/engine/target_state.hpp"
+
+namespace probe::exporters {
+
+class ProbeMetrics {
+public:
+  ProbeMetrics(const std::string& version, const std::string& revision);
+
+  // Records one result of `target` and its debounced `state`; `ready` is the new verdict.
+  void observe(const config::Target& target, const engine::TargetState& state, bool ready);
+
+  // Drops every series of target `name` (removed or changed type on reload).
+  void remove_target(const std::string& name);
+
+  void set_ready(bool ready);
+  // A reload attempt: success sets the success timestamp too.
+  void record_reload(bool success, std::chrono::system_clock::time_point when);
+
+  // The exposition, text format 0.0.4.
+  std::string render() const;
+
+  prometheus::Registry& registry() { return *m_registry; }
+
+private:
+  struct TargetSeries {
+    std::string type;
+    prometheus::Gauge* success = nullptr;
+    prometheus::Gauge* up = nullptr;
+    prometheus::Histogram* duration = nullptr;
+    std::map<std::string, prometheus::Counter*> checks; // by result
+    prometheus::Gauge* last_success = nullptr;
+    prometheus::Gauge* consecutive_failures = nullptr;
+    prometheus::Gauge* http_status = nullptr;   // http targets only
+    prometheus::Gauge* heartbeat_age = nullptr; // heartbeat targets only
+  };
+
+  TargetSeries& series_for(const config::Target& target);
+  void remove_series(const TargetSeries& series);
+
+  std::shared_ptr<prometheus::Registry> m_registry;
+  prometheus::Family<prometheus::Gauge>& m_success;
+  prometheus::Family<prometheus::Gauge>& m_target_up;
+  prometheus::Family<prometheus::Histogram>& m_duration;
+  prometheus::Family<prometheus::Counter>& m_checks_total;
+  prometheus::Family<prometheus::Gauge>& m_last_success;
+  prometheus::Family<prometheus::Gauge>& m_consecutive_failures;
+  prometheus::Family<prometheus::Gauge>& m_http_status;
+  prometheus::Family<prometheus::Gauge>& m_heartbeat_age;
+  prometheus::Gauge& m_ready;
+  prometheus::Gauge& m_reload_successful;
+  prometheus::Gauge& m_reload_success_timestamp;
+
+  std::mutex m_mutex; // guards m_series (families lock themselves)
+  std::map<std::string, TargetSeries> m_series;
+};
+
+} // namespace probe::exporters

@@ -1,0 +1,27 @@
+// The JSON bodies of /ready and /status, built from a scheduler snapshot: pure functions, so
+// their shape is tested without a server. Neither ever contains a secret: target configs are
+// not echoed, and check details are already scrubbed by the checks.
+#pragma once
+
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "probe/engine/scheduler.hpp"
+
+namespace probe::exporters {
+
+// {"ready": bool, "targets": {"api": {"state": "up", "critical": true, "type": "http",
+//  "consecutive_successes": 3, "checks": 12, "last_checked_at": "...", "error": null}, ...}}
+nlohmann::json ready_document(const std::vector<engine::TargetSnapshot>& targets, bool ready);
+
+// {"ready": bool, "version": "...", "targets": [{name, type, critical, state, since,
+//  last_result, last_error, latency_ms, last_checked_at, last_success_at,
+//  consecutive_successes, consecutive_failures, checks, http_status?, heartbeat_age_seconds?}]}
+nlohmann::json status_document(const std::vector<engine::TargetSnapshot>& targets, bool ready,
+                               const std::string& version);
+
+// RFC 3339 UTC with milliseconds; null for a never-set time point.
+nlohmann::json timestamp_json(std::chrono::system_clock::time_point when);
+
+} // namespace probe::exporters

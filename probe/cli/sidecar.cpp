@@ -1,0 +1,154 @@
+// The long-running sidecar; see sidecar.hpp.
+#include "probe/cli/sidecar.hpp"
+
+#include <csignal>
+#include <thread>
+
+#include <httplib.h>
+#include <pthread.h>
+#include <spdlog/spdlog.h>
+
+#include "exporters/status_json.hpp"
+#include "probe/cli/commands.hpp"
+#include "probe/config/config_loader.hpp"
+#include "probe/util/clock.hpp"
+#include "probe/util/error.hpp"
+#include "probe/util/strings.hpp"
+#include "probe/util/url.hpp"
+
+namespace probe::cli {
+namespace {
+
+std::string names(const std::vector<std::string>& list) {
+  return list.empty() ? "-" : util::join(list, ",");
+}
+
+} // namespace
+
+Sidecar::Sidecar(std::string config_path, std::optional<std::string> listen_override)
+    : m_config_path(std::move(config_path)), m_listen_override(std::move(listen_override)),
+      m_config(std::make_shared<config::Config>(
+          config::load_config_file(m_config_path, util::process_env()))),
+      m_metrics(PROBE_VERSION, PROBE_REVISION),
+      m_scheduler(checks::CheckContext{&util::system_clock(), &m_watchdog},
+                  [this](const config::Target& target, const engine::TargetState& state,
+                         bool ready) { on_result(target, state, ready); }) {
+  m_scheduler.set_targets(m_config->targets);
+  m_metrics.record_reload(true, std::chrono::system_clock::now());
+  exporters::ServerHooks hooks;
+  hooks.metrics = [this] { return m_metrics.render(); };
+  hooks.ready = [this] {
+    return exporters::ready_document(m_scheduler.snapshot(), m_scheduler.ready());
+  };
+  hooks.status = [this] {
+    nlohmann::json status =
+        exporters::status_document(m_scheduler.snapshot(), m_scheduler.ready(), version_string());
+    // `probe wait --url` gates with the sidecar's own gate settings.
+    const std::lock_guard<std::mutex> lock(m_config_mutex);
+    status["gate"] = {{"consecutive_successes", m_config->gate.consecutive_successes},
+                      {"poll_interval_ms", m_config->gate.poll_interval.count()},
+                      {"timeout_ms", m_config->gate.timeout.count()}};
+    return status;
+  };
+  hooks.heartbeat = [this](const std::string& name) { return m_scheduler.record_push(name); };
+  hooks.reload = [this] { return reload(); };
+  hooks.token = [this] { return token(); };
+  m_server = std::make_unique<exporters::HttpServer>(std::move(hooks));
+}
+
+Sidecar::~Sidecar() {
+  m_server->stop();
+  m_scheduler.stop();
+}
+
+std::string Sidecar::token() const {
+  const std::lock_guard<std::mutex> lock(m_config_mutex);
+  return m_config->deploy.token.reveal();
+}
+
+void Sidecar::on_result(const config::Target& target, const engine::TargetState& state,
+                        bool ready) {
+  m_metrics.observe(target, state, ready);
+  // Log transitions only: a line per check would drown what matters.
+  if (state.since == state.last_checked) {
+    spdlog::info("target {}: {} ({})", target.name, engine::to_string(state.health),
+                 state.last.detail);
+  }
+}
+
+exporters::ReloadOutcome Sidecar::reload() {
+  const std::lock_guard<std::mutex> lock(m_config_mutex);
+  std::shared_ptr<const config::Config> next;
+  try {
+    next = std::make_shared<config::Config>(
+        config::load_config_file(m_config_path, util::process_env()));
+  } catch (const Error& e) {
+    m_metrics.record_reload(false, std::chrono::system_clock::now());
+    spdlog::error("reload failed, keeping the running config: {}", e.what());
+    return {false, e.what()};
+  }
+  const engine::ReloadSummary summary = m_scheduler.set_targets(next->targets);
+  for (const std::string& name : summary.removed) {
+    m_metrics.remove_target(name);
+  }
+  m_metrics.set_ready(m_scheduler.ready());
+  if (next->listen != m_config->listen && !m_listen_override) {
+    spdlog::warn("reload: listen changed to {}; it takes effect at the next restart", next->listen);
+  }
+  m_config = std::move(next);
+  m_metrics.record_reload(true, std::chrono::system_clock::now());
+  const std::string message = "added " + names(summary.added) + ", removed " +
+                              names(summary.removed) + ", changed " + names(summary.changed) +
+                              ", unchanged " + std::to_string(summary.unchanged);
+  spdlog::info("config reloaded: {}", message);
+  return {true, message};
+}
+
+int Sidecar::run() {
+  const std::string listen = m_listen_override.value_or(m_config->listen);
+  std::string error;
+  const std::optional<util::HostPort> address = util::parse_host_port(listen, &error, true);
+  if (!address) {
+    throw Error("--listen: " + error);
+  }
+
+  // Signals are taken by sigwait() on this thread only; every thread started below inherits
+  // the blocked mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  const int port = m_server->bind(address->host, address->port);
+  std::thread server_thread([this] { m_server->serve(); });
+  // stop() before the server runs would be lost; wait (bounded) until it accepts.
+  for (int i = 0; i < 400 && !m_server->raw().is_running(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  m_scheduler.start();
+  spdlog::info("probe serve {} listening on {}:{} with {} target(s) from {}", version_string(),
+               address->host, port, m_config->targets.size(), m_config_path);
+
+  while (true) {
+    int signal_number = 0;
+    if (sigwait(&signals, &signal_number) != 0) {
+      continue;
+    }
+    if (signal_number == SIGHUP) {
+      reload();
+      continue;
+    }
+    spdlog::info("received {}, stopping", signal_number == SIGTERM ? "SIGTERM" : "SIGINT");
+    break;
+  }
+  // Stop accepting first, then let in-flight checks finish (each within its timeout).
+  m_server->stop();
+  server_thread.join();
+  m_scheduler.stop();
+  spdlog::info("stopped");
+  return 0;
+}
+
+} // namespace probe::cli

@@ -1,0 +1,45 @@
+// `probe serve` assembled: config -> scheduler -> metrics, and the HTTP server that shows them.
+// Owns the reload path (SIGHUP and POST /-/reload): a bad config keeps the running one and
+// sets probe_config_last_reload_successful to 0.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "exporters/http_server.hpp"
+#include "exporters/metrics.hpp"
+#include "probe/config/config.hpp"
+#include "probe/engine/scheduler.hpp"
+#include "probe/util/watchdog.hpp"
+
+namespace probe::cli {
+
+class Sidecar {
+public:
+  // Loads the config at `config_path`; throws probe::Error (exit 2) when it is bad.
+  Sidecar(std::string config_path, std::optional<std::string> listen_override);
+  ~Sidecar();
+
+  // Serves until SIGTERM or SIGINT; returns the exit code (0 after a graceful stop).
+  int run();
+
+  // Re-reads the config file and applies it; keeps the old one on error.
+  exporters::ReloadOutcome reload();
+
+private:
+  std::string token() const;
+  void on_result(const config::Target& target, const engine::TargetState& state, bool ready);
+
+  std::string m_config_path;
+  std::optional<std::string> m_listen_override;
+  mutable std::mutex m_config_mutex; // guards m_config; reloads are serialized by it too
+  std::shared_ptr<const config::Config> m_config;
+  util::Watchdog m_watchdog;
+  exporters::ProbeMetrics m_metrics;
+  engine::Scheduler m_scheduler;
+  std::unique_ptr<exporters::HttpServer> m_server;
+};
+
+} // namespace probe::cli

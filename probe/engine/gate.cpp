@@ -1,0 +1,64 @@
+// Gate arithmetic; see gate.hpp.
+#include "probe/engine/gate.hpp"
+
+#include <algorithm>
+
+namespace probe::engine {
+
+GateTracker::GateTracker(const std::vector<std::pair<std::string, bool>>& targets, int required)
+    : m_required(std::max(1, required)) {
+  for (const auto& [name, critical] : targets) {
+    GateTarget target;
+    target.name = name;
+    target.critical = critical;
+    m_targets.push_back(target);
+  }
+}
+
+GateTarget* GateTracker::find(const std::string& name) {
+  for (GateTarget& target : m_targets) {
+    if (target.name == name) {
+      return &target;
+    }
+  }
+  return nullptr;
+}
+
+void GateTracker::observe(const std::string& name, bool ok, const std::string& detail) {
+  GateTarget* target = find(name);
+  if (target == nullptr) {
+    return;
+  }
+  target->streak = ok ? target->streak + 1 : 0;
+  target->seen = true;
+  target->last_ok = ok;
+  target->last_detail = detail;
+}
+
+void GateTracker::set_streak(const std::string& name, int streak, bool ok,
+                             const std::string& detail) {
+  GateTarget* target = find(name);
+  if (target == nullptr) {
+    return;
+  }
+  target->streak = std::max(0, streak);
+  target->seen = true;
+  target->last_ok = ok;
+  target->last_detail = detail;
+}
+
+bool GateTracker::open() const {
+  return blocking().empty();
+}
+
+std::vector<const GateTarget*> GateTracker::blocking() const {
+  std::vector<const GateTarget*> out;
+  for (const GateTarget& target : m_targets) {
+    if (target.critical && target.streak < m_required) {
+      out.push_back(&target);
+    }
+  }
+  return out;
+}
+
+} // namespace probe::engine

@@ -1,0 +1,35 @@
+// Where the integration tests find the real PostgreSQL that tests/run.sh starts: its DSN in
+// PROBE_TEST_PG_DSN. Run by hand without one, Postgres tests skip; under tests/run.sh and CI
+// (PROBE_TEST_REQUIRE_PG=1) a missing server fails loudly — a skipped integration test is a
+// hidden failure.
+#pragma once
+
+#include <cstdlib>
+#include <string>
+
+#include <gtest/gtest.h>
+
+namespace probe::tests {
+
+inline std::string test_pg_dsn() {
+  const char* dsn = std::getenv("PROBE_TEST_PG_DSN");
+  return dsn != nullptr ? dsn : "";
+}
+
+inline bool pg_required() {
+  const char* required = std::getenv("PROBE_TEST_REQUIRE_PG");
+  return required != nullptr && std::string(required) == "1";
+}
+
+} // namespace probe::tests
+
+// Skips (by hand) or fails (under tests/run.sh) when no test PostgreSQL is configured.
+#define PROBE_REQUIRE_PG()                                                                         \
+  do {                                                                                             \
+    if (probe::tests::test_pg_dsn().empty()) {                                                     \
+      if (probe::tests::pg_required()) {                                                           \
+        FAIL() << "PROBE_TEST_PG_DSN is not set but PROBE_TEST_REQUIRE_PG=1";                      \
+      }                                                                                            \
+      GTEST_SKIP() << "no test PostgreSQL (set PROBE_TEST_PG_DSN or run tests/run.sh)";            \
+    }                                                                                              \
+  } while (0)

@@ -1,0 +1,160 @@
+// Heartbeat freshness from each source: a real PostgreSQL table (fresh, stale, empty, both
+// timestamp types), a file's mtime, and a push. The age is measured on the database's clock.
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include "pg_env.hpp"
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "probe/checks/heartbeat_check.hpp"
+#include "probe/checks/pg_session.hpp"
+
+namespace probe::tests {
+namespace {
+
+using namespace std::chrono_literals;
+using checks::CheckStatus;
+
+void exec_sql(const std::string& sql) {
+  const checks::PgQueryOutcome outcome =
+      checks::run_pg_query(test_pg_dsn(), sql, std::chrono::steady_clock::now() + 5s);
+  ASSERT_TRUE(outcome.ok) << outcome.failure.detail;
+}
+
+config::HeartbeatTarget pg_heartbeat(const std::string& query, std::chrono::milliseconds max_age) {
+  config::HeartbeatTarget spec;
+  spec.source = config::HeartbeatSource::postgres;
+  spec.dsn = util::Secret(test_pg_dsn());
+  spec.query = query;
+  spec.max_age = max_age;
+  return spec;
+}
+
+class PostgresHeartbeat : public ::testing::Test {
+protected:
+  void SetUp() override {
+    PROBE_REQUIRE_PG();
+    exec_sql("DROP TABLE IF EXISTS hb_test; CREATE TABLE hb_test (seen_at timestamptz, "
+             "local_at timestamp)");
+  }
+  void TearDown() override {
+    if (!test_pg_dsn().empty()) {
+      exec_sql("DROP TABLE IF EXISTS hb_test");
+    }
+  }
+};
+
+TEST_F(PostgresHeartbeat, EmptyTableIsMissing) {
+  checks::HeartbeatCheck check(pg_heartbeat("SELECT max(seen_at) FROM hb_test", 90s), {});
+  const checks::CheckResult result = check.run(2s);
+  EXPECT_EQ(result.status, CheckStatus::failure);
+  EXPECT_EQ(result.reason, "missing");
+  EXPECT_FALSE(result.heartbeat_age_seconds.has_value());
+}
+
+TEST_F(PostgresHeartbeat, FreshBeatPasses) {
+  exec_sql("INSERT INTO hb_test VALUES (now() - interval '3 seconds', localtimestamp)");
+  checks::HeartbeatCheck check(pg_heartbeat("SELECT max(seen_at) FROM hb_test;", 90s), {});
+  const checks::CheckResult result = check.run(2s);
+  ASSERT_EQ(result.status, CheckStatus::success) << result.detail;
+  ASSERT_TRUE(result.heartbeat_age_seconds.has_value());
+  EXPECT_GE(*result.heartbeat_age_seconds, 2.9);
+  EXPECT_LT(*result.heartbeat_age_seconds, 10.0);
+}
+
+TEST_F(PostgresHeartbeat, StaleBeatFailsWithItsAge) {
+  exec_sql("INSERT INTO hb_test VALUES (now() - interval '10 minutes', localtimestamp)");
+  checks::HeartbeatCheck check(pg_heartbeat("SELECT max(seen_at) FROM hb_test", 90s), {});
+  const checks::CheckResult result = check.run(2s);
+  EXPECT_EQ(result.status, CheckStatus::failure);
+  EXPECT_EQ(result.reason, "stale");
+  ASSERT_TRUE(result.heartbeat_age_seconds.has_value());
+  EXPECT_NEAR(*result.heartbeat_age_seconds, 600.0, 10.0);
+  EXPECT_NE(result.detail.find("max_age 1m30s"), std::string::npos) << result.detail;
+}
+
+TEST_F(PostgresHeartbeat, TimestampWithoutTimeZoneWorks) {
+  exec_sql("INSERT INTO hb_test VALUES (now(), localtimestamp - interval '5 seconds')");
+  checks::HeartbeatCheck check(pg_heartbeat("SELECT max(local_at) FROM hb_test", 90s), {});
+  const checks::CheckResult result = check.run(2s);
+  ASSERT_EQ(result.status, CheckStatus::success) << result.detail;
+  EXPECT_NEAR(*result.heartbeat_age_seconds, 5.0, 3.0);
+}
+
+TEST_F(PostgresHeartbeat, QueryThatIsNotATimestampFails) {
+  checks::HeartbeatCheck check(pg_heartbeat("SELECT 'hello'", 90s), {});
+  const checks::CheckResult result = check.run(2s);
+  EXPECT_NE(result.status, CheckStatus::success);
+  EXPECT_EQ(result.reason, "query_failed") << result.detail;
+}
+
+class FileHeartbeat : public ::testing::Test {
+protected:
+  void SetUp() override {
+    m_path = std::filesystem::temp_directory_path() /
+             ("probe-hb-" + std::to_string(getpid()) + "-" +
+              ::testing::UnitTest::GetInstance()->current_test_info()->name());
+  }
+  void TearDown() override { std::filesystem::remove(m_path); }
+
+  config::HeartbeatTarget spec() const {
+    config::HeartbeatTarget heartbeat;
+    heartbeat.source = config::HeartbeatSource::file;
+    heartbeat.path = m_path.string();
+    heartbeat.max_age = 90s;
+    return heartbeat;
+  }
+
+  void touch(std::chrono::seconds ago) const {
+    std::ofstream(m_path) << "beat\n";
+    const timespec when{time(nullptr) - ago.count(), 0};
+    const std::array<timespec, 2> times{when, when};
+    ASSERT_EQ(utimensat(AT_FDCWD, m_path.c_str(), times.data(), 0), 0);
+  }
+
+  std::filesystem::path m_path;
+};
+
+TEST_F(FileHeartbeat, FreshFilePasses) {
+  touch(5s);
+  checks::HeartbeatCheck check(spec(), {});
+  const checks::CheckResult result = check.run(2s);
+  ASSERT_EQ(result.status, CheckStatus::success) << result.detail;
+  EXPECT_NEAR(*result.heartbeat_age_seconds, 5.0, 2.0);
+}
+
+TEST_F(FileHeartbeat, OldFileIsStale) {
+  touch(120s);
+  checks::HeartbeatCheck check(spec(), {});
+  const checks::CheckResult result = check.run(2s);
+  EXPECT_EQ(result.status, CheckStatus::failure);
+  EXPECT_EQ(result.reason, "stale");
+  EXPECT_NEAR(*result.heartbeat_age_seconds, 120.0, 2.0);
+}
+
+TEST_F(FileHeartbeat, MissingFileIsMissing) {
+  checks::HeartbeatCheck check(spec(), {});
+  const checks::CheckResult result = check.run(2s);
+  EXPECT_EQ(result.status, CheckStatus::failure);
+  EXPECT_EQ(result.reason, "missing");
+  EXPECT_NE(result.detail.find("does not exist"), std::string::npos);
+}
+
+TEST(PushHeartbeat, NothingPushedIsMissingThenAPushPasses) {
+  config::HeartbeatTarget spec;
+  spec.source = config::HeartbeatSource::push;
+  spec.max_age = 90s;
+  checks::HeartbeatCheck check(spec, {});
+  EXPECT_EQ(check.run(2s).reason, "missing");
+  check.record_push();
+  const checks::CheckResult result = check.run(2s);
+  EXPECT_EQ(result.status, CheckStatus::success) << result.detail;
+  EXPECT_LT(*result.heartbeat_age_seconds, 1.0);
+}
+
+} // namespace
+} // namespace probe::tests

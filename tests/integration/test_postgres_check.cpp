@@ -1,0 +1,155 @@
+// The postgres check against a real PostgreSQL server (started by tests/run.sh): success, the
+// error classes pg_isready tells apart (no response, rejecting, auth failed, query failed,
+// timeout), the deadline honoured against a server that hangs, and no password in any message.
+#include <chrono>
+#include <regex>
+#include <thread>
+
+#include "pg_env.hpp"
+#include <libpq-fe.h>
+
+#include "probe/checks/check.hpp"
+#include "probe/checks/pg_session.hpp"
+#include "probe/util/watchdog.hpp"
+#include "tests/fakes/tcp_standin.hpp"
+
+namespace probe::tests {
+namespace {
+
+using namespace std::chrono_literals;
+using checks::CheckStatus;
+
+config::Target postgres_target(const std::string& dsn, const std::string& query = "SELECT 1") {
+  config::Target target;
+  target.name = "db";
+  target.type = config::TargetType::postgres;
+  target.timeout = 2s;
+  target.interval = 10s;
+  config::PostgresTarget spec;
+  spec.dsn = util::Secret(dsn);
+  spec.query = query;
+  target.spec = spec;
+  return target;
+}
+
+checks::CheckResult run_target(const config::Target& target) {
+  util::Watchdog watchdog;
+  const checks::CheckContext context{nullptr, &watchdog};
+  return checks::make_check(target, context)->run(target.timeout);
+}
+
+// The test DSN with its password replaced.
+std::string with_password(const std::string& dsn, const std::string& password) {
+  return std::regex_replace(dsn, std::regex(":[^:@/]*@"), ":" + password + "@");
+}
+
+std::string with_port(int port) {
+  return "postgresql://postgres:hunter2-secret@127.0.0.1:" + std::to_string(port) +
+         "/postgres?sslmode=disable";
+}
+
+TEST(PostgresCheck, SelectOneSucceeds) {
+  PROBE_REQUIRE_PG();
+  const checks::CheckResult result = run_target(postgres_target(test_pg_dsn()));
+  EXPECT_EQ(result.status, CheckStatus::success) << result.detail;
+  EXPECT_EQ(result.detail, "SELECT 1 -> 1 row(s)");
+  EXPECT_GT(result.latency.count(), 0);
+}
+
+TEST(PostgresCheck, CustomQuerySucceeds) {
+  PROBE_REQUIRE_PG();
+  const checks::CheckResult result =
+      run_target(postgres_target(test_pg_dsn(), "SELECT datname FROM pg_database"));
+  EXPECT_EQ(result.status, CheckStatus::success) << result.detail;
+}
+
+TEST(PostgresCheck, BadQueryIsQueryFailed) {
+  PROBE_REQUIRE_PG();
+  const checks::CheckResult result =
+      run_target(postgres_target(test_pg_dsn(), "SELECT * FROM no_such_table"));
+  EXPECT_EQ(result.status, CheckStatus::failure);
+  EXPECT_EQ(result.reason, "query_failed");
+  EXPECT_NE(result.detail.find("no_such_table"), std::string::npos) << result.detail;
+}
+
+TEST(PostgresCheck, WrongPasswordIsAuthFailedAndNeverShown) {
+  PROBE_REQUIRE_PG();
+  const std::string dsn = with_password(test_pg_dsn(), "wrong-pass-xyzzy");
+  const checks::CheckResult result = run_target(postgres_target(dsn));
+  EXPECT_EQ(result.status, CheckStatus::failure);
+  EXPECT_EQ(result.reason, "auth_failed");
+  EXPECT_NE(result.detail.find("password authentication failed"), std::string::npos)
+      << result.detail;
+  EXPECT_EQ(result.detail.find("wrong-pass-xyzzy"), std::string::npos) << result.detail;
+}
+
+TEST(PostgresCheck, UnknownDatabaseIsRefusedLogin) {
+  PROBE_REQUIRE_PG();
+  std::string dsn = test_pg_dsn();
+  dsn = dsn.substr(0, dsn.rfind('/')) + "/no_such_db";
+  const checks::CheckResult result = run_target(postgres_target(dsn));
+  EXPECT_EQ(result.status, CheckStatus::failure);
+  EXPECT_EQ(result.reason, "auth_failed");
+  EXPECT_NE(result.detail.find("no_such_db"), std::string::npos) << result.detail;
+}
+
+TEST(PostgresCheck, ClosedPortIsNoResponse) {
+  const int port = fakes::closed_port();
+  const auto start = std::chrono::steady_clock::now();
+  const checks::CheckResult result = run_target(postgres_target(with_port(port)));
+  EXPECT_EQ(result.status, CheckStatus::failure);
+  EXPECT_EQ(result.reason, "no_response");
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 1s);
+  EXPECT_EQ(result.detail.find("hunter2-secret"), std::string::npos) << result.detail;
+}
+
+TEST(PostgresCheck, StartingUpServerIsRejecting) {
+  fakes::TcpStandin standin(fakes::TcpStandin::Mode::postgres_rejecting);
+  const checks::CheckResult result = run_target(postgres_target(with_port(standin.port())));
+  EXPECT_EQ(result.status, CheckStatus::failure);
+  EXPECT_EQ(result.reason, "rejecting");
+  EXPECT_NE(result.detail.find("starting up"), std::string::npos) << result.detail;
+}
+
+TEST(PostgresCheck, ServerThatNeverAnswersTimesOutOnTime) {
+  fakes::TcpStandin standin(fakes::TcpStandin::Mode::hang_after_accept);
+  config::Target target = postgres_target(with_port(standin.port()));
+  target.timeout = 300ms;
+  const auto start = std::chrono::steady_clock::now();
+  const checks::CheckResult result = run_target(target);
+  const auto took = std::chrono::steady_clock::now() - start;
+  EXPECT_EQ(result.status, CheckStatus::timeout) << result.detail;
+  EXPECT_EQ(result.reason, "timeout");
+  EXPECT_GE(took, 290ms);
+  EXPECT_LT(took, 450ms);
+}
+
+TEST(PostgresCheck, SlowQueryTimesOutAndTheServerCancelsIt) {
+  PROBE_REQUIRE_PG();
+  config::Target target =
+      postgres_target(test_pg_dsn(), "SELECT pg_sleep(5) /* probe-slow-query-test */");
+  target.timeout = 400ms;
+  const auto start = std::chrono::steady_clock::now();
+  const checks::CheckResult result = run_target(target);
+  EXPECT_EQ(result.status, CheckStatus::timeout) << result.detail;
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 600ms);
+
+  // statement_timeout ends the query server-side, so nothing keeps running after probe left.
+  bool still_running = true;
+  for (int attempt = 0; attempt < 20 && still_running; ++attempt) {
+    const checks::PgQueryOutcome count = checks::run_pg_query(
+        test_pg_dsn(),
+        "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%probe-slow-query-test%' "
+        "AND pid <> pg_backend_pid() AND state = 'active'",
+        std::chrono::steady_clock::now() + 2s);
+    ASSERT_TRUE(count.ok) << count.failure.detail;
+    still_running = count.value != "0";
+    if (still_running) {
+      std::this_thread::sleep_for(100ms);
+    }
+  }
+  EXPECT_FALSE(still_running);
+}
+
+} // namespace
+} // namespace probe::tests

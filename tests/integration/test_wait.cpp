@@ -1,0 +1,135 @@
+// `probe wait`, the gate deploy scripts block on, run as the real binary: a target that comes
+// up late is noticed within one poll interval; one that never comes up fails at --timeout with
+// its name and last error; URL mode gates on a running sidecar and counts only fresh checks.
+#include "serve_fixture.hpp"
+
+#include "tests/fakes/http_standin.hpp"
+#include "tests/fakes/tcp_standin.hpp"
+
+namespace probe::tests {
+namespace {
+
+using namespace std::chrono_literals;
+
+fakes::ProcessOptions within(std::chrono::milliseconds limit) {
+  fakes::ProcessOptions options;
+  options.timeout = limit;
+  return options;
+}
+
+std::string gate_config(int port, int successes) {
+  return "defaults: {interval: 1s, timeout: 500ms}\n"
+         "targets:\n"
+         "  - {name: api, type: http, url: \"http://127.0.0.1:" +
+         std::to_string(port) +
+         "/health\"}\n"
+         "gate: {timeout: 30s, consecutive_successes: " +
+         std::to_string(successes) + ", poll_interval: 250ms}\n";
+}
+
+TEST(Wait, NoticesALateTargetWithinOnePollInterval) {
+  fakes::TempDir dir;
+  const int port = fakes::free_loopback_port();
+  const std::string config = dir.write("probe.yaml", gate_config(port, 1));
+  fakes::BackgroundProcess late({PROBE_STANDIN, "http", "--listen",
+                                 "127.0.0.1:" + std::to_string(port), "--start-delay", "2s"},
+                                dir.path() + "/standin.log");
+  const fakes::ProcessResult result = fakes::run_process(
+      {PROBE_BINARY, "wait", "--config", config, "--timeout", "10s"}, within(15s));
+  EXPECT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_GE(result.wall, 1900ms);
+  // 2 s start delay + one 250 ms poll interval, and a little for process start-up.
+  EXPECT_LT(result.wall, 2000ms + 250ms + 150ms) << result.err;
+  EXPECT_NE(result.err.find("wait: ready after"), std::string::npos) << result.err;
+}
+
+TEST(Wait, NeedsConsecutiveSuccesses) {
+  fakes::TempDir dir;
+  fakes::HttpStandin api;
+  const std::string config = dir.write("probe.yaml", gate_config(api.port(), 3));
+  const fakes::ProcessResult result =
+      fakes::run_process({PROBE_BINARY, "wait", "--config", config}, within(10s));
+  EXPECT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_EQ(api.requests(), 3);  // three polls, three passes, done
+  EXPECT_GE(result.wall, 500ms); // two poll intervals between three polls
+}
+
+TEST(Wait, TimesOutNamingTheFailingTargetAndItsError) {
+  fakes::TempDir dir;
+  const std::string config = dir.write("probe.yaml", gate_config(fakes::closed_port(), 1));
+  const fakes::ProcessResult result = fakes::run_process(
+      {PROBE_BINARY, "wait", "--config", config, "--timeout", "1500ms"}, within(10s));
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_GE(result.wall, 1450ms);
+  EXPECT_LT(result.wall, 2200ms);
+  EXPECT_NE(result.err.find("timed out after 1s500ms"), std::string::npos) << result.err;
+  EXPECT_NE(result.err.find("  api: GET /health: connection failed"), std::string::npos)
+      << result.err;
+}
+
+TEST(Wait, NonCriticalTargetsDoNotHoldTheGate) {
+  fakes::TempDir dir;
+  fakes::HttpStandin api;
+  std::string with_extra = gate_config(api.port(), 1);
+  with_extra.insert(with_extra.find("gate:"), "  - {name: cache, type: tcp, address: \"127.0.0.1:" +
+                                                  std::to_string(fakes::closed_port()) +
+                                                  "\", critical: false}\n");
+  const std::string path = dir.write("extra.yaml", with_extra);
+  const fakes::ProcessResult result =
+      fakes::run_process({PROBE_BINARY, "wait", "--config", path, "--timeout", "5s"}, within(10s));
+  EXPECT_EQ(result.exit_code, 0) << result.err;
+}
+
+TEST(Wait, UrlModeGatesOnARunningSidecarWithFreshChecksOnly) {
+  fakes::TempDir dir;
+  fakes::HttpStandin api;
+  RunningProbe probe(dir, "defaults: {interval: 250ms, timeout: 200ms}\n"
+                          "targets:\n"
+                          "  - {name: api, type: http, url: \"" +
+                              api.url("/health") +
+                              "\"}\n"
+                              "gate: {consecutive_successes: 3, poll_interval: 100ms}\n");
+  ASSERT_TRUE(fakes::eventually([&] { return probe.get("/ready").first == 200; }, 5s));
+  const std::string url = "http://127.0.0.1:" + std::to_string(probe.port());
+  const fakes::ProcessResult ready =
+      fakes::run_process({PROBE_BINARY, "wait", "--url", url, "--timeout", "10s"}, within(15s));
+  EXPECT_EQ(ready.exit_code, 0) << ready.err;
+  // Already UP before the gate began, yet the gate waits for three fresh checks (~750 ms).
+  EXPECT_GE(ready.wall, 500ms) << ready.err;
+
+  api.set_mode(fakes::HttpMode::error_500);
+  const fakes::ProcessResult down =
+      fakes::run_process({PROBE_BINARY, "wait", "--url", url, "--timeout", "1s"}, within(10s));
+  EXPECT_EQ(down.exit_code, 1);
+  EXPECT_NE(down.err.find("  api: GET /health -> 500"), std::string::npos) << down.err;
+}
+
+TEST(Wait, UrlModeWithNoSidecarTimesOut) {
+  const fakes::ProcessResult result = fakes::run_process(
+      {PROBE_BINARY, "wait", "--url", "http://127.0.0.1:" + std::to_string(fakes::closed_port()),
+       "--timeout", "700ms"},
+      within(10s));
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_NE(result.err.find("timed out"), std::string::npos) << result.err;
+}
+
+TEST(Wait, BadUsageExitsTwo) {
+  fakes::TempDir dir;
+  fakes::HttpStandin api;
+  const std::string config = dir.write("probe.yaml", gate_config(api.port(), 1));
+  for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
+           {"wait", "--config", config, "--url", "http://127.0.0.1:1"},
+           {"wait", "--config", config, "--timeout", "banana"},
+           {"wait", "--config", config, "--only", "nosuch"},
+           {"wait", "--url", "ftp://x"},
+           {"wait", "--config", dir.path() + "/missing.yaml"}}) {
+    std::vector<std::string> argv{PROBE_BINARY};
+    argv.insert(argv.end(), args.begin(), args.end());
+    const fakes::ProcessResult result = fakes::run_process(argv, within(5s));
+    EXPECT_EQ(result.exit_code, 2) << args[2] << ": " << result.err;
+    EXPECT_NE(result.err, "");
+  }
+}
+
+} // namespace
+} // namespace probe::tests

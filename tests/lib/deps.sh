@@ -1,0 +1,35 @@
+# shellcheck shell=bash
+# The Debian packages probe needs to build, test and demo, installed with apt-get when any is
+# missing (apt-get update first, as a fresh machine has no package lists). Sourced, not run.
+
+PROBE_BUILD_PACKAGES=(
+  g++ make cmake pkg-config git
+  libyaml-cpp-dev nlohmann-json3-dev libspdlog-dev libcli11-dev
+  prometheus-cpp-dev libcpp-httplib-dev libpqxx-dev libpq-dev libgtest-dev
+)
+PROBE_TEST_PACKAGES=(postgresql postgresql-client prometheus shellcheck jq curl)
+
+# Installs every package named in the arguments that is not installed yet.
+install_packages() {
+  local missing=() pkg
+  for pkg in "$@"; do
+    if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
+      missing+=("$pkg")
+    fi
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  echo "installing: ${missing[*]}" >&2
+  local sudo=()
+  [ "$(id -u)" = 0 ] || sudo=(sudo)
+  "${sudo[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends \
+    "${missing[@]}" >/dev/null
+}
+
+# Configures and builds probe in $1 (warnings are errors, as in CI).
+build_probe() {
+  local root=$1 build_dir=$2
+  shift 2
+  cmake -S "$root" -B "$build_dir" -DPROBE_WERROR=ON "$@" >/dev/null
+  cmake --build "$build_dir" -j"$(nproc)"
+}

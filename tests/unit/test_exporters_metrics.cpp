@@ -1,0 +1,110 @@
+// The exposition is the contract Prometheus, the rules and the dashboards read: exact metric
+// names, types and labels; every result label present from the first scrape; removed targets
+// leave no series behind; a target that changes type does not keep its old series.
+#include <gtest/gtest.h>
+
+#include "exporters/metrics.hpp"
+
+namespace probe::exporters {
+namespace {
+
+using namespace std::chrono_literals;
+
+config::Target make_target(const std::string& name, config::TargetType type) {
+  config::Target target;
+  target.name = name;
+  target.type = type;
+  return target;
+}
+
+engine::TargetState state_with(checks::CheckStatus status, std::optional<int> http_status = {}) {
+  engine::TargetState state;
+  checks::CheckResult result = checks::make_result(status, "x");
+  result.latency = 3ms;
+  result.http_status = http_status;
+  state.apply(result, 1, 1, std::chrono::system_clock::time_point(1'700'000'000s));
+  return state;
+}
+
+bool has_line(const std::string& text, const std::string& line) {
+  return ("\n" + text).find("\n" + line + "\n") != std::string::npos;
+}
+
+TEST(ProbeMetrics, RendersTheContractNamesTypesAndLabels) {
+  ProbeMetrics metrics("1.2.3", "abc");
+  metrics.observe(make_target("api", config::TargetType::http),
+                  state_with(checks::CheckStatus::success, 200), true);
+  const std::string text = metrics.render();
+  for (const char* line : {
+           "# TYPE probe_success gauge",
+           "probe_success{target=\"api\",type=\"http\"} 1",
+           "# TYPE probe_target_up gauge",
+           "probe_target_up{target=\"api\",type=\"http\"} 1",
+           "# TYPE probe_duration_seconds histogram",
+           "probe_duration_seconds_count{target=\"api\",type=\"http\"} 1",
+           "probe_duration_seconds_bucket{target=\"api\",type=\"http\",le=\"0.005\"} 1",
+           "probe_duration_seconds_bucket{target=\"api\",type=\"http\",le=\"0.0025\"} 0",
+           "# TYPE probe_checks_total counter",
+           "probe_checks_total{result=\"success\",target=\"api\",type=\"http\"} 1",
+           "probe_checks_total{result=\"failure\",target=\"api\",type=\"http\"} 0",
+           "probe_checks_total{result=\"timeout\",target=\"api\",type=\"http\"} 0",
+           "probe_checks_total{result=\"error\",target=\"api\",type=\"http\"} 0",
+           "probe_last_success_timestamp_seconds{target=\"api\"} 1700000000",
+           "probe_consecutive_failures{target=\"api\"} 0",
+           "probe_http_status_code{target=\"api\"} 200",
+           "# TYPE probe_ready gauge",
+           "probe_ready 1",
+           "probe_config_last_reload_successful 0",
+           "probe_build_info{revision=\"abc\",version=\"1.2.3\"} 1",
+       }) {
+    EXPECT_TRUE(has_line(text, line)) << line << "\n---\n" << text;
+  }
+  // http targets have no heartbeat age; heartbeat targets no status code.
+  EXPECT_EQ(text.find("probe_heartbeat_age_seconds{target=\"api\"}"), std::string::npos);
+}
+
+TEST(ProbeMetrics, HeartbeatWithoutABeatIsInfinitelyOld) {
+  ProbeMetrics metrics("1", "r");
+  metrics.observe(make_target("bot", config::TargetType::heartbeat),
+                  state_with(checks::CheckStatus::failure), false);
+  const std::string text = metrics.render();
+  EXPECT_TRUE(has_line(text, "probe_heartbeat_age_seconds{target=\"bot\"} +Inf")) << text;
+  EXPECT_TRUE(has_line(text, "probe_consecutive_failures{target=\"bot\"} 1")) << text;
+  EXPECT_EQ(text.find("probe_http_status_code{target=\"bot\"}"), std::string::npos);
+}
+
+TEST(ProbeMetrics, RemovedTargetsLeaveNoSeries) {
+  ProbeMetrics metrics("1", "r");
+  metrics.observe(make_target("api", config::TargetType::http),
+                  state_with(checks::CheckStatus::success, 200), true);
+  metrics.observe(make_target("db", config::TargetType::postgres),
+                  state_with(checks::CheckStatus::success), true);
+  metrics.remove_target("api");
+  const std::string text = metrics.render();
+  EXPECT_EQ(text.find("target=\"api\""), std::string::npos) << text;
+  EXPECT_NE(text.find("probe_success{target=\"db\",type=\"postgres\"} 1"), std::string::npos);
+}
+
+TEST(ProbeMetrics, ATypeChangeReplacesTheSeries) {
+  ProbeMetrics metrics("1", "r");
+  metrics.observe(make_target("cache", config::TargetType::tcp),
+                  state_with(checks::CheckStatus::success), true);
+  metrics.observe(make_target("cache", config::TargetType::http),
+                  state_with(checks::CheckStatus::success, 204), true);
+  const std::string text = metrics.render();
+  EXPECT_EQ(text.find("type=\"tcp\""), std::string::npos) << text;
+  EXPECT_NE(text.find("probe_success{target=\"cache\",type=\"http\"} 1"), std::string::npos);
+}
+
+TEST(ProbeMetrics, ReloadGauges) {
+  ProbeMetrics metrics("1", "r");
+  metrics.record_reload(true, std::chrono::system_clock::time_point(1'700'000'123s));
+  metrics.record_reload(false, std::chrono::system_clock::time_point(1'700'000'999s));
+  const std::string text = metrics.render();
+  EXPECT_TRUE(has_line(text, "probe_config_last_reload_successful 0")) << text;
+  EXPECT_TRUE(has_line(text, "probe_config_last_reload_success_timestamp_seconds 1700000123"))
+      << text;
+}
+
+} // namespace
+} // namespace probe::exporters

@@ -1,0 +1,212 @@
+// The watchdog is what bounds every check's blocking I/O: if it fires late, a check overruns its
+// timeout; if a disarmed timer still fires, it cuts short I/O that has moved on to something
+// else; if disarm() returns while the callback runs, the callback touches a dead check. These
+// tests pin each of those promises. Timing assertions use wide margins (hundreds of
+// milliseconds) so a loaded CI machine cannot make them flaky; ordering is asserted exactly,
+// since it does not depend on timing. Each test declares its Watchdog after everything its
+// callbacks touch, so the timer thread is joined before those are destroyed.
+#include <atomic>
+#include <chrono>
+#include <future>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "probe/util/watchdog.hpp"
+
+namespace probe::util {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+constexpr milliseconds k_late_margin{500}; // how late a timer may fire on a busy machine
+constexpr milliseconds k_give_up{5'000};   // no test waits longer than this for a callback
+
+TEST(Watchdog, FiresAtTheDeadline) {
+  std::promise<Clock::time_point> fired;
+  const Clock::time_point deadline = Clock::now() + milliseconds(100);
+  Watchdog watchdog;
+  const std::uint64_t id = watchdog.arm(deadline, [&] { fired.set_value(Clock::now()); });
+  std::future<Clock::time_point> when = fired.get_future();
+  ASSERT_EQ(when.wait_for(k_give_up), std::future_status::ready);
+  const Clock::time_point at = when.get();
+  EXPECT_GE(at, deadline);
+  EXPECT_LE(at, deadline + k_late_margin);
+  EXPECT_TRUE(watchdog.disarm(id));
+}
+
+TEST(Watchdog, PastDeadlineFiresPromptly) {
+  std::promise<void> fired;
+  const Clock::time_point start = Clock::now();
+  Watchdog watchdog;
+  watchdog.arm(start - milliseconds(10), [&] { fired.set_value(); });
+  ASSERT_EQ(fired.get_future().wait_for(k_give_up), std::future_status::ready);
+  EXPECT_LE(Clock::now(), start + k_late_margin);
+}
+
+TEST(Watchdog, DisarmBeforeFireReturnsFalseAndCallbackNeverRuns) {
+  std::atomic<bool> ran{false};
+  std::promise<void> later;
+  const Clock::time_point now = Clock::now();
+  Watchdog watchdog;
+  const std::uint64_t id = watchdog.arm(now + milliseconds(100), [&] { ran = true; });
+  EXPECT_FALSE(watchdog.disarm(id));
+  // A later timer firing proves the watchdog went past the disarmed one's deadline.
+  watchdog.arm(now + milliseconds(300), [&] { later.set_value(); });
+  ASSERT_EQ(later.get_future().wait_for(k_give_up), std::future_status::ready);
+  EXPECT_FALSE(ran);
+}
+
+TEST(Watchdog, DisarmAfterFireReturnsTrueOnce) {
+  std::promise<void> fired;
+  Watchdog watchdog;
+  const std::uint64_t id = watchdog.arm(Clock::now(), [&] { fired.set_value(); });
+  ASSERT_EQ(fired.get_future().wait_for(k_give_up), std::future_status::ready);
+  EXPECT_TRUE(watchdog.disarm(id));
+  EXPECT_FALSE(watchdog.disarm(id)); // already reported
+}
+
+TEST(Watchdog, DisarmOfUnknownIdReturnsFalse) {
+  Watchdog watchdog;
+  EXPECT_FALSE(watchdog.disarm(12345));
+}
+
+TEST(Watchdog, IdsAreDistinct) {
+  const Clock::time_point far = Clock::now() + std::chrono::hours(1);
+  Watchdog watchdog;
+  const std::uint64_t a = watchdog.arm(far, [] {});
+  const std::uint64_t b = watchdog.arm(far, [] {});
+  EXPECT_NE(a, b);
+  EXPECT_NE(a, 0U);
+  EXPECT_FALSE(watchdog.disarm(a));
+  EXPECT_FALSE(watchdog.disarm(b));
+}
+
+TEST(Watchdog, DisarmWaitsForARunningCallback) {
+  std::promise<void> started;
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  std::atomic<bool> callback_done{false};
+  Watchdog watchdog;
+  const std::uint64_t id = watchdog.arm(Clock::now(), [&] {
+    started.set_value();
+    released.wait();
+    callback_done = true;
+  });
+  ASSERT_EQ(started.get_future().wait_for(k_give_up), std::future_status::ready);
+
+  std::atomic<bool> disarm_returned{false};
+  std::atomic<bool> done_when_disarm_returned{false};
+  std::atomic<bool> disarm_result{false};
+  std::thread disarmer([&] {
+    disarm_result = watchdog.disarm(id);
+    done_when_disarm_returned = callback_done.load();
+    disarm_returned = true;
+  });
+  // disarm() must still be blocked while the callback is held; a wrong implementation returns
+  // at once, well within this window.
+  std::this_thread::sleep_for(milliseconds(200));
+  EXPECT_FALSE(disarm_returned);
+  release.set_value();
+  disarmer.join();
+  EXPECT_TRUE(disarm_returned);
+  EXPECT_TRUE(done_when_disarm_returned);
+  EXPECT_TRUE(disarm_result);
+}
+
+TEST(Watchdog, ManyTimersFireInDeadlineOrder) {
+  std::mutex mutex;
+  std::vector<int> order;
+  std::promise<void> all_fired;
+  constexpr int k_count = 10;
+  const Clock::time_point base = Clock::now() + milliseconds(200);
+  // Armed out of order; deadlines 20 ms apart.
+  Watchdog watchdog;
+  for (const int i : {7, 2, 9, 0, 5, 3, 8, 1, 6, 4}) {
+    watchdog.arm(base + milliseconds(20 * i), [&, i] {
+      const std::lock_guard<std::mutex> lock(mutex);
+      order.push_back(i);
+      if (order.size() == k_count) {
+        all_fired.set_value();
+      }
+    });
+  }
+  ASSERT_EQ(all_fired.get_future().wait_for(k_give_up), std::future_status::ready);
+  const std::lock_guard<std::mutex> lock(mutex);
+  EXPECT_EQ(order, (std::vector<int>{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}));
+}
+
+TEST(Watchdog, EqualDeadlinesFireInArmingOrder) {
+  std::mutex mutex;
+  std::vector<int> order;
+  std::promise<void> all_fired;
+  const Clock::time_point deadline = Clock::now() + milliseconds(100);
+  Watchdog watchdog;
+  for (int i = 0; i < 5; ++i) {
+    watchdog.arm(deadline, [&, i] {
+      const std::lock_guard<std::mutex> lock(mutex);
+      order.push_back(i);
+      if (order.size() == 5) {
+        all_fired.set_value();
+      }
+    });
+  }
+  ASSERT_EQ(all_fired.get_future().wait_for(k_give_up), std::future_status::ready);
+  const std::lock_guard<std::mutex> lock(mutex);
+  EXPECT_EQ(order, (std::vector<int>{0, 1, 2, 3, 4}));
+}
+
+TEST(Watchdog, EarlierTimerArmedLaterStillFiresFirst) {
+  std::promise<Clock::time_point> early_fired;
+  std::atomic<bool> late_ran{false};
+  const Clock::time_point now = Clock::now();
+  // The watchdog thread is already sleeping towards the far deadline when the near one arrives.
+  Watchdog watchdog;
+  const std::uint64_t late = watchdog.arm(now + std::chrono::hours(1), [&] { late_ran = true; });
+  watchdog.arm(now + milliseconds(100), [&] { early_fired.set_value(Clock::now()); });
+  std::future<Clock::time_point> when = early_fired.get_future();
+  ASSERT_EQ(when.wait_for(k_give_up), std::future_status::ready);
+  EXPECT_LE(when.get(), now + milliseconds(100) + k_late_margin);
+  EXPECT_FALSE(late_ran);
+  EXPECT_FALSE(watchdog.disarm(late));
+}
+
+// The normal life of a check: it arms a timer, finishes in time and disarms it while the watchdog
+// thread sleeps towards that very deadline. The thread must not keep a reference into the
+// erased entry. In a plain build this passes whatever the implementation does; under
+// PROBE_SANITIZE=address it catches a use-after-free (see the report).
+TEST(Watchdog, DisarmingTheTimerTheThreadSleepsOnIsSafe) {
+  std::promise<void> next_fired;
+  Watchdog watchdog;
+  const std::uint64_t id = watchdog.arm(Clock::now() + std::chrono::hours(1), [] {});
+  std::this_thread::sleep_for(milliseconds(50)); // let the thread go to sleep on it
+  EXPECT_FALSE(watchdog.disarm(id));
+  watchdog.arm(Clock::now() + milliseconds(10), [&] { next_fired.set_value(); });
+  EXPECT_EQ(next_fired.get_future().wait_for(k_give_up), std::future_status::ready);
+}
+
+TEST(Watchdog, CallbackMayArmAnotherTimer) {
+  std::promise<void> second_fired;
+  Watchdog watchdog;
+  watchdog.arm(Clock::now(), [&] {
+    watchdog.arm(Clock::now() + milliseconds(10), [&] { second_fired.set_value(); });
+  });
+  EXPECT_EQ(second_fired.get_future().wait_for(k_give_up), std::future_status::ready);
+}
+
+TEST(Watchdog, DestructionDropsPendingTimersWithoutWaiting) {
+  std::atomic<bool> ran{false};
+  const Clock::time_point start = Clock::now();
+  {
+    Watchdog watchdog;
+    watchdog.arm(start + std::chrono::hours(1), [&] { ran = true; });
+  }
+  EXPECT_LE(Clock::now(), start + k_late_margin);
+  EXPECT_FALSE(ran);
+}
+
+} // namespace
+} // namespace probe::util
