@@ -2,12 +2,20 @@
 #include "exporters/http_server.hpp"
 
 #include <httplib.h>
+#include <sys/socket.h>
 
 #include "probe/util/error.hpp"
 #include "probe/util/secret.hpp"
 
 namespace probe::exporters {
 namespace {
+
+// cpp-httplib 0.11.4 listens with a backlog of 5: a scrape arriving with a burst of deploy
+// scripts' polls would be refused. listen() again on the bound socket widens it.
+class WideBacklogServer final : public httplib::Server {
+public:
+  bool widen_backlog(int backlog) { return ::listen(svr_sock_, backlog) == 0; }
+};
 
 constexpr const char* k_json = "application/json";
 // The exposition format Prometheus expects for text 0.0.4.
@@ -26,13 +34,23 @@ void error_reply(httplib::Response& response, int status, const std::string& mes
 } // namespace
 
 HttpServer::HttpServer(ServerHooks hooks)
-    : m_hooks(std::move(hooks)), m_server(std::make_unique<httplib::Server>()) {
+    : m_hooks(std::move(hooks)), m_server(std::make_unique<WideBacklogServer>()) {
   m_server->set_payload_max_length(k_max_body_bytes);
-  // A slow or idle client must not hold a server thread for long.
+  // A slow or idle client must not hold a server thread for long; an idle kept-alive
+  // connection also holds a graceful stop for up to the keep-alive timeout.
   m_server->set_read_timeout(5, 0);
   m_server->set_write_timeout(5, 0);
-  m_server->set_keep_alive_timeout(5);
+  m_server->set_keep_alive_timeout(2);
   m_server->set_keep_alive_max_count(1000);
+  // Head and body go out in two writes: without this, Nagle holds the body for the client's
+  // delayed ACK and a kept-alive scrape takes ~40 ms.
+  m_server->set_tcp_nodelay(true);
+  // cpp-httplib's default is SO_REUSEPORT, which lets a second probe bind the same port and
+  // silently take half the scrapes; SO_REUSEADDR still allows a quick restart.
+  m_server->set_socket_options([](int fd) {
+    const int on = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+  });
   add_routes();
 }
 
@@ -101,6 +119,7 @@ int HttpServer::bind(const std::string& host, int port) {
     throw Error("listen: cannot bind " + host + ":" + std::to_string(port) + ": " +
                 std::strerror(errno));
   }
+  static_cast<WideBacklogServer&>(*m_server).widen_backlog(SOMAXCONN);
   return bound;
 }
 

@@ -14,7 +14,8 @@ source "$root/tests/lib/pg.sh"
 install_packages "${PROBE_BUILD_PACKAGES[@]}" "${PROBE_TEST_PACKAGES[@]}"
 
 build_dir=${PROBE_BUILD_DIR:-$root/build}
-build_probe "$root" "$build_dir" ${PROBE_CMAKE_ARGS:-}
+read -r -a cmake_args <<<"${PROBE_CMAKE_ARGS:-}" # e.g. "-DPROBE_SANITIZE=address,undefined"
+build_probe "$root" "$build_dir" "${cmake_args[@]}"
 
 work=$(mktemp -d /tmp/probe-tests.XXXXXX)
 chmod 755 "$work"

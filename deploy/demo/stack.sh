@@ -79,10 +79,10 @@ demo_start() {
 demo_stop() {
   local pid
   for pid in "${DEMO_BOT_PID:-}" "${DEMO_API_PID:-}" "${DEMO_FRONTEND_PID:-}"; do
-    [ -n "$pid" ] && kill "$pid" 2>/dev/null || true
+    if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; fi
   done
   for pid in "${DEMO_BOT_PID:-}" "${DEMO_API_PID:-}" "${DEMO_FRONTEND_PID:-}"; do
-    [ -n "$pid" ] && wait "$pid" 2>/dev/null || true
+    if [ -n "$pid" ]; then wait "$pid" 2>/dev/null || true; fi
   done
   pg_stop
 }

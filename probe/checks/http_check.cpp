@@ -4,8 +4,10 @@
 #include "probe/checks/http_check.hpp"
 
 #include <httplib.h>
+#include <unistd.h>
 
 #include "probe/checks/http_expect.hpp"
+#include "probe/checks/tcp_check.hpp"
 #include "probe/util/duration.hpp"
 #include "probe/util/watchdog.hpp"
 
@@ -131,6 +133,15 @@ CheckResult HttpCheck::run(std::chrono::milliseconds timeout) {
       result = make_result(CheckStatus::timeout,
                            asked + ": no complete answer within " + util::format_duration(timeout),
                            "timeout");
+    } else if (outcome.error() == httplib::Error::Connection) {
+      // cpp-httplib says "Connection" for an unknown name, a refusal and an unreachable host
+      // alike; a plain connect tells them apart, which is what an operator needs to know.
+      const int fd = connect_tcp(m_url.host, m_url.port, deadline, &result);
+      if (fd >= 0) {
+        close(fd); // it accepts now: the first attempt failed for a reason since gone
+        result = make_result(CheckStatus::failure, "connection failed", "connect");
+      }
+      result.detail = asked + ": " + result.detail;
     } else {
       result = make_result(CheckStatus::failure, asked + ": " + describe_error(outcome.error()),
                            reason_for(outcome.error()));

@@ -92,9 +92,7 @@ int run_check(const CheckOptions& options) {
   }
   if (options.output) {
     write_atomically(*options.output, rendered);
-    if (options.format != "text") {
-      std::cout << exporters::render_text(report, want_colour());
-    }
+    std::cout << exporters::render_text(report, want_colour());
   } else {
     std::cout << rendered;
   }

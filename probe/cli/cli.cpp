@@ -50,7 +50,8 @@ int run(int argc, char** argv) {
     const int code = app.exit(e);
     return code == 0 ? 0 : 2; // --help / --version are 0; every usage error is 2
   } catch (const Error& e) {
-    std::cerr << "probe: " << e.what() << "\n";
+    // Already "FILE:LINE:COL: field: problem" or "--flag: problem", as the contract shows it.
+    std::cerr << e.what() << "\n";
     return e.exit_code();
   } catch (const std::exception& e) {
     std::cerr << "probe: internal error: " << e.what() << "\n";

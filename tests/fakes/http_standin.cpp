@@ -5,9 +5,9 @@
 #include <algorithm>
 #include <array>
 #include <stdexcept>
-#include <strings.h>
 
 #include <httplib.h>
+#include <strings.h>
 #include <sys/socket.h>
 
 namespace probe::fakes {
@@ -31,7 +31,7 @@ constexpr std::array<std::pair<HttpMode, std::string_view>, 8> k_mode_names{{
 constexpr std::size_t k_worker_threads = 48;
 // A trickle lasts this long at most, far beyond any check timeout.
 constexpr std::size_t k_trickle_bytes = 600;
-constexpr std::size_t k_huge_chunk = 64 * 1024;
+constexpr std::size_t k_huge_chunk = std::size_t{64} * 1024;
 
 // cpp-httplib is compiled with a listen backlog of 5: a burst of concurrent checks would see
 // SYNs dropped and a one-second retransmit, which is the stand-in's limit, not probe's. The
@@ -42,8 +42,24 @@ public:
 };
 
 std::string health_json(std::string_view status, const std::string& version) {
-  return std::string(R"({"status":")") + std::string(status) + R"(","version":")" + version +
-         "\"}";
+  return std::string(R"({"status":")") + std::string(status) + R"(","version":")" + version + "\"}";
+}
+
+// What a healthy target answers on `path`; a "bad" version is a broken build.
+void answer_healthy(const std::string& path, const std::string& version,
+                    httplib::Response& response) {
+  if (path == "/") {
+    response.set_content("<!doctype html><html><head><title>stand-in</title></head>"
+                         "<body><h1>HomeGuru</h1></body></html>\n",
+                         "text/html");
+    return;
+  }
+  if (version == "bad") {
+    response.status = 500;
+    response.set_content(health_json("error", version), "application/json");
+    return;
+  }
+  response.set_content(health_json("ok", version), "application/json");
 }
 
 } // namespace
@@ -68,8 +84,7 @@ std::optional<HttpMode> parse_http_mode(std::string_view text) {
 
 std::optional<std::string> RecordedRequest::header(std::string_view name) const {
   for (const auto& [key, value] : headers) {
-    if (key.size() == name.size() &&
-        strncasecmp(key.data(), name.data(), name.size()) == 0) {
+    if (key.size() == name.size() && strncasecmp(key.data(), name.data(), name.size()) == 0) {
       return value;
     }
   }
@@ -191,22 +206,6 @@ bool HttpStandin::wait_unless_stopping(std::chrono::milliseconds how_long) {
   return !m_wake.wait_for(lock, how_long, [this] { return m_stopping; });
 }
 
-void HttpStandin::answer_healthy(const std::string& path, const std::string& version,
-                                 httplib::Response& response) {
-  if (path == "/") {
-    response.set_content("<!doctype html><html><head><title>stand-in</title></head>"
-                         "<body><h1>HomeGuru</h1></body></html>\n",
-                         "text/html");
-    return;
-  }
-  if (version == "bad") {
-    response.status = 500;
-    response.set_content(health_json("error", version), "application/json");
-    return;
-  }
-  response.set_content(health_json("ok", version), "application/json");
-}
-
 void HttpStandin::handle(const httplib::Request& request, httplib::Response& response) {
   HttpMode mode = HttpMode::healthy;
   std::string version;
@@ -279,17 +278,17 @@ void HttpStandin::handle(const httplib::Request& request, httplib::Response& res
         });
     return;
   case HttpMode::trickle:
-    response.set_chunked_content_provider(
-        "text/plain", [this](std::size_t offset, httplib::DataSink& sink) {
-          if (offset >= k_trickle_bytes) {
-            sink.done();
-            return true;
-          }
-          if (!wait_unless_stopping(k_trickle_interval)) {
-            return false;
-          }
-          return sink.write("x", 1);
-        });
+    response.set_chunked_content_provider("text/plain",
+                                          [this](std::size_t offset, httplib::DataSink& sink) {
+                                            if (offset >= k_trickle_bytes) {
+                                              sink.done();
+                                              return true;
+                                            }
+                                            if (!wait_unless_stopping(k_trickle_interval)) {
+                                              return false;
+                                            }
+                                            return sink.write("x", 1);
+                                          });
     return;
   }
 }

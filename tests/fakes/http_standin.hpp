@@ -64,7 +64,7 @@ struct HttpStandinOptions {
 class HttpStandin {
 public:
   using Mode = HttpMode;
-  static constexpr std::size_t k_huge_body_bytes = 5 * 1024 * 1024;
+  static constexpr std::size_t k_huge_body_bytes = std::size_t{5} * 1024 * 1024;
   static constexpr std::chrono::milliseconds k_trickle_interval{200};
 
   // Starts serving on 127.0.0.1, any free port, healthy.
@@ -96,12 +96,12 @@ public:
   std::optional<RecordedRequest> last_request() const;
 
   // Stops serving and wakes every waiting handler; idempotent, and what the destructor does.
+  // Returns at once, or within ~1 s while a client still holds an idle keep-alive connection
+  // (cpp-httplib 0.11 waits out the keep-alive timeout, set to 1 s here).
   void stop();
 
 private:
   void handle(const httplib::Request& request, httplib::Response& response);
-  void answer_healthy(const std::string& path, const std::string& version,
-                      httplib::Response& response);
   // Waits up to `how_long`; returns false when the stand-in is stopping.
   bool wait_unless_stopping(std::chrono::milliseconds how_long);
 

@@ -52,8 +52,7 @@ std::optional<Listen> parse_listen(const std::string& text) {
   const char* first = text.data() + colon + 1;
   const char* last = text.data() + text.size();
   const auto [ptr, ec] = std::from_chars(first, last, listen.port);
-  if (first == last || ec != std::errc() || ptr != last || listen.port < 0 ||
-      listen.port > 65535) {
+  if (first == last || ec != std::errc() || ptr != last || listen.port < 0 || listen.port > 65535) {
     return std::nullopt;
   }
   return listen;
@@ -157,9 +156,7 @@ void add_common_flags(CLI::App& command, Options& options) {
   command.add_option("--pid-file", options.pid_file, "Write the process id to this file");
 }
 
-} // namespace
-
-int main(int argc, char** argv) {
+int run(int argc, char** argv) {
   // Blocked before any thread starts, so every thread inherits the mask and sigwait() alone
   // receives the stop signals.
   sigset_t stop_signals;
@@ -186,7 +183,7 @@ int main(int argc, char** argv) {
   add_common_flags(*tcp_command, options);
   tcp_command
       ->add_option("--mode", options.mode,
-                   "hang_after_accept, reset, postgres_rejecting, backlog_full")
+                   "hang_after_accept, reset, postgres_rejecting, trickle_headers, backlog_full")
       ->required();
 
   try {
@@ -195,5 +192,16 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     const int code = app.exit(e);
     return code == 0 ? 0 : 2;
+  }
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {
+    std::cerr << "probe-standin: " << e.what() << "\n";
+    return 1;
   }
 }

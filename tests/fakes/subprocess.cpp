@@ -4,20 +4,19 @@
 
 #include <array>
 #include <cerrno>
+#include <csignal>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <stdexcept>
+#include <thread>
 
 #include <fcntl.h>
 #include <poll.h>
-#include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-extern char** environ;
 
 namespace probe::fakes {
 namespace {
@@ -71,6 +70,45 @@ std::array<int, 2> open_pty() {
   return {master, slave};
 }
 
+// Reads `out_fd` and `err_fd` into `result` until both reach EOF (then closes them) or
+// `deadline` passes; false on the deadline.
+bool drain(int out_fd, int err_fd, Clock::time_point deadline, ProcessResult* result) {
+  std::array<pollfd, 2> fds{{{out_fd, POLLIN, 0}, {err_fd, POLLIN, 0}}};
+  const std::array<std::string*, 2> sinks{&result->out, &result->err};
+  std::array<char, 4096> buffer{};
+  bool in_time = true;
+  while (fds[0].fd >= 0 || fds[1].fd >= 0) {
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+    if (left <= 0) {
+      in_time = false;
+      break;
+    }
+    if (poll(fds.data(), fds.size(), static_cast<int>(left)) < 0 && errno != EINTR) {
+      break;
+    }
+    for (std::size_t i = 0; i < fds.size(); ++i) {
+      if (fds[i].fd < 0 || fds[i].revents == 0) {
+        continue;
+      }
+      const ssize_t n = read(fds[i].fd, buffer.data(), buffer.size());
+      if (n > 0) {
+        sinks[i]->append(buffer.data(), static_cast<std::size_t>(n));
+      } else if (n == 0 || errno != EINTR) {
+        // EOF on a pipe; EIO on a pty master once the child's side is closed.
+        close(fds[i].fd);
+        fds[i].fd = -1;
+      }
+    }
+  }
+  for (const pollfd& fd : fds) {
+    if (fd.fd >= 0) {
+      close(fd.fd);
+    }
+  }
+  return in_time;
+}
+
 } // namespace
 
 ProcessResult run_process(const std::vector<std::string>& argv, const ProcessOptions& options) {
@@ -100,55 +138,32 @@ ProcessResult run_process(const std::vector<std::string>& argv, const ProcessOpt
 
   const Clock::time_point start = Clock::now();
   pid_t pid = 0;
-  const int spawned =
-      posix_spawn(&pid, c_args[0], &actions, nullptr, c_args.data(), c_env.data());
+  const int spawned = posix_spawn(&pid, c_args[0], &actions, nullptr, c_args.data(), c_env.data());
   posix_spawn_file_actions_destroy(&actions);
   close(out_pipe[1]);
   close(err_pipe[1]);
   if (spawned != 0) {
     close(out_pipe[0]);
     close(err_pipe[0]);
-    throw std::runtime_error("subprocess: cannot start " + argv[0] + ": " +
-                             std::strerror(spawned));
+    throw std::runtime_error("subprocess: cannot start " + argv[0] + ": " + std::strerror(spawned));
   }
 
   ProcessResult result;
   const Clock::time_point deadline = start + options.timeout;
-  std::array<pollfd, 2> fds{{{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}}};
-  std::array<std::string*, 2> sinks{&result.out, &result.err};
-  std::array<char, 4096> buffer{};
-  while (fds[0].fd >= 0 || fds[1].fd >= 0) {
-    const auto left =
-        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
-    if (left <= 0) {
-      result.timed_out = true;
-      kill(pid, SIGKILL);
-      break;
-    }
-    if (poll(fds.data(), fds.size(), static_cast<int>(left)) < 0 && errno != EINTR) {
-      break;
-    }
-    for (std::size_t i = 0; i < fds.size(); ++i) {
-      if (fds[i].fd < 0 || fds[i].revents == 0) {
-        continue;
-      }
-      const ssize_t n = read(fds[i].fd, buffer.data(), buffer.size());
-      if (n > 0) {
-        sinks[i]->append(buffer.data(), static_cast<std::size_t>(n));
-      } else if (n == 0 || errno != EINTR) {
-        // EOF on a pipe; EIO on a pty master once the child's side is closed.
-        close(fds[i].fd);
-        fds[i].fd = -1;
-      }
-    }
-  }
-  for (const pollfd& fd : fds) {
-    if (fd.fd >= 0) {
-      close(fd.fd);
-    }
-  }
+  result.timed_out = !drain(out_pipe[0], err_pipe[0], deadline, &result);
   int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  // A child may close its output and live on; it gets the same deadline.
+  while (!result.timed_out && waitpid(pid, &status, WNOHANG) == 0) {
+    if (Clock::now() >= deadline) {
+      result.timed_out = true;
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  if (result.timed_out) {
+    kill(pid, SIGKILL);
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
   }
   result.wall = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
   if (WIFEXITED(status)) {
@@ -161,8 +176,8 @@ ProcessResult run_process(const std::vector<std::string>& argv, const ProcessOpt
 
 TempDir::TempDir() {
   const char* base = std::getenv("TMPDIR");
-  std::string pattern = std::string(base != nullptr && base[0] != '\0' ? base : "/tmp") +
-                        "/probe-test-XXXXXX";
+  std::string pattern =
+      std::string(base != nullptr && base[0] != '\0' ? base : "/tmp") + "/probe-test-XXXXXX";
   if (mkdtemp(pattern.data()) == nullptr) {
     throw std::runtime_error("cannot create a temporary directory: " +
                              std::string(std::strerror(errno)));
@@ -176,7 +191,7 @@ TempDir::~TempDir() {
 }
 
 std::string TempDir::write(const std::string& name, const std::string& text) const {
-  const std::string path = m_path + "/" + name;
+  std::string path = m_path + "/" + name;
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   out << text;
   if (!out.flush()) {

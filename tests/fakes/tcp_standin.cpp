@@ -25,11 +25,14 @@ constexpr int k_poll_slice_ms = 50;
 constexpr std::uint32_t k_ssl_request = 80877103;
 constexpr std::uint32_t k_gssenc_request = 80877104;
 constexpr std::uint32_t k_max_startup_packet = 10'000; // PostgreSQL's own limit
+constexpr std::chrono::milliseconds k_trickle_interval{200};
+constexpr int k_trickle_bytes = 3000; // ten minutes, far beyond any check's timeout
 
-constexpr std::array<std::pair<TcpMode, std::string_view>, 4> k_mode_names{{
+constexpr std::array<std::pair<TcpMode, std::string_view>, 5> k_mode_names{{
     {TcpMode::hang_after_accept, "hang_after_accept"},
     {TcpMode::reset, "reset"},
     {TcpMode::postgres_rejecting, "postgres_rejecting"},
+    {TcpMode::trickle_headers, "trickle_headers"},
     {TcpMode::backlog_full, "backlog_full"},
 }};
 
@@ -53,7 +56,8 @@ std::uint32_t read_u32(const char* data) {
   return ntohl(value);
 }
 
-void send_all(int fd, const std::string& bytes) {
+// Sends all of `bytes`; false when the peer is gone.
+bool send_all(int fd, const std::string& bytes) {
   std::size_t sent = 0;
   while (sent < bytes.size()) {
     const ssize_t n = send(fd, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
@@ -61,10 +65,11 @@ void send_all(int fd, const std::string& bytes) {
       if (n < 0 && errno == EINTR) {
         continue;
       }
-      return;
+      return false;
     }
     sent += static_cast<std::size_t>(n);
   }
+  return true;
 }
 
 // The ErrorResponse a PostgreSQL postmaster sends while it starts up (CAC_STARTUP).
@@ -211,6 +216,11 @@ void TcpStandin::accept_loop() {
       m_sessions.emplace_back([this, fd] { serve_postgres(fd); });
       break;
     }
+    case TcpMode::trickle_headers: {
+      const std::lock_guard<std::mutex> lock(m_mutex);
+      m_sessions.emplace_back([this, fd] { serve_trickle(fd); });
+      break;
+    }
     }
   }
 }
@@ -270,6 +280,23 @@ void TcpStandin::serve_postgres(int fd) {
   while (!m_stopping && Clock::now() < give_up) {
     pollfd waiting{fd, POLLIN, 0};
     if (poll(&waiting, 1, k_poll_slice_ms) > 0 && recv(fd, sink.data(), sink.size(), 0) <= 0) {
+      break;
+    }
+  }
+  close(fd);
+}
+
+void TcpStandin::serve_trickle(int fd) {
+  if (!send_all(fd, "HTTP/1.1 200 OK\r\nX-Trickle: ")) {
+    close(fd);
+    return;
+  }
+  for (int sent = 0; sent < k_trickle_bytes && !m_stopping; ++sent) {
+    const Clock::time_point next = Clock::now() + k_trickle_interval;
+    while (!m_stopping && Clock::now() < next) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    if (m_stopping || !send_all(fd, "x")) {
       break;
     }
   }

@@ -25,6 +25,10 @@ enum class TcpMode {
   // answers 'N' to SSLRequest/GSSENCRequest, then an ErrorResponse FATAL 57P03 "the database
   // system is starting up" to the StartupMessage, and closes.
   postgres_rejecting,
+  // Answers every connection with an HTTP status line and then one byte of a header line
+  // every 200 ms, never finishing the headers: each read succeeds well within any read
+  // timeout, so only an overall deadline can stop a client.
+  trickle_headers,
   // Listens with a backlog of 0 that the stand-in fills itself and never accepts: further
   // SYNs are dropped, so a connect hangs like one to a black-holed address.
   backlog_full,
@@ -55,6 +59,7 @@ public:
 private:
   void accept_loop();
   void serve_postgres(int fd);
+  void serve_trickle(int fd);
   void fill_backlog();
   // Reads exactly `length` bytes unless the peer closes, 5 s pass or the stand-in stops.
   bool read_exact(int fd, char* data, std::size_t length);
@@ -66,8 +71,8 @@ private:
   std::atomic<std::size_t> m_accepted{0};
   std::atomic<std::size_t> m_rejected{0};
   std::mutex m_mutex;
-  std::vector<int> m_held;              // connections kept open (hang, backlog fillers)
-  std::vector<std::thread> m_sessions;  // postgres conversations
+  std::vector<int> m_held;             // connections kept open (hang, backlog fillers)
+  std::vector<std::thread> m_sessions; // postgres and trickle conversations
   std::thread m_acceptor;
 };
 

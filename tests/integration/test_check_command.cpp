@@ -7,6 +7,7 @@
 // would go unnoticed. The JUnit report is parsed by a small strict XML reader below, since CI
 // systems reject a malformed report outright.
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cstddef>
 #include <filesystem>
@@ -41,7 +42,7 @@ struct XmlElement {
   std::vector<XmlElement> children;
   std::string text;
 
-  std::vector<const XmlElement*> all(std::string_view child_name) const {
+  [[nodiscard]] std::vector<const XmlElement*> all(std::string_view child_name) const {
     std::vector<const XmlElement*> out;
     for (const XmlElement& child : children) {
       if (child.name == child_name) {
@@ -81,8 +82,8 @@ private:
   }
 
   void skip_space() {
-    while (m_at < m_text.size() && std::string_view(" \t\r\n").find(m_text[m_at]) !=
-                                       std::string_view::npos) {
+    while (m_at < m_text.size() &&
+           std::string_view(" \t\r\n").find(m_text[m_at]) != std::string_view::npos) {
       ++m_at;
     }
   }
@@ -96,18 +97,18 @@ private:
 
   std::string name() {
     const std::size_t start = m_at;
-    while (m_at < m_text.size() && (std::isalnum(static_cast<unsigned char>(m_text[m_at])) ||
-                                    std::string_view("_:-.").find(m_text[m_at]) !=
-                                        std::string_view::npos)) {
+    while (m_at < m_text.size() &&
+           (std::isalnum(static_cast<unsigned char>(m_text[m_at])) != 0 ||
+            std::string_view("_:-.").find(m_text[m_at]) != std::string_view::npos)) {
       ++m_at;
     }
-    if (m_at == start || !std::isalpha(static_cast<unsigned char>(m_text[start]))) {
+    if (m_at == start || std::isalpha(static_cast<unsigned char>(m_text[start])) == 0) {
       fail("expected a name");
     }
     return std::string(m_text.substr(start, m_at - start));
   }
 
-  std::string decoded(std::string_view raw) const {
+  [[nodiscard]] std::string decoded(std::string_view raw) const {
     std::string out;
     for (std::size_t i = 0; i < raw.size(); ++i) {
       if (raw[i] == '<') {
@@ -162,8 +163,7 @@ private:
       if (end == std::string_view::npos) {
         fail("unterminated attribute value");
       }
-      if (!element.attributes.emplace(attribute, decoded(m_text.substr(m_at, end - m_at)))
-               .second) {
+      if (!element.attributes.emplace(attribute, decoded(m_text.substr(m_at, end - m_at))).second) {
         fail("duplicate attribute " + attribute);
       }
       m_at = end + 1;
@@ -286,9 +286,8 @@ TEST_F(CheckCommandTest, AllHealthyExitsZeroAndJsonReportsEveryTargetOk) {
 }
 
 TEST_F(CheckCommandTest, CriticalTargetDownExitsOneAndNamesTargetAndError) {
-  const std::string config =
-      write_config(url_for_port(fakes::closed_port(), "/health"), m_frontend.url("/"),
-                   m_api.port());
+  const std::string config = write_config(url_for_port(fakes::closed_port(), "/health"),
+                                          m_frontend.url("/"), m_api.port());
 
   const ProcessResult json_run = probe({"check", "--config", config, "--format", "json"});
   const ProcessResult text_run = probe({"check", "--config", config});
@@ -308,7 +307,7 @@ TEST_F(CheckCommandTest, CriticalTargetDownExitsOneAndNamesTargetAndError) {
 
   EXPECT_EQ(text_run.exit_code, 1) << text_run.out << text_run.err;
   EXPECT_NE(text_run.out.find("critical failing: api"), std::string::npos) << text_run.out;
-  EXPECT_NE(text_run.out.find("GET /health: connection failed"), std::string::npos)
+  EXPECT_NE(text_run.out.find("GET /health: connect 127.0.0.1:"), std::string::npos)
       << text_run.out;
 }
 
@@ -331,8 +330,8 @@ TEST_F(CheckCommandTest, FailingNonCriticalTargetStillExitsZero) {
 
 TEST_F(CheckCommandTest, OnlyChecksTheNamedTargets) {
   // frontend is down: leaving it out is what makes the exit code 0.
-  const std::string config = write_config(
-      m_api.url("/health"), url_for_port(fakes::closed_port(), "/"), m_api.port());
+  const std::string config =
+      write_config(m_api.url("/health"), url_for_port(fakes::closed_port(), "/"), m_api.port());
 
   const ProcessResult run =
       probe({"check", "--config", config, "--only", "cache, api", "--format", "json"});
@@ -368,8 +367,7 @@ TEST_F(CheckCommandTest, MisspelledKeyIsReportedWithFileLineAndColumn) {
   const std::string located = config + ":4:5: ";
   EXPECT_EQ(run.err.rfind(located, 0), 0U)
       << "stderr should start with \"" << located << "\", got: " << run.err;
-  EXPECT_NE(run.err.find(located + "targets[0].adress: unknown key"), std::string::npos)
-      << run.err;
+  EXPECT_NE(run.err.find(located + "targets[0].adress: unknown key"), std::string::npos) << run.err;
   EXPECT_TRUE(run.out.empty()) << run.out;
 }
 
@@ -489,9 +487,8 @@ TEST_F(CheckCommandTest, CheckHelpExitsZeroAndListsItsFlags) {
 
 TEST_F(CheckCommandTest, NoColourUnlessATerminalWithoutNoColor) {
   // A failing target, so the table would have red in it if colour were on.
-  const std::string config =
-      write_config(url_for_port(fakes::closed_port(), "/health"), m_frontend.url("/"),
-                   m_api.port());
+  const std::string config = write_config(url_for_port(fakes::closed_port(), "/health"),
+                                          m_frontend.url("/"), m_api.port());
 
   const ProcessResult piped = probe({"check", "--config", config});
   ProcessOptions no_color;

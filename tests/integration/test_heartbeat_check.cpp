@@ -34,22 +34,33 @@ config::HeartbeatTarget pg_heartbeat(const std::string& query, std::chrono::mill
   return spec;
 }
 
+// Each test gets its own table: CTest runs tests in parallel processes against one server.
 class PostgresHeartbeat : public ::testing::Test {
 protected:
   void SetUp() override {
     PROBE_REQUIRE_PG();
-    exec_sql("DROP TABLE IF EXISTS hb_test; CREATE TABLE hb_test (seen_at timestamptz, "
-             "local_at timestamp)");
+    m_table = "hb_" + std::to_string(getpid());
+    exec_sql("DROP TABLE IF EXISTS " + m_table + "; CREATE TABLE " + m_table +
+             " (seen_at timestamptz, local_at timestamp)");
   }
   void TearDown() override {
     if (!test_pg_dsn().empty()) {
-      exec_sql("DROP TABLE IF EXISTS hb_test");
+      exec_sql("DROP TABLE IF EXISTS " + m_table);
     }
   }
+  // `sql` with every "hb_test" replaced by this test's table.
+  std::string on_table(std::string sql) const {
+    for (std::size_t pos = sql.find("hb_test"); pos != std::string::npos;
+         pos = sql.find("hb_test", pos)) {
+      sql.replace(pos, 7, m_table);
+    }
+    return sql;
+  }
+  std::string m_table;
 };
 
 TEST_F(PostgresHeartbeat, EmptyTableIsMissing) {
-  checks::HeartbeatCheck check(pg_heartbeat("SELECT max(seen_at) FROM hb_test", 90s), {});
+  checks::HeartbeatCheck check(pg_heartbeat(on_table("SELECT max(seen_at) FROM hb_test"), 90s), {});
   const checks::CheckResult result = check.run(2s);
   EXPECT_EQ(result.status, CheckStatus::failure);
   EXPECT_EQ(result.reason, "missing");
@@ -57,8 +68,9 @@ TEST_F(PostgresHeartbeat, EmptyTableIsMissing) {
 }
 
 TEST_F(PostgresHeartbeat, FreshBeatPasses) {
-  exec_sql("INSERT INTO hb_test VALUES (now() - interval '3 seconds', localtimestamp)");
-  checks::HeartbeatCheck check(pg_heartbeat("SELECT max(seen_at) FROM hb_test;", 90s), {});
+  exec_sql(on_table("INSERT INTO hb_test VALUES (now() - interval '3 seconds', localtimestamp)"));
+  checks::HeartbeatCheck check(pg_heartbeat(on_table("SELECT max(seen_at) FROM hb_test;"), 90s),
+                               {});
   const checks::CheckResult result = check.run(2s);
   ASSERT_EQ(result.status, CheckStatus::success) << result.detail;
   ASSERT_TRUE(result.heartbeat_age_seconds.has_value());
@@ -67,8 +79,8 @@ TEST_F(PostgresHeartbeat, FreshBeatPasses) {
 }
 
 TEST_F(PostgresHeartbeat, StaleBeatFailsWithItsAge) {
-  exec_sql("INSERT INTO hb_test VALUES (now() - interval '10 minutes', localtimestamp)");
-  checks::HeartbeatCheck check(pg_heartbeat("SELECT max(seen_at) FROM hb_test", 90s), {});
+  exec_sql(on_table("INSERT INTO hb_test VALUES (now() - interval '10 minutes', localtimestamp)"));
+  checks::HeartbeatCheck check(pg_heartbeat(on_table("SELECT max(seen_at) FROM hb_test"), 90s), {});
   const checks::CheckResult result = check.run(2s);
   EXPECT_EQ(result.status, CheckStatus::failure);
   EXPECT_EQ(result.reason, "stale");
@@ -78,8 +90,9 @@ TEST_F(PostgresHeartbeat, StaleBeatFailsWithItsAge) {
 }
 
 TEST_F(PostgresHeartbeat, TimestampWithoutTimeZoneWorks) {
-  exec_sql("INSERT INTO hb_test VALUES (now(), localtimestamp - interval '5 seconds')");
-  checks::HeartbeatCheck check(pg_heartbeat("SELECT max(local_at) FROM hb_test", 90s), {});
+  exec_sql(on_table("INSERT INTO hb_test VALUES (now(), localtimestamp - interval '5 seconds')"));
+  checks::HeartbeatCheck check(pg_heartbeat(on_table("SELECT max(local_at) FROM hb_test"), 90s),
+                               {});
   const checks::CheckResult result = check.run(2s);
   ASSERT_EQ(result.status, CheckStatus::success) << result.detail;
   EXPECT_NEAR(*result.heartbeat_age_seconds, 5.0, 3.0);

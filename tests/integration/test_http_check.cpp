@@ -215,6 +215,20 @@ TEST_F(HttpCheckTest, TricklingServerIsCutAtTheDeadline) {
   EXPECT_LT(m_took, 500ms + 200ms);
 }
 
+TEST_F(HttpCheckTest, ServerTricklingItsHeadersIsCutByTheWatchdog) {
+  // No body callback runs while headers arrive, and each byte resets the read timeout: without
+  // the watchdog this check would take the stand-in's full ten minutes.
+  const fakes::TcpStandin trickler(fakes::TcpMode::trickle_headers);
+
+  const CheckResult result =
+      run(http_target("http://127.0.0.1:" + std::to_string(trickler.port()) + "/health", 500ms));
+
+  EXPECT_EQ(result.status, CheckStatus::timeout) << result.detail;
+  EXPECT_EQ(result.reason, "timeout");
+  EXPECT_GE(m_took, 480ms);
+  EXPECT_LT(m_took, 500ms + 200ms);
+}
+
 TEST_F(HttpCheckTest, TricklingServerWithBodyExpectationIsCutAtTheDeadline) {
   m_standin->set_mode(HttpMode::trickle);
   config::Target target = http_target(m_standin->url("/health"), 500ms);

@@ -42,6 +42,7 @@ config::Target http_target(const std::string& name, const std::string& url,
 
 std::vector<const config::Target*> pointers(const std::vector<config::Target>& targets) {
   std::vector<const config::Target*> out;
+  out.reserve(targets.size());
   for (const config::Target& target : targets) {
     out.push_back(&target);
   }
@@ -80,7 +81,8 @@ TEST_F(RunOnceTest, HangingTargetCostsItsTimeoutAndDelaysNoOther) {
   }
   for (const std::size_t healthy : {0U, 2U, 3U}) {
     const checks::CheckResult& result = results[healthy].result;
-    EXPECT_EQ(result.status, CheckStatus::success) << targets[healthy].name << ": " << result.detail;
+    EXPECT_EQ(result.status, CheckStatus::success)
+        << targets[healthy].name << ": " << result.detail;
     EXPECT_LT(result.latency, 300ms) << targets[healthy].name << " waited for the stuck target";
   }
   EXPECT_EQ(results[1].result.status, CheckStatus::timeout) << results[1].result.detail;
@@ -93,6 +95,7 @@ TEST_F(RunOnceTest, SlowTargetsRunConcurrently) {
   const fakes::HttpStandin slow(
       fakes::HttpStandinOptions{"127.0.0.1", 0, fakes::HttpMode::slow, "v1", 300ms});
   std::vector<config::Target> targets;
+  targets.reserve(8);
   for (int i = 0; i < 8; ++i) {
     targets.push_back(http_target("slow" + std::to_string(i), slow.url("/health"), 1s));
   }
@@ -104,8 +107,8 @@ TEST_F(RunOnceTest, SlowTargetsRunConcurrently) {
 
   ASSERT_EQ(results.size(), 8U);
   for (const engine::TargetResult& row : results) {
-    EXPECT_EQ(row.result.status, CheckStatus::success) << row.target->name << ": "
-                                                       << row.result.detail;
+    EXPECT_EQ(row.result.status, CheckStatus::success)
+        << row.target->name << ": " << row.result.detail;
   }
   EXPECT_EQ(slow.requests(), 8U);
   EXPECT_GE(wall, 290ms);
@@ -116,6 +119,7 @@ TEST_F(RunOnceTest, MaxParallelBoundsConcurrency) {
   const fakes::HttpStandin slow(
       fakes::HttpStandinOptions{"127.0.0.1", 0, fakes::HttpMode::slow, "v1", 200ms});
   std::vector<config::Target> targets;
+  targets.reserve(3);
   for (int i = 0; i < 3; ++i) {
     targets.push_back(http_target("slow" + std::to_string(i), slow.url("/health"), 1s));
   }
@@ -147,9 +151,9 @@ TEST_F(RunOnceTest, ThrowingCheckBecomesAnErrorResultAndOthersStillRun) {
       http_target("api", api.url("/health"), 1s),
   };
   std::vector<engine::TargetCheck> checks;
-  checks.push_back(engine::TargetCheck{&targets[0], std::make_unique<ThrowingCheck>()});
+  checks.push_back(engine::TargetCheck{&targets.front(), std::make_unique<ThrowingCheck>()});
   checks.push_back(
-      engine::TargetCheck{&targets[1], checks::make_check(targets[1], m_context)});
+      engine::TargetCheck{&targets.back(), checks::make_check(targets.back(), m_context)});
 
   const std::vector<engine::TargetResult> results = engine::run_once(checks);
 

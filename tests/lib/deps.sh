@@ -1,6 +1,7 @@
 # shellcheck shell=bash
 # The Debian packages probe needs to build, test and demo, installed with apt-get when any is
 # missing (apt-get update first, as a fresh machine has no package lists). Sourced, not run.
+# shellcheck disable=SC2034 # the package lists are read by the scripts that source this
 
 PROBE_BUILD_PACKAGES=(
   g++ make cmake pkg-config git

@@ -11,7 +11,7 @@
 
 pg_bindir() {
   local dir
-  dir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+  dir=$(printf '%s\n' /usr/lib/postgresql/*/bin | grep -v '\*' | sort -V | tail -n 1)
   [ -n "$dir" ] || { echo "pg.sh: no PostgreSQL server found under /usr/lib/postgresql" >&2; return 1; }
   echo "$dir"
 }
@@ -43,8 +43,9 @@ pg_start() {
   local bindir
   bindir=$(pg_bindir) || return 1
   mkdir -p "$PG_DIR"
-  PG_PORT=${PG_PORT:-$(free_port 25432)}
-  PG_PASSWORD=${PG_PASSWORD:-probe-test-$RANDOM$RANDOM}
+  # Fresh every time: a server started by a caller (tests/run.sh) may already hold PG_PORT.
+  PG_PORT=$(free_port "${PG_FIRST_PORT:-25432}")
+  PG_PASSWORD=probe-test-$RANDOM$RANDOM
   if [ "$(id -u)" = 0 ]; then
     chown postgres:postgres "$PG_DIR"
   fi
