@@ -27,6 +27,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 pg_start "$work/pg"
-export PROBE_TEST_PG_DSN=$PG_DSN PROBE_TEST_REQUIRE_PG=1 PROBE_TEST_WORK=$work
+export PROBE_TEST_PG_DSN=$PG_DSN PROBE_TEST_REQUIRE_PG=1 PROBE_TEST_REQUIRE_PROMETHEUS=1
+export PROBE_TEST_WORK=$work
 
 ctest --test-dir "$build_dir" --output-on-failure -j"$(nproc)" "$@"

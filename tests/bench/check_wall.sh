@@ -17,5 +17,6 @@ trap 'demo_stop; rm -rf "$work"' EXIT
 demo_start "$work/stack" "$build_dir"
 "$build_dir/probe" check --config "$root/deploy/demo/probe.yaml" >/dev/null
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(. /etc/os-release; echo "$PRETTY_NAME")"
-hyperfine -N --warmup 10 --runs 200 \
+hyperfine -N --warmup 10 --runs 200 --export-json "$work/check.json" \
   "$build_dir/probe check --config $root/deploy/demo/probe.yaml"
+jq -r '.results[0] | "median \(.median * 1000 | . * 100 | round / 100) ms, mean \(.mean * 1000 | . * 100 | round / 100) ms, min \(.min * 1000 | . * 100 | round / 100) ms, max \(.max * 1000 | . * 100 | round / 100) ms"' "$work/check.json"

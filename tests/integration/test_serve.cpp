@@ -3,6 +3,7 @@
 // hangs; /ready and /status answer from memory; tokens guard mutating endpoints; oversized
 // bodies get 413; reload adds, removes and survives a broken config; SIGTERM exits 0 promptly.
 #include <fstream>
+#include <sstream>
 #include <thread>
 
 #include "serve_fixture.hpp"
@@ -217,6 +218,32 @@ TEST(Serve, BadConfigAtStartExitsTwo) {
       fakes::run_process({PROBE_BINARY, "serve", "--config", path, "--listen", "127.0.0.1:0"});
   EXPECT_EQ(result.exit_code, 2);
   EXPECT_NE(result.err.find("probe.yaml:2:"), std::string::npos) << result.err;
+}
+
+} // namespace
+} // namespace probe::tests
+
+namespace probe::tests {
+namespace {
+
+TEST(Serve, JsonLogsAreOneObjectPerLine) {
+  fakes::TempDir dir;
+  fakes::HttpStandin web;
+  fakes::TcpStandin stuck(fakes::TcpStandin::Mode::hang_after_accept);
+  RunningProbe probe(dir, base_config(web.port(), stuck.port()), {"--log-format", "json"});
+  ASSERT_TRUE(fakes::eventually([&] { return probe.get("/ready").first == 200; }, 5s));
+  EXPECT_EQ(probe.process().stop(SIGTERM, 5s), 0);
+  std::istringstream lines(probe.process().log());
+  std::string line;
+  int parsed = 0;
+  while (std::getline(lines, line)) {
+    const nlohmann::json entry = nlohmann::json::parse(line, nullptr, false);
+    ASSERT_FALSE(entry.is_discarded()) << line;
+    EXPECT_TRUE(entry.contains("ts") && entry.contains("level") && entry.contains("msg")) << line;
+    ++parsed;
+  }
+  EXPECT_GE(parsed, 3); // started, a state change, stopping
+  EXPECT_EQ(probe.process().log().find("s3cret-token"), std::string::npos);
 }
 
 } // namespace
