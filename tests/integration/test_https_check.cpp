@@ -1,13 +1,14 @@
 // https targets against a real TLS server on loopback with a certificate made for the test:
 // verified with the target's ca_file, refused when the certificate is not trusted (the system
 // CAs do not know it), and accepted with insecure_skip_verify.
-#include "probe/checks/check.hpp"
-#include "probe/util/watchdog.hpp"
-#include "tests/fakes/subprocess.hpp"
+#include <thread>
 
 #include <gtest/gtest.h>
 #include <httplib.h>
-#include <thread>
+
+#include "probe/checks/check.hpp"
+#include "probe/util/watchdog.hpp"
+#include "tests/fakes/subprocess.hpp"
 
 namespace probe::tests {
 namespace {
@@ -18,9 +19,9 @@ class HttpsCheck : public ::testing::Test {
 protected:
   void SetUp() override {
     const fakes::ProcessResult made = fakes::run_process(
-        {"/usr/bin/openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-         "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
-         "-keyout", m_dir.path() + "/key.pem", "-out", m_dir.path() + "/cert.pem"});
+        {"/usr/bin/openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj",
+         "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost", "-keyout",
+         m_dir.path() + "/key.pem", "-out", m_dir.path() + "/cert.pem"});
     ASSERT_EQ(made.exit_code, 0) << made.err;
     m_server = std::make_unique<httplib::SSLServer>((m_dir.path() + "/cert.pem").c_str(),
                                                     (m_dir.path() + "/key.pem").c_str());

@@ -1,0 +1,376 @@
+// Notifications against real HTTP receivers on loopback: a Receiver plays Telegram's Bot API,
+// a Slack incoming webhook or a generic webhook, records every request and answers from a
+// script. Pinned here: the exact request each channel sends (path, method, headers, JSON body),
+// the retry policy (transport errors, 429 and 5xx are retried up to three attempts; other 4xx
+// and Telegram's {"ok": false} are not), that a dead endpoint costs a bounded, failed result
+// rather than an exception, that no error text ever shows the bot token or the webhook path,
+// and that `on` filters what a channel receives.
+#include <atomic>
+#include <chrono>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <httplib.h>
+#include <nlohmann/json.hpp>
+
+#include "exporters/notify.hpp"
+
+namespace probe::exporters {
+namespace {
+
+using namespace std::chrono_literals;
+using nlohmann::json;
+
+constexpr const char* k_token = "123456:AAE-secret-bot-token";
+constexpr const char* k_hook_path = "/services/T000/B000/XXXXsecretXXXX";
+
+struct Recorded {
+  std::string method;
+  std::string path;
+  httplib::Headers headers;
+  std::string body;
+
+  std::string header(const std::string& name) const {
+    const auto it = headers.find(name); // httplib::Headers compares names case-insensitively
+    return it == headers.end() ? "" : it->second;
+  }
+};
+
+struct Answer {
+  int status = 200;
+  std::string body;
+};
+
+// An HTTP server on 127.0.0.1, any free port, that records requests and answers each with the
+// next scripted Answer (the last one repeats).
+class Receiver {
+public:
+  explicit Receiver(std::vector<Answer> script) : m_script(std::move(script)) {
+    m_server.Post(".*", [this](const httplib::Request& request, httplib::Response& response) {
+      Answer answer;
+      {
+        const std::lock_guard<std::mutex> lock(m_mutex);
+        m_requests.push_back(Recorded{request.method, request.path, request.headers, request.body});
+        const std::size_t index = std::min(m_requests.size() - 1, m_script.size() - 1);
+        answer = m_script[index];
+      }
+      response.status = answer.status;
+      response.set_content(answer.body, "application/json");
+    });
+    m_port = m_server.bind_to_any_port("127.0.0.1");
+    if (m_port <= 0) {
+      throw std::runtime_error("receiver: cannot bind 127.0.0.1");
+    }
+    m_thread = std::thread([this] { m_server.listen_after_bind(); });
+    for (int i = 0; i < 500 && !m_server.is_running(); ++i) {
+      std::this_thread::sleep_for(2ms);
+    }
+    if (!m_server.is_running()) {
+      throw std::runtime_error("receiver: server did not start");
+    }
+  }
+
+  ~Receiver() {
+    m_server.stop();
+    m_thread.join();
+  }
+
+  Receiver(const Receiver&) = delete;
+  Receiver& operator=(const Receiver&) = delete;
+
+  std::string base() const { return "http://127.0.0.1:" + std::to_string(m_port); }
+
+  std::vector<Recorded> requests() const {
+    const std::lock_guard<std::mutex> lock(m_mutex);
+    return m_requests;
+  }
+
+private:
+  httplib::Server m_server;
+  int m_port = 0;
+  std::thread m_thread;
+  mutable std::mutex m_mutex;
+  std::vector<Answer> m_script;
+  std::vector<Recorded> m_requests;
+};
+
+// A port nothing listens on: bound once to learn a free one, then released.
+int closed_port() {
+  httplib::Server server;
+  return server.bind_to_any_port("127.0.0.1");
+}
+
+NotifyOptions fast_options() {
+  NotifyOptions options;
+  options.backoff = {10ms, 10ms};
+  options.connect_timeout = 1s;
+  options.read_timeout = 2s;
+  return options;
+}
+
+deploy::DeployEvent failed_event() {
+  deploy::DeployEvent event;
+  event.event_id = "0b7f3c1e-2f4a-4c61-9a8e-0d1c2b3a4f5e";
+  event.occurred_at = std::chrono::system_clock::time_point(1'714'564'800'123ms);
+  event.kind = "deploy_failed";
+  event.sha = "1a2b3c4";
+  event.previous_sha = "9f8e7d6";
+  event.actor = "ci";
+  event.host = "web-1";
+  event.details = {
+      {"failing", json::array({{{"target", "api"}, {"error", "GET /health -> 500"}}})}};
+  return event;
+}
+
+const std::string k_message =
+    "❌ deploy failed: 1a2b3c4 on host web-1 (previous: 9f8e7d6) — api: GET /health -> 500";
+
+config::Notifier telegram(const std::string& api_url, std::vector<std::string> on = {}) {
+  config::Notifier notifier;
+  notifier.type = config::NotifyType::telegram;
+  notifier.bot_token = util::Secret(k_token);
+  notifier.chat_id = "-1001";
+  notifier.api_url = api_url;
+  notifier.on = std::move(on);
+  return notifier;
+}
+
+config::Notifier hook(config::NotifyType type, const std::string& base,
+                      std::vector<std::string> on = {}) {
+  config::Notifier notifier;
+  notifier.type = type;
+  notifier.url = util::Secret(base + k_hook_path);
+  notifier.on = std::move(on);
+  return notifier;
+}
+
+NotifyResult send_one(const config::Notifier& notifier,
+                      const deploy::DeployEvent& event = failed_event()) {
+  const std::vector<std::unique_ptr<Channel>> channels =
+      make_channels({notifier}, fast_options());
+  return channels.at(0)->send(event);
+}
+
+void expect_no_secret(const std::string& text) {
+  EXPECT_EQ(text.find("secret"), std::string::npos) << text;
+  EXPECT_EQ(text.find(k_token), std::string::npos) << text;
+  EXPECT_EQ(text.find("/services"), std::string::npos) << text;
+  EXPECT_EQ(text.find("XXXX"), std::string::npos) << text;
+}
+
+TEST(NotifyTelegram, SendsTheExactBotApiRequest) {
+  Receiver receiver({{200, R"({"ok":true,"result":{"message_id":1}})"}});
+  const NotifyResult result = send_one(telegram(receiver.base()));
+  EXPECT_TRUE(result.ok) << result.error;
+  EXPECT_EQ(result.attempts, 1);
+  EXPECT_EQ(result.error, "");
+
+  const std::vector<Recorded> requests = receiver.requests();
+  ASSERT_EQ(requests.size(), 1U);
+  EXPECT_EQ(requests[0].method, "POST");
+  EXPECT_EQ(requests[0].path, std::string("/bot") + k_token + "/sendMessage");
+  EXPECT_EQ(requests[0].header("Content-Type"), "application/json");
+  EXPECT_EQ(requests[0].header("User-Agent"), "probe/" PROBE_VERSION);
+  const json expected{{"chat_id", "-1001"}, {"text", k_message}, {"disable_web_page_preview", true}};
+  EXPECT_EQ(json::parse(requests[0].body), expected);
+  EXPECT_TRUE(json::parse(requests[0].body)["chat_id"].is_string());
+}
+
+TEST(NotifyTelegram, ApiUrlWithTrailingSlashAndPrefix) {
+  Receiver receiver({{200, R"({"ok":true})"}});
+  EXPECT_TRUE(send_one(telegram(receiver.base() + "/tg/")).ok);
+  ASSERT_EQ(receiver.requests().size(), 1U);
+  EXPECT_EQ(receiver.requests()[0].path, std::string("/tg/bot") + k_token + "/sendMessage");
+}
+
+TEST(NotifyTelegram, OkFalseIsNotDeliveredAndNotRetried) {
+  Receiver receiver({{200, R"({"ok":false,"description":"Bad Request: chat not found"})"}});
+  const NotifyResult result = send_one(telegram(receiver.base()));
+  EXPECT_FALSE(result.ok);
+  EXPECT_EQ(result.attempts, 1);
+  EXPECT_NE(result.error.find("chat not found"), std::string::npos) << result.error;
+  expect_no_secret(result.error);
+}
+
+TEST(NotifyTelegram, ServerTextEchoingTheTokenIsRedacted) {
+  Receiver receiver(
+      {{401, std::string(R"({"ok":false,"description":"Unauthorized bot )") + k_token + "\"}"}});
+  const NotifyResult result = send_one(telegram(receiver.base()));
+  EXPECT_FALSE(result.ok);
+  EXPECT_EQ(result.attempts, 1);
+  EXPECT_NE(result.error.find("HTTP 401"), std::string::npos) << result.error;
+  EXPECT_NE(result.error.find("/bot***/sendMessage"), std::string::npos) << result.error;
+  expect_no_secret(result.error);
+}
+
+TEST(NotifySlack, SendsTextOnly) {
+  Receiver receiver({{200, "ok"}});
+  const NotifyResult result = send_one(hook(config::NotifyType::slack, receiver.base()));
+  EXPECT_TRUE(result.ok) << result.error;
+  EXPECT_EQ(result.attempts, 1);
+
+  const std::vector<Recorded> requests = receiver.requests();
+  ASSERT_EQ(requests.size(), 1U);
+  EXPECT_EQ(requests[0].method, "POST");
+  EXPECT_EQ(requests[0].path, k_hook_path);
+  EXPECT_EQ(requests[0].header("Content-Type"), "application/json");
+  EXPECT_EQ(requests[0].header("User-Agent"), "probe/" PROBE_VERSION);
+  EXPECT_EQ(json::parse(requests[0].body), json({{"text", k_message}}));
+}
+
+TEST(NotifyWebhook, SendsEventAndText) {
+  Receiver receiver({{204, ""}});
+  const NotifyResult result = send_one(hook(config::NotifyType::webhook, receiver.base()));
+  EXPECT_TRUE(result.ok) << result.error;
+  EXPECT_EQ(result.attempts, 1);
+
+  const std::vector<Recorded> requests = receiver.requests();
+  ASSERT_EQ(requests.size(), 1U);
+  EXPECT_EQ(requests[0].method, "POST");
+  EXPECT_EQ(requests[0].path, k_hook_path);
+  EXPECT_EQ(requests[0].header("Content-Type"), "application/json");
+  const json expected{
+      {"event",
+       {{"event_id", "0b7f3c1e-2f4a-4c61-9a8e-0d1c2b3a4f5e"},
+        {"occurred_at", "2024-05-01T12:00:00.123Z"},
+        {"kind", "deploy_failed"},
+        {"sha", "1a2b3c4"},
+        {"previous_sha", "9f8e7d6"},
+        {"actor", "ci"},
+        {"host", "web-1"},
+        {"details",
+         {{"failing", json::array({{{"target", "api"}, {"error", "GET /health -> 500"}}})}}}}},
+      {"text", k_message}};
+  EXPECT_EQ(json::parse(requests[0].body), expected);
+}
+
+TEST(NotifyRetry, TwoServerErrorsThenSuccess) {
+  Receiver receiver({{500, "{}"}, {500, "{}"}, {200, "ok"}});
+  const NotifyResult result = send_one(hook(config::NotifyType::slack, receiver.base()));
+  EXPECT_TRUE(result.ok) << result.error;
+  EXPECT_EQ(result.attempts, 3);
+  EXPECT_EQ(receiver.requests().size(), 3U);
+}
+
+TEST(NotifyRetry, TooManyRequestsIsRetried) {
+  Receiver receiver({{429, R"({"ok":false,"description":"Too Many Requests: retry after 1"})"},
+                     {200, R"({"ok":true})"}});
+  const NotifyResult result = send_one(telegram(receiver.base()));
+  EXPECT_TRUE(result.ok) << result.error;
+  EXPECT_EQ(result.attempts, 2);
+}
+
+TEST(NotifyRetry, AlwaysServerErrorGivesUpAfterThree) {
+  Receiver receiver({{500, "upstream broke"}});
+  const NotifyResult result = send_one(hook(config::NotifyType::webhook, receiver.base()));
+  EXPECT_FALSE(result.ok);
+  EXPECT_EQ(result.attempts, 3);
+  EXPECT_EQ(receiver.requests().size(), 3U);
+  EXPECT_EQ(result.error, "POST " + receiver.base() + "/***: HTTP 500: upstream broke (3 attempts)");
+  expect_no_secret(result.error);
+}
+
+TEST(NotifyRetry, ClientErrorIsNotRetried) {
+  Receiver receiver({{400, "invalid_payload"}, {200, "ok"}});
+  const NotifyResult result = send_one(hook(config::NotifyType::slack, receiver.base()));
+  EXPECT_FALSE(result.ok);
+  EXPECT_EQ(result.attempts, 1);
+  EXPECT_EQ(receiver.requests().size(), 1U);
+  EXPECT_EQ(result.error, "POST " + receiver.base() + "/***: HTTP 400: invalid_payload (1 attempt)");
+}
+
+TEST(NotifyRetry, ClosedPortFailsWithoutLeakingSecrets) {
+  const std::string base = "http://127.0.0.1:" + std::to_string(closed_port());
+  for (const config::Notifier& notifier :
+       {telegram(base), hook(config::NotifyType::slack, base),
+        hook(config::NotifyType::webhook, base)}) {
+    const auto start = std::chrono::steady_clock::now();
+    const NotifyResult result = send_one(notifier);
+    EXPECT_FALSE(result.ok);
+    EXPECT_EQ(result.attempts, 3);
+    EXPECT_FALSE(result.error.empty());
+    EXPECT_NE(result.error.find("127.0.0.1"), std::string::npos) << result.error;
+    expect_no_secret(result.error);
+    EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
+  }
+}
+
+TEST(NotifyAll, OnFilteringAndPerChannelResults) {
+  Receiver telegram_receiver({{200, R"({"ok":true})"}});
+  Receiver slack_receiver({{200, "ok"}});
+  Receiver webhook_receiver({{503, "down"}});
+  const std::vector<std::unique_ptr<Channel>> channels = make_channels(
+      {telegram(telegram_receiver.base(), {"deploy_failed"}),
+       hook(config::NotifyType::slack, slack_receiver.base()),
+       hook(config::NotifyType::webhook, webhook_receiver.base(), {"deploy_failed"})},
+      fast_options());
+
+  deploy::DeployEvent succeeded = failed_event();
+  succeeded.kind = "deploy_succeeded";
+  succeeded.details = json::object();
+  std::vector<std::string> observed;
+  std::vector<ChannelResult> results =
+      notify_all(channels, succeeded, [&](const ChannelResult& r) { observed.push_back(r.channel); });
+  ASSERT_EQ(results.size(), 1U);
+  EXPECT_EQ(results[0].channel, "slack");
+  EXPECT_TRUE(results[0].result.ok);
+  EXPECT_EQ(observed, std::vector<std::string>{"slack"});
+  EXPECT_TRUE(telegram_receiver.requests().empty());
+  EXPECT_TRUE(webhook_receiver.requests().empty());
+  EXPECT_EQ(slack_receiver.requests().size(), 1U);
+
+  results = notify_all(channels, failed_event());
+  ASSERT_EQ(results.size(), 3U);
+  EXPECT_EQ(results[0].channel, "telegram");
+  EXPECT_TRUE(results[0].result.ok) << results[0].result.error;
+  EXPECT_EQ(results[1].channel, "slack");
+  EXPECT_TRUE(results[1].result.ok) << results[1].result.error;
+  EXPECT_EQ(results[2].channel, "webhook");
+  EXPECT_FALSE(results[2].result.ok);
+  EXPECT_EQ(results[2].result.attempts, 3);
+  expect_no_secret(results[2].result.error);
+  EXPECT_EQ(telegram_receiver.requests().size(), 1U);
+  EXPECT_EQ(slack_receiver.requests().size(), 2U);
+  EXPECT_EQ(webhook_receiver.requests().size(), 3U);
+}
+
+TEST(NotifyAll, ChannelsAreSentToConcurrently) {
+  const std::string base = "http://127.0.0.1:" + std::to_string(closed_port());
+  NotifyOptions options = fast_options();
+  options.backoff = {200ms, 200ms}; // 400 ms of waiting per channel
+  const std::vector<std::unique_ptr<Channel>> channels =
+      make_channels({hook(config::NotifyType::slack, base), hook(config::NotifyType::webhook, base),
+                     telegram(base)},
+                    options);
+  const auto start = std::chrono::steady_clock::now();
+  const std::vector<ChannelResult> results = notify_all(channels, failed_event());
+  const auto took = std::chrono::steady_clock::now() - start;
+  ASSERT_EQ(results.size(), 3U);
+  for (const ChannelResult& result : results) {
+    EXPECT_FALSE(result.result.ok);
+  }
+  EXPECT_LT(took, 1000ms); // one channel's 400 ms, not three channels' 1200 ms
+}
+
+TEST(NotifyAll, BadUrlIsAResultNotAnException) {
+  config::Notifier notifier;
+  notifier.type = config::NotifyType::webhook;
+  notifier.url = util::Secret("ftp://example/secret-path");
+  const std::vector<std::unique_ptr<Channel>> channels = make_channels({notifier}, fast_options());
+  std::vector<ChannelResult> results;
+  EXPECT_NO_THROW(results = notify_all(channels, failed_event()));
+  ASSERT_EQ(results.size(), 1U);
+  EXPECT_FALSE(results[0].result.ok);
+  EXPECT_EQ(results[0].result.attempts, 0);
+  expect_no_secret(results[0].result.error);
+}
+
+} // namespace
+} // namespace probe::exporters
