@@ -1,6 +1,8 @@
 // Routing and authorization for probe serve; see http_server.hpp.
 #include "exporters/http_server.hpp"
 
+#include <cstdlib>
+
 #include <httplib.h>
 #include <sys/socket.h>
 
@@ -104,6 +106,25 @@ void HttpServer::add_routes() {
                      return;
                    }
                    json_reply(response, 200, {{"target", target}, {"recorded", true}});
+                 }));
+  m_server->Get("/deploys", [this](const httplib::Request& request, httplib::Response& response) {
+    std::size_t limit = 20;
+    if (request.has_param("limit")) {
+      const std::string text = request.get_param_value("limit");
+      char* end = nullptr;
+      const unsigned long value = std::strtoul(text.c_str(), &end, 10);
+      if (text.empty() || *end != '\0' || value < 1 || value > 1000) {
+        error_reply(response, 400, "limit: a whole number from 1 to 1000");
+        return;
+      }
+      limit = value;
+    }
+    json_reply(response, 200, m_hooks.deploys(limit));
+  });
+  m_server->Post("/deploys",
+                 guarded([this](const httplib::Request& request, httplib::Response& response) {
+                   const auto [status, body] = m_hooks.record_deploy(request.body);
+                   json_reply(response, status, body);
                  }));
   m_server->Post("/-/reload", guarded([this](const httplib::Request&, httplib::Response& response) {
                    const ReloadOutcome outcome = m_hooks.reload();

@@ -71,7 +71,40 @@ ProbeMetrics::ProbeMetrics(const std::string& version, const std::string& revisi
                                      .Name("probe_config_last_reload_success_timestamp_seconds")
                                      .Help("Unix time of the last successful config load")
                                      .Register(*m_registry)
-                                     .Add({})) {
+                                     .Add({})),
+      m_deploy_info(
+          BuildGauge()
+              .Name("probe_deploy_info")
+              .Help("1 for the SHA deployed now (the newest successful deploy or rollback)")
+              .Register(*m_registry)),
+      m_deploys_total(BuildCounter()
+                          .Name("probe_deploys_total")
+                          .Help("Deploys by outcome: succeeded, failed, rolled_back")
+                          .Register(*m_registry)),
+      m_rollbacks_total(BuildCounter()
+                            .Name("probe_rollbacks_total")
+                            .Help("Rollbacks by outcome: succeeded, failed")
+                            .Register(*m_registry)),
+      m_last_deploy(BuildGauge()
+                        .Name("probe_last_deploy_timestamp_seconds")
+                        .Help("Unix time of the newest deploy event")
+                        .Register(*m_registry)
+                        .Add({})),
+      m_events_pending(BuildGauge()
+                           .Name("probe_events_pending")
+                           .Help("Journal entries not yet stored in PostgreSQL")
+                           .Register(*m_registry)
+                           .Add({})),
+      m_notifications_total(BuildCounter()
+                                .Name("probe_notifications_total")
+                                .Help("Deploy notifications sent, by channel and outcome")
+                                .Register(*m_registry)) {
+  for (const char* outcome : {"succeeded", "failed", "rolled_back"}) {
+    m_deploys_total.Add({{"outcome", outcome}}); // present at 0 from the first scrape
+  }
+  for (const char* outcome : {"succeeded", "failed"}) {
+    m_rollbacks_total.Add({{"outcome", outcome}});
+  }
   BuildGauge()
       .Name("probe_build_info")
       .Help("probe's version and git revision; always 1")
@@ -174,6 +207,52 @@ void ProbeMetrics::record_reload(bool success, std::chrono::system_clock::time_p
   if (success) {
     m_reload_success_timestamp.Set(seconds_since_epoch(when));
   }
+}
+
+void ProbeMetrics::advance(prometheus::Counter& counter, double to) {
+  if (to > counter.Value()) {
+    counter.Increment(to - counter.Value());
+  }
+}
+
+void ProbeMetrics::update_deploys(const std::optional<std::map<std::string, long long>>& counts,
+                                  const std::string& current_sha,
+                                  const std::string& current_previous,
+                                  std::optional<double> last_deploy_timestamp,
+                                  std::size_t pending) {
+  const std::lock_guard<std::mutex> lock(m_mutex);
+  if (counts) {
+    auto count = [&](const char* kind) {
+      const auto found = counts->find(kind);
+      return found == counts->end() ? 0.0 : static_cast<double>(found->second);
+    };
+    const double rolled_back = count("rollback_succeeded");
+    advance(m_deploys_total.Add({{"outcome", "succeeded"}}), count("deploy_succeeded"));
+    advance(m_deploys_total.Add({{"outcome", "rolled_back"}}), rolled_back);
+    advance(m_deploys_total.Add({{"outcome", "failed"}}),
+            std::max(0.0, count("deploy_failed") - rolled_back));
+    advance(m_rollbacks_total.Add({{"outcome", "succeeded"}}), rolled_back);
+    advance(m_rollbacks_total.Add({{"outcome", "failed"}}), count("rollback_failed"));
+  }
+  if (!current_sha.empty() &&
+      (current_sha != m_current_sha || current_previous != m_current_previous)) {
+    if (m_current_deploy != nullptr) {
+      m_deploy_info.Remove(m_current_deploy); // one series: the SHA running now
+    }
+    m_current_deploy =
+        &m_deploy_info.Add({{"sha", current_sha}, {"previous_sha", current_previous}});
+    m_current_deploy->Set(1);
+    m_current_sha = current_sha;
+    m_current_previous = current_previous;
+  }
+  if (last_deploy_timestamp) {
+    m_last_deploy.Set(*last_deploy_timestamp);
+  }
+  m_events_pending.Set(static_cast<double>(pending));
+}
+
+void ProbeMetrics::count_notification(const std::string& channel, bool ok) {
+  m_notifications_total.Add({{"channel", channel}, {"outcome", ok ? "ok" : "failed"}}).Increment();
 }
 
 std::string ProbeMetrics::render() const {

@@ -6,6 +6,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include <prometheus/counter.h>
@@ -31,6 +32,16 @@ public:
   void set_ready(bool ready);
   // A reload attempt: success sets the success timestamp too.
   void record_reload(bool success, std::chrono::system_clock::time_point when);
+
+  // The deploy log's figures: counts of stored events by kind (monotonic as the log only
+  // grows), the newest successful deploy or rollback, the newest deploy event's time, and the
+  // journal's backlog. Counters follow the counts; outcomes: succeeded = deploy_succeeded,
+  // rolled_back = rollback_succeeded, failed = deploy_failed - rollback_succeeded.
+  void update_deploys(const std::optional<std::map<std::string, long long>>& counts,
+                      const std::string& current_sha, const std::string& current_previous,
+                      std::optional<double> last_deploy_timestamp, std::size_t pending);
+  // One notification delivery attempt's outcome (ok / failed) for `channel`.
+  void count_notification(const std::string& channel, bool ok);
 
   // The exposition, text format 0.0.4.
   std::string render() const;
@@ -66,7 +77,19 @@ private:
   prometheus::Gauge& m_reload_successful;
   prometheus::Gauge& m_reload_success_timestamp;
 
-  std::mutex m_mutex; // guards m_series (families lock themselves)
+  void advance(prometheus::Counter& counter, double to);
+
+  prometheus::Family<prometheus::Gauge>& m_deploy_info;
+  prometheus::Family<prometheus::Counter>& m_deploys_total;
+  prometheus::Family<prometheus::Counter>& m_rollbacks_total;
+  prometheus::Gauge& m_last_deploy;
+  prometheus::Gauge& m_events_pending;
+  prometheus::Family<prometheus::Counter>& m_notifications_total;
+  prometheus::Gauge* m_current_deploy = nullptr;
+  std::string m_current_sha;
+  std::string m_current_previous;
+
+  std::mutex m_mutex; // guards m_series and the deploy state (families lock themselves)
   std::map<std::string, TargetSeries> m_series;
 };
 

@@ -103,10 +103,34 @@ struct Request {
 
 enum class Verdict { delivered, retry, give_up };
 
-// Judges an answer; sets `problem` (unredacted) unless delivered.
+// Judges an answer (its body already redacted); sets `problem` unless delivered.
 using Judge = std::function<Verdict(const httplib::Response&, std::string* problem)>;
 
-bool retryable_status(int status) { return status == 429 || status >= 500; }
+// cpp-httplib's enum names ("Connection", "Read") read poorly in a chat-ops warning.
+std::string describe_transport(httplib::Error error) {
+  switch (error) {
+  case httplib::Error::Connection:
+    return "connection failed";
+  case httplib::Error::ConnectionTimeout:
+    return "connect timed out";
+  case httplib::Error::Read:
+    return "read failed or timed out";
+  case httplib::Error::Write:
+    return "write failed";
+  case httplib::Error::SSLConnection:
+    return "TLS handshake failed";
+  case httplib::Error::SSLLoadingCerts:
+    return "cannot load CA certificates";
+  case httplib::Error::SSLServerVerification:
+    return "TLS certificate verification failed";
+  default:
+    return httplib::to_string(error);
+  }
+}
+
+bool retryable_status(int status) {
+  return status == 429 || status >= 500;
+}
 
 // Printable excerpt of a response body: one line, bounded.
 std::string excerpt(const std::string& body) {
@@ -135,8 +159,8 @@ Verdict judge_2xx(const httplib::Response& response, std::string* problem) {
 Verdict judge_telegram(const httplib::Response& response, std::string* problem) {
   const json answer = json::parse(response.body, nullptr, false);
   const bool is_object = answer.is_object();
-  const bool ok = is_object && answer.contains("ok") && answer["ok"].is_boolean() &&
-                  answer["ok"].get<bool>();
+  const bool ok =
+      is_object && answer.contains("ok") && answer["ok"].is_boolean() && answer["ok"].get<bool>();
   if (response.status == 200 && ok) {
     return Verdict::delivered;
   }
@@ -186,9 +210,12 @@ NotifyResult post_json(const Request& request, const Judge& judge, const NotifyO
         client.Post(url->path_and_query, headers, request.body, "application/json");
     Verdict verdict = Verdict::retry;
     if (!answer) {
-      problem = httplib::to_string(answer.error());
+      problem = describe_transport(answer.error());
     } else {
-      verdict = judge(answer.value(), &problem);
+      // Redacted before judging, so excerpt() can never cut a secret in half and leave a part.
+      httplib::Response response = answer.value();
+      response.body = redact_all(std::move(response.body), request.secrets);
+      verdict = judge(response, &problem);
     }
     if (verdict == Verdict::delivered) {
       result.ok = true;
@@ -332,8 +359,7 @@ NotifyResult WebhookChannel::send(const deploy::DeployEvent& event) {
 
 namespace {
 
-using ChannelFactory = std::unique_ptr<Channel> (*)(const config::Notifier&,
-                                                    const NotifyOptions&);
+using ChannelFactory = std::unique_ptr<Channel> (*)(const config::Notifier&, const NotifyOptions&);
 
 template <typename T>
 std::unique_ptr<Channel> make(const config::Notifier& notifier, const NotifyOptions& options) {

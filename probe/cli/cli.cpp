@@ -2,6 +2,7 @@
 #include "probe/cli/cli.hpp"
 
 #include <array>
+#include <csignal>
 #include <iostream>
 
 #include "probe/cli/commands.hpp"
@@ -11,12 +12,14 @@
 namespace probe::cli {
 namespace {
 
-constexpr std::array<Command, 4> k_commands{{
+constexpr std::array<Command, 5> k_commands{{
     {"check", "Check every target once, concurrently, and exit 0 when all critical pass",
      setup_check_command},
     {"serve", "Run the sidecar: periodic checks, /metrics, /ready, /status, reload",
      setup_serve_command},
     {"wait", "Block until every critical target has passed the readiness gate", setup_wait_command},
+    {"deploy", "Verify a deploy (rolling back a bad one), record and list deploy events",
+     setup_deploy_command},
     {"config", "Validate the config and print it resolved, secrets masked", setup_config_command},
 }};
 
@@ -40,6 +43,8 @@ int run(int argc, char** argv) {
   app.footer("Exit codes: 0 ok, 1 checks failed, 2 usage or config error.\n"
              "Config: --config FILE, else $PROBE_CONFIG, else ./probe.yaml, else "
              "/etc/probe/probe.yaml.");
+  // The journal must see EFBIG when a file size limit is hit, not die of SIGXFSZ.
+  std::signal(SIGXFSZ, SIG_IGN);
   int exit_code = 0;
   for (const Command& command : k_commands) {
     command.setup(*app.add_subcommand(command.name, command.summary), exit_code);

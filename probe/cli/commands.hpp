@@ -25,6 +25,7 @@ void setup_check_command(CLI::App& command, int& exit_code);
 void setup_config_command(CLI::App& command, int& exit_code);
 void setup_serve_command(CLI::App& command, int& exit_code);
 void setup_wait_command(CLI::App& command, int& exit_code);
+void setup_deploy_command(CLI::App& command, int& exit_code);
 
 // Loads the config named by --config / PROBE_CONFIG / the default paths; throws on error.
 config::Config load_config(const std::optional<std::string>& flag);

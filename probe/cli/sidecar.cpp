@@ -52,13 +52,99 @@ Sidecar::Sidecar(std::string config_path, std::optional<std::string> listen_over
   };
   hooks.heartbeat = [this](const std::string& name) { return m_scheduler.record_push(name); };
   hooks.reload = [this] { return reload(); };
+  hooks.deploys = [this](std::size_t limit) { return list_deploys(limit); };
+  hooks.record_deploy = [this](const std::string& body) { return record_deploy(body); };
   hooks.token = [this] { return token(); };
   m_server = std::make_unique<exporters::HttpServer>(std::move(hooks));
+  m_events =
+      std::make_unique<deploy::LocalEventSink>(m_config->deploy, [](const std::string& warning) {
+        spdlog::warn("deploy events: {}", warning);
+      });
+  m_channels = exporters::make_channels(m_config->notify, {});
+}
+
+std::pair<int, nlohmann::json> Sidecar::record_deploy(const std::string& body) {
+  const nlohmann::json json = nlohmann::json::parse(body, nullptr, false);
+  if (json.is_discarded()) {
+    return {400, {{"error", "body: not JSON"}}};
+  }
+  std::string error;
+  const std::optional<deploy::DeployEvent> event = deploy::from_json(json, true, &error);
+  if (!event) {
+    return {400, {{"error", error}}};
+  }
+  try {
+    m_events->record(*event);
+  } catch (const Error& e) {
+    spdlog::error("POST /deploys: {}", e.what());
+    return {503, {{"error", std::string("not recorded: ") + e.what()}}};
+  }
+  {
+    const std::lock_guard<std::mutex> lock(m_deploy_mutex);
+    m_to_notify.push_back(*event);
+  }
+  m_deploy_wake.notify_all();
+  return {201, {{"event_id", event->event_id}, {"recorded", true}}};
+}
+
+nlohmann::json Sidecar::list_deploys(std::size_t limit) {
+  nlohmann::json list = nlohmann::json::array();
+  for (const deploy::DeployEvent& event : m_events->recent(limit)) {
+    list.push_back(deploy::to_json(event));
+  }
+  return {{"events", list}, {"pending", m_events->pending()}};
+}
+
+void Sidecar::refresh_deploy_metrics() {
+  m_events->replay();
+  const std::vector<deploy::DeployEvent> recent = m_events->recent(200);
+  std::string sha;
+  std::string previous;
+  for (const deploy::DeployEvent& event : recent) {
+    if (event.kind == "deploy_succeeded" || event.kind == "rollback_succeeded") {
+      sha = event.sha;
+      previous = event.previous_sha;
+      break;
+    }
+  }
+  std::optional<double> last;
+  if (!recent.empty()) {
+    last = std::chrono::duration<double>(recent.front().occurred_at.time_since_epoch()).count();
+  }
+  m_metrics.update_deploys(m_events->counts(), sha, previous, last, m_events->pending());
+}
+
+void Sidecar::deploy_loop() {
+  std::unique_lock<std::mutex> lock(m_deploy_mutex);
+  while (!m_stopping) {
+    while (!m_to_notify.empty()) {
+      const deploy::DeployEvent event = std::move(m_to_notify.front());
+      m_to_notify.pop_front();
+      lock.unlock();
+      exporters::notify_all(m_channels, event, [this](const exporters::ChannelResult& result) {
+        m_metrics.count_notification(result.channel, result.result.ok);
+      });
+      lock.lock();
+    }
+    lock.unlock();
+    refresh_deploy_metrics();
+    lock.lock();
+    m_deploy_wake.wait_for(lock, std::chrono::seconds(10),
+                           [this] { return m_stopping || !m_to_notify.empty(); });
+  }
 }
 
 Sidecar::~Sidecar() {
   m_server->stop();
   m_scheduler.stop();
+  {
+    const std::lock_guard<std::mutex> lock(m_deploy_mutex);
+    m_stopping = true;
+  }
+  m_deploy_wake.notify_all();
+  if (m_deploy_thread.joinable()) {
+    m_deploy_thread.join();
+  }
 }
 
 std::string Sidecar::token() const {
@@ -128,6 +214,7 @@ int Sidecar::run() {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   m_scheduler.start();
+  m_deploy_thread = std::thread([this] { deploy_loop(); });
   spdlog::info("probe serve {} listening on {}:{} with {} target(s) from {}", version_string(),
                address->host, port, m_config->targets.size(), m_config_path);
 
@@ -147,6 +234,12 @@ int Sidecar::run() {
   m_server->stop();
   server_thread.join();
   m_scheduler.stop();
+  {
+    const std::lock_guard<std::mutex> lock(m_deploy_mutex);
+    m_stopping = true;
+  }
+  m_deploy_wake.notify_all();
+  m_deploy_thread.join();
   spdlog::info("stopped");
   return 0;
 }

@@ -3,14 +3,19 @@
 // sets probe_config_last_reload_successful to 0.
 #pragma once
 
+#include <condition_variable>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 
 #include "exporters/http_server.hpp"
 #include "exporters/metrics.hpp"
+#include "exporters/notify.hpp"
 #include "probe/config/config.hpp"
+#include "probe/deploy/local_sink.hpp"
 #include "probe/engine/scheduler.hpp"
 #include "probe/util/watchdog.hpp"
 
@@ -30,6 +35,11 @@ public:
 
 private:
   std::string token() const;
+  std::pair<int, nlohmann::json> record_deploy(const std::string& body);
+  nlohmann::json list_deploys(std::size_t limit);
+  // Background: replays the journal, refreshes the deploy metrics, sends notifications.
+  void deploy_loop();
+  void refresh_deploy_metrics();
   void on_result(const config::Target& target, const engine::TargetState& state, bool ready);
 
   std::string m_config_path;
@@ -40,6 +50,14 @@ private:
   exporters::ProbeMetrics m_metrics;
   engine::Scheduler m_scheduler;
   std::unique_ptr<exporters::HttpServer> m_server;
+
+  std::unique_ptr<deploy::LocalEventSink> m_events;
+  std::vector<std::unique_ptr<exporters::Channel>> m_channels;
+  std::mutex m_deploy_mutex;
+  std::condition_variable m_deploy_wake;
+  std::deque<deploy::DeployEvent> m_to_notify;
+  bool m_stopping = false;
+  std::thread m_deploy_thread;
 };
 
 } // namespace probe::cli

@@ -6,6 +6,7 @@
 // old one would otherwise append to a file nobody will ever read again.
 #include "probe/deploy/journal.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <charconv>
@@ -87,12 +88,8 @@ std::string encode_line(const DeployEvent& event) {
 }
 
 bool is_lower_hex(std::string_view text) {
-  for (const char c : text) {
-    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
-      return false;
-    }
-  }
-  return true;
+  return std::all_of(text.begin(), text.end(),
+                     [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
 }
 
 // The JSON of `line` once its header checks out; otherwise nullopt and `reason` says why.
@@ -156,8 +153,10 @@ Parsed parse_journal(const std::string& path, std::string_view content) {
     if (event) {
       parsed.entries.push_back({std::move(*event), std::string(line) + '\n'});
     } else {
-      parsed.warnings.push_back("journal " + path + ":" + std::to_string(number) + ": " + reason +
-                                ", line skipped");
+      std::string warning = "journal " + path + ":" + std::to_string(number) + ": ";
+      warning += reason;
+      warning += ", line skipped";
+      parsed.warnings.push_back(std::move(warning));
       ++parsed.skipped;
     }
   }

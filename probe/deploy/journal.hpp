@@ -40,7 +40,7 @@ public:
   // Appends `event` as one line and returns only once it is durable (file fsync'd, and the
   // directory too when the file is new); creates missing parent directories (mode 0750). Either
   // the whole line is in the journal or append throws probe::Error (exit code 1) and the journal
-  // is as it was. The caller must ignore SIGXFSZ (as `probe` does at startup) so that hitting
+  // is as it was. The process must ignore SIGXFSZ (cli::run() does) so that hitting
   // RLIMIT_FSIZE is an error here instead of killing the process.
   void append(const DeployEvent& event);
 

@@ -24,24 +24,28 @@ GateTarget* GateTracker::find(const std::string& name) {
   return nullptr;
 }
 
-void GateTracker::observe(const std::string& name, bool ok, const std::string& detail) {
+void GateTracker::observe(const std::string& name, bool ok, const std::string& detail,
+                          int failure_threshold) {
   GateTarget* target = find(name);
   if (target == nullptr) {
     return;
   }
   target->streak = ok ? target->streak + 1 : 0;
+  target->failures = ok ? 0 : target->failures + 1;
+  target->down = target->failures >= std::max(1, failure_threshold);
   target->seen = true;
   target->last_ok = ok;
   target->last_detail = detail;
 }
 
 void GateTracker::set_streak(const std::string& name, int streak, bool ok,
-                             const std::string& detail) {
+                             const std::string& detail, bool down) {
   GateTarget* target = find(name);
   if (target == nullptr) {
     return;
   }
   target->streak = std::max(0, streak);
+  target->down = down;
   target->seen = true;
   target->last_ok = ok;
   target->last_detail = detail;
@@ -49,6 +53,16 @@ void GateTracker::set_streak(const std::string& name, int streak, bool ok,
 
 bool GateTracker::open() const {
   return blocking().empty();
+}
+
+std::vector<const GateTarget*> GateTracker::down() const {
+  std::vector<const GateTarget*> out;
+  for (const GateTarget& target : m_targets) {
+    if (target.critical && target.down) {
+      out.push_back(&target);
+    }
+  }
+  return out;
 }
 
 std::vector<const GateTarget*> GateTracker::blocking() const {

@@ -17,6 +17,8 @@ struct GateTarget {
   bool seen = false;       // observed at least once
   std::string last_detail; // the last result's one-line detail
   bool last_ok = false;
+  int failures = 0;  // failures in a row
+  bool down = false; // failed failure_threshold times in a row (the target's DOWN)
 };
 
 class GateTracker {
@@ -24,10 +26,15 @@ public:
   // `names` with their criticality, in display order; `required` passes in a row open the gate.
   GateTracker(const std::vector<std::pair<std::string, bool>>& targets, int required);
 
-  // A new result for `name`: a pass adds to the streak, a failure resets it.
-  void observe(const std::string& name, bool ok, const std::string& detail);
-  // Sets the streak directly (URL mode, where the sidecar counts passes).
-  void set_streak(const std::string& name, int streak, bool ok, const std::string& detail);
+  // A new result for `name`: a pass adds to the streak, a failure resets it; after
+  // `failure_threshold` failures in a row the target is down.
+  void observe(const std::string& name, bool ok, const std::string& detail,
+               int failure_threshold = 1);
+  // Sets the streak directly (URL mode, where the sidecar counts passes and knows DOWN).
+  void set_streak(const std::string& name, int streak, bool ok, const std::string& detail,
+                  bool down = false);
+  // Critical targets that are down now (the verification window's failure condition).
+  std::vector<const GateTarget*> down() const;
 
   // True when every critical target's streak has reached `required`.
   bool open() const;

@@ -27,7 +27,8 @@ void ConfigGateSource::poll(std::optional<GateTracker>& tracker) {
     tracker.emplace(names, m_required);
   }
   for (const TargetResult& result : run_once(m_checks)) {
-    tracker->observe(result.target->name, result.result.ok(), result.result.detail);
+    tracker->observe(result.target->name, result.result.ok(), result.result.detail,
+                     result.target->failure_threshold);
   }
 }
 
@@ -134,6 +135,28 @@ void SidecarGateSource::poll(std::optional<GateTracker>& tracker) {
                         : detail.is_string() ? detail.get<std::string>()
                                              : "");
   }
+}
+
+std::vector<std::string> run_watch(GateSource& source, std::optional<GateTracker>& tracker,
+                                   std::chrono::milliseconds window,
+                                   std::chrono::milliseconds poll_interval) {
+  using Clock = std::chrono::steady_clock;
+  const Clock::time_point end = Clock::now() + window;
+  while (Clock::now() < end) {
+    const Clock::time_point round_start = Clock::now();
+    source.poll(tracker);
+    if (tracker) {
+      std::vector<std::string> down;
+      for (const GateTarget* target : tracker->down()) {
+        down.push_back(target->name + ": " + target->last_detail);
+      }
+      if (!down.empty()) {
+        return down;
+      }
+    }
+    std::this_thread::sleep_until(std::min(round_start + poll_interval, end));
+  }
+  return {};
 }
 
 GateOutcome run_gate(GateSource& source, std::optional<GateTracker>& tracker,

@@ -72,4 +72,10 @@ GateOutcome run_gate(GateSource& source, std::optional<GateTracker>& tracker,
                      std::chrono::milliseconds timeout, std::chrono::milliseconds poll_interval,
                      const std::function<void(const std::optional<GateTracker>&)>& progress);
 
+// The verification window after a passed gate: keeps polling for `window` and returns the
+// critical targets that went DOWN ("name: last error"), or nothing when all stayed up.
+std::vector<std::string> run_watch(GateSource& source, std::optional<GateTracker>& tracker,
+                                   std::chrono::milliseconds window,
+                                   std::chrono::milliseconds poll_interval);
+
 } // namespace probe::engine

@@ -34,7 +34,9 @@ constexpr milliseconds k_drain_after_exit{1'000};
 constexpr milliseconds k_min_slice{1};
 constexpr milliseconds k_max_slice{50};
 
-std::string errno_text(int err) { return std::generic_category().message(err); }
+std::string errno_text(int err) {
+  return std::generic_category().message(err);
+}
 
 class UniqueFd {
 public:
@@ -143,9 +145,8 @@ private:
       err = posix_spawnattr_setpgroup(&m_attr, 0);
     }
     if (err == 0) {
-      err = posix_spawnattr_setflags(&m_attr,
-                                     POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
-                                         POSIX_SPAWN_SETSIGDEF);
+      err = posix_spawnattr_setflags(&m_attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
+                                                  POSIX_SPAWN_SETSIGDEF);
     }
     return err;
   }
@@ -183,7 +184,14 @@ public:
     m_exited = r == m_pid || (r < 0 && errno == ECHILD);
     return m_exited;
   }
-  void signal_group(int sig) const { ::kill(-m_pid, sig); }
+  void signal_group(int sig) const {
+    ::kill(-m_pid, sig);
+    // Also the command itself, should it have left its group; its pid is still ours to signal
+    // until it is reaped.
+    if (!m_exited) {
+      ::kill(m_pid, sig);
+    }
+  }
   bool group_gone() const { return ::kill(-m_pid, 0) < 0 && errno == ESRCH; }
   bool exited() const { return m_exited; }
 
@@ -390,16 +398,16 @@ private:
 
 CommandResult cannot_start(CommandResult result, const std::vector<std::string>& argv,
                            const std::string& problem) {
-  result.start_error = "cannot start " + (argv.empty() ? std::string("command") : argv[0]) +
-                       ": " + problem;
+  result.start_error =
+      "cannot start " + (argv.empty() ? std::string("command") : argv[0]) + ": " + problem;
   return result;
 }
 
 } // namespace
 
 CommandResult ProcessRunner::run(const std::vector<std::string>& argv,
-                                 const std::vector<std::string>& extra_env,
-                                 milliseconds timeout, const LineHandler& on_output_line) {
+                                 const std::vector<std::string>& extra_env, milliseconds timeout,
+                                 const LineHandler& on_output_line) {
   const Clock::time_point start = Clock::now();
   CommandResult result;
   if (argv.empty()) {

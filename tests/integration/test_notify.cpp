@@ -16,9 +16,13 @@
 #include <utility>
 #include <vector>
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
+#include <netinet/in.h>
 #include <nlohmann/json.hpp>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "exporters/notify.hpp"
 
@@ -101,10 +105,20 @@ private:
   std::vector<Recorded> m_requests;
 };
 
-// A port nothing listens on: bound once to learn a free one, then released.
+// A port nothing listens on: bound once to learn a free one, then closed. (Not with
+// httplib::Server: 0.11 leaves a bound but never-run server's socket open and listening.)
 int closed_port() {
-  httplib::Server server;
-  return server.bind_to_any_port("127.0.0.1");
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof(address);
+  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
+    throw std::runtime_error("closed_port: cannot bind 127.0.0.1");
+  }
+  ::close(fd);
+  return ntohs(address.sin_port);
 }
 
 NotifyOptions fast_options() {
@@ -153,8 +167,7 @@ config::Notifier hook(config::NotifyType type, const std::string& base,
 
 NotifyResult send_one(const config::Notifier& notifier,
                       const deploy::DeployEvent& event = failed_event()) {
-  const std::vector<std::unique_ptr<Channel>> channels =
-      make_channels({notifier}, fast_options());
+  const std::vector<std::unique_ptr<Channel>> channels = make_channels({notifier}, fast_options());
   return channels.at(0)->send(event);
 }
 
@@ -178,7 +191,8 @@ TEST(NotifyTelegram, SendsTheExactBotApiRequest) {
   EXPECT_EQ(requests[0].path, std::string("/bot") + k_token + "/sendMessage");
   EXPECT_EQ(requests[0].header("Content-Type"), "application/json");
   EXPECT_EQ(requests[0].header("User-Agent"), "probe/" PROBE_VERSION);
-  const json expected{{"chat_id", "-1001"}, {"text", k_message}, {"disable_web_page_preview", true}};
+  const json expected{
+      {"chat_id", "-1001"}, {"text", k_message}, {"disable_web_page_preview", true}};
   EXPECT_EQ(json::parse(requests[0].body), expected);
   EXPECT_TRUE(json::parse(requests[0].body)["chat_id"].is_string());
 }
@@ -207,6 +221,16 @@ TEST(NotifyTelegram, ServerTextEchoingTheTokenIsRedacted) {
   EXPECT_EQ(result.attempts, 1);
   EXPECT_NE(result.error.find("HTTP 401"), std::string::npos) << result.error;
   EXPECT_NE(result.error.find("/bot***/sendMessage"), std::string::npos) << result.error;
+  expect_no_secret(result.error);
+}
+
+TEST(NotifyTelegram, TokenAtTheExcerptCutIsNotHalfShown) {
+  // 190 bytes of text, then the token: a cut at 200 bytes would leave its first 10 bytes.
+  Receiver receiver({{403, std::string(R"({"ok":false,"description":")") + std::string(190, '.') +
+                               k_token + "\"}"}});
+  const NotifyResult result = send_one(telegram(receiver.base()));
+  EXPECT_FALSE(result.ok);
+  EXPECT_EQ(result.error.find("123456:AAE"), std::string::npos) << result.error;
   expect_no_secret(result.error);
 }
 
@@ -273,7 +297,8 @@ TEST(NotifyRetry, AlwaysServerErrorGivesUpAfterThree) {
   EXPECT_FALSE(result.ok);
   EXPECT_EQ(result.attempts, 3);
   EXPECT_EQ(receiver.requests().size(), 3U);
-  EXPECT_EQ(result.error, "POST " + receiver.base() + "/***: HTTP 500: upstream broke (3 attempts)");
+  EXPECT_EQ(result.error,
+            "POST " + receiver.base() + "/***: HTTP 500: upstream broke (3 attempts)");
   expect_no_secret(result.error);
 }
 
@@ -283,14 +308,14 @@ TEST(NotifyRetry, ClientErrorIsNotRetried) {
   EXPECT_FALSE(result.ok);
   EXPECT_EQ(result.attempts, 1);
   EXPECT_EQ(receiver.requests().size(), 1U);
-  EXPECT_EQ(result.error, "POST " + receiver.base() + "/***: HTTP 400: invalid_payload (1 attempt)");
+  EXPECT_EQ(result.error,
+            "POST " + receiver.base() + "/***: HTTP 400: invalid_payload (1 attempt)");
 }
 
 TEST(NotifyRetry, ClosedPortFailsWithoutLeakingSecrets) {
   const std::string base = "http://127.0.0.1:" + std::to_string(closed_port());
-  for (const config::Notifier& notifier :
-       {telegram(base), hook(config::NotifyType::slack, base),
-        hook(config::NotifyType::webhook, base)}) {
+  for (const config::Notifier& notifier : {telegram(base), hook(config::NotifyType::slack, base),
+                                           hook(config::NotifyType::webhook, base)}) {
     const auto start = std::chrono::steady_clock::now();
     const NotifyResult result = send_one(notifier);
     EXPECT_FALSE(result.ok);
@@ -306,18 +331,18 @@ TEST(NotifyAll, OnFilteringAndPerChannelResults) {
   Receiver telegram_receiver({{200, R"({"ok":true})"}});
   Receiver slack_receiver({{200, "ok"}});
   Receiver webhook_receiver({{503, "down"}});
-  const std::vector<std::unique_ptr<Channel>> channels = make_channels(
-      {telegram(telegram_receiver.base(), {"deploy_failed"}),
-       hook(config::NotifyType::slack, slack_receiver.base()),
-       hook(config::NotifyType::webhook, webhook_receiver.base(), {"deploy_failed"})},
-      fast_options());
+  const std::vector<std::unique_ptr<Channel>> channels =
+      make_channels({telegram(telegram_receiver.base(), {"deploy_failed"}),
+                     hook(config::NotifyType::slack, slack_receiver.base()),
+                     hook(config::NotifyType::webhook, webhook_receiver.base(), {"deploy_failed"})},
+                    fast_options());
 
   deploy::DeployEvent succeeded = failed_event();
   succeeded.kind = "deploy_succeeded";
   succeeded.details = json::object();
   std::vector<std::string> observed;
-  std::vector<ChannelResult> results =
-      notify_all(channels, succeeded, [&](const ChannelResult& r) { observed.push_back(r.channel); });
+  std::vector<ChannelResult> results = notify_all(
+      channels, succeeded, [&](const ChannelResult& r) { observed.push_back(r.channel); });
   ASSERT_EQ(results.size(), 1U);
   EXPECT_EQ(results[0].channel, "slack");
   EXPECT_TRUE(results[0].result.ok);

@@ -6,7 +6,7 @@
 PROBE_BUILD_PACKAGES=(
   g++ make cmake pkg-config git
   libyaml-cpp-dev nlohmann-json3-dev libspdlog-dev libcli11-dev
-  prometheus-cpp-dev libcpp-httplib-dev libpqxx-dev libpq-dev libgtest-dev
+  prometheus-cpp-dev libcpp-httplib-dev libpqxx-dev libpq-dev libgtest-dev zlib1g-dev
 )
 PROBE_TEST_PACKAGES=(postgresql postgresql-client prometheus shellcheck jq curl openssl)
 

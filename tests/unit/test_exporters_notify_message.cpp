@@ -137,8 +137,8 @@ TEST(DescribeEvent, InvalidUtf8InDetailsDoesNotThrow) {
 }
 
 TEST(NotifyWants, DefaultSetIsOutcomes) {
-  const std::vector<std::string> expected{"deploy_succeeded", "deploy_failed",
-                                          "rollback_succeeded", "rollback_failed"};
+  const std::vector<std::string> expected{"deploy_succeeded", "deploy_failed", "rollback_succeeded",
+                                          "rollback_failed"};
   EXPECT_EQ(default_notify_kinds(), expected);
   EXPECT_FALSE(notify_wants({}, "deploy_started"));
   EXPECT_TRUE(notify_wants({}, "deploy_succeeded"));
@@ -183,8 +183,7 @@ TEST(NotifyAll, SkipsChannelsThatDoNotWantTheEvent) {
   webhook.type = config::NotifyType::webhook;
   webhook.url = util::Secret("http://127.0.0.1:9/hook");
   webhook.on = {"deploy_failed"};
-  const std::vector<std::unique_ptr<Channel>> channels =
-      make_channels({webhook}, NotifyOptions{});
+  const std::vector<std::unique_ptr<Channel>> channels = make_channels({webhook}, NotifyOptions{});
   int observed = 0;
   const std::vector<ChannelResult> results =
       notify_all(channels, make("deploy_succeeded"), [&](const ChannelResult&) { ++observed; });

@@ -1,0 +1,306 @@
+// `probe deploy verify | record | list`: the deploy commands, with a config (events in
+// PostgreSQL with the journal behind it, the gate run here) or through a running sidecar
+// (`--url`: events via its /deploys, the gate on its /status). Exit codes per the contract:
+// verify 0 deployed, 1 failed with nothing to roll back to, 2 usage, 3 rolled back healthy,
+// 4 rollback failed, 5 another deploy holds the lock.
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+#include <memory>
+
+#include "exporters/notify.hpp"
+#include "probe/cli/commands.hpp"
+#include "probe/deploy/deploy_flow.hpp"
+#include "probe/deploy/deploy_lock.hpp"
+#include "probe/deploy/local_sink.hpp"
+#include "probe/deploy/sidecar_sink.hpp"
+#include "probe/engine/gate_runner.hpp"
+#include "probe/util/clock.hpp"
+#include "probe/util/duration.hpp"
+#include "probe/util/error.hpp"
+#include "probe/util/strings.hpp"
+#include "probe/util/watchdog.hpp"
+
+namespace probe::cli {
+namespace {
+
+struct Target {
+  std::optional<std::string> config;
+  std::optional<std::string> url;
+};
+
+struct VerifyOptions {
+  Target where;
+  std::string sha;
+  std::optional<std::string> previous;
+  std::optional<std::string> timeout;
+  std::optional<std::string> watch;
+  std::string only;
+  std::string actor;
+  std::optional<std::string> lock_file;
+};
+
+struct RecordOptions {
+  Target where;
+  std::string kind;
+  std::string sha;
+  std::string previous;
+  std::string actor;
+  std::string details;
+  std::string event_id;
+};
+
+struct ListOptions {
+  Target where;
+  std::size_t limit = 20;
+  std::string format = "text";
+};
+
+std::string default_actor() {
+  for (const char* name : {"PROBE_ACTOR", "GITHUB_ACTOR", "USER"}) {
+    const char* value = std::getenv(name);
+    if (value != nullptr && value[0] != '\0') {
+      return value;
+    }
+  }
+  return "unknown";
+}
+
+void require_ref(const std::string& flag, const std::string& value) {
+  if (!deploy::valid_ref(value)) {
+    // The value itself is not echoed: it may be anything, including terminal escapes.
+    throw Error(flag + ": not a git SHA (7-40 lower-case hex) or an image tag "
+                       "([A-Za-z0-9_][A-Za-z0-9_.-]{0,127})");
+  }
+}
+
+util::Duration duration_flag(const std::optional<std::string>& text, const char* flag,
+                             util::Duration fallback) {
+  if (!text) {
+    return fallback;
+  }
+  const std::optional<util::Duration> value = util::parse_duration(*text);
+  if (!value) {
+    throw Error(std::string(flag) + ": \"" + *text + "\" is not a duration (e.g. 90s, 5m)");
+  }
+  return *value;
+}
+
+std::string token_from_env() {
+  const char* token = std::getenv("PROBE_TOKEN");
+  return token != nullptr ? token : "";
+}
+
+void check_where(const Target& where) {
+  if (where.config && where.url) {
+    throw Error("--config and --url exclude each other");
+  }
+}
+
+// The event sink for `where`, with the config it came from (none in --url mode).
+std::unique_ptr<deploy::EventSink> open_sink(const Target& where,
+                                             std::optional<config::Config>* config) {
+  check_where(where);
+  if (where.url) {
+    return std::make_unique<deploy::SidecarEventSink>(*where.url, token_from_env());
+  }
+  *config = load_config(where.config);
+  return std::make_unique<deploy::LocalEventSink>(
+      (*config)->deploy,
+      [](const std::string& warning) { std::cerr << "warning: " << warning << "\n"; });
+}
+
+void add_where(CLI::App& command, Target& where) {
+  command.add_option("--config,-c", where.config, "Config file (events in its deploy.dsn)");
+  command.add_option("--url", where.url,
+                     "A running probe (e.g. http://probe:9464); token from PROBE_TOKEN");
+}
+
+int run_verify(const VerifyOptions& options) {
+  require_ref("--sha", options.sha);
+  if (options.previous) {
+    require_ref("--previous", *options.previous);
+  }
+  std::optional<config::Config> config;
+  std::unique_ptr<deploy::EventSink> sink = open_sink(options.where, &config);
+  const util::Duration watch = duration_flag(options.watch, "--watch", util::Duration(0));
+
+  // The gate: checks run here (config) or the sidecar's /status (--url).
+  util::Watchdog watchdog;
+  std::vector<std::string> only;
+  for (const std::string& name : util::split(options.only, ',')) {
+    if (!util::trim(name).empty()) {
+      only.emplace_back(util::trim(name));
+    }
+  }
+  std::unique_ptr<engine::GateSource> source;
+  util::Duration poll_interval{250};
+  util::Duration gate_timeout{120'000};
+  if (config) {
+    source = std::make_unique<engine::ConfigGateSource>(
+        *config, only, config->gate.consecutive_successes,
+        checks::CheckContext{&util::system_clock(), &watchdog});
+    poll_interval = config->gate.poll_interval;
+    gate_timeout = config->gate.timeout;
+  } else {
+    auto sidecar = std::make_unique<engine::SidecarGateSource>(*options.where.url, only, 0);
+    sidecar->discover();
+    poll_interval = sidecar->poll_interval().value_or(poll_interval);
+    gate_timeout = sidecar->timeout().value_or(gate_timeout);
+    source = std::move(sidecar);
+  }
+  gate_timeout = duration_flag(options.timeout, "--timeout", gate_timeout);
+
+  // One deploy or rollback at a time, on this host and across the database.
+  const std::string lock_path = options.lock_file.value_or(
+      config
+          ? (std::filesystem::path(config->deploy.journal).parent_path() / "deploy.lock").string()
+          : "/tmp/probe-deploy.lock");
+  std::string why;
+  std::string warning;
+  const std::unique_ptr<deploy::DeployLock> lock = deploy::DeployLock::try_acquire(
+      lock_path, config ? config->deploy.dsn.reveal() : "", &why, &warning);
+  if (!lock) {
+    std::cerr << "deploy: " << why << "\n";
+    return deploy::k_locked;
+  }
+  if (!warning.empty()) {
+    std::cerr << "warning: " << warning << "\n";
+  }
+
+  util::ProcessRunner runner;
+  const std::vector<std::unique_ptr<exporters::Channel>> channels =
+      config ? exporters::make_channels(config->notify, {})
+             : std::vector<std::unique_ptr<exporters::Channel>>{};
+  deploy::VerifyWiring wiring;
+  wiring.events = sink.get();
+  wiring.runner = &runner;
+  wiring.rollback = config ? config->deploy.rollback : config::Rollback{};
+  wiring.log = [](const std::string& line) { std::cerr << "deploy: " << line << "\n"; };
+  wiring.notify = [&](const deploy::DeployEvent& event) { exporters::notify_all(channels, event); };
+  wiring.gate = [&] {
+    std::optional<engine::GateTracker> tracker;
+    const engine::GateOutcome outcome =
+        engine::run_gate(*source, tracker, gate_timeout, poll_interval, {});
+    deploy::GateResult result{outcome.open, {}, outcome.waited};
+    if (tracker) {
+      for (const engine::GateTarget* target : tracker->blocking()) {
+        result.failing.emplace_back(target->name,
+                                    target->seen ? target->last_detail : "never checked");
+      }
+    }
+    return result;
+  };
+  wiring.watch = [&](util::Duration window) {
+    std::optional<engine::GateTracker> tracker;
+    return engine::run_watch(*source, tracker, window, poll_interval);
+  };
+  if (config == std::nullopt && options.where.url) {
+    // Rollback needs a hook; through a sidecar the hook runs here, from PROBE_ROLLBACK_COMMAND.
+    if (const char* hook = std::getenv("PROBE_ROLLBACK_COMMAND")) {
+      wiring.rollback.command = util::split(hook, ' ');
+      wiring.rollback.command.push_back("{previous_sha}");
+    }
+  }
+  deploy::VerifyRequest request{options.sha, options.previous,
+                                options.actor.empty() ? default_actor() : options.actor, watch};
+  return deploy::verify(request, wiring);
+}
+
+int run_record(const RecordOptions& options) {
+  if (!deploy::valid_kind(options.kind)) {
+    throw Error("--event: \"" + options.kind + "\" is not an event kind (" +
+                util::join(config::event_kinds(), ", ") + ")");
+  }
+  require_ref("--sha", options.sha);
+  if (!options.previous.empty()) {
+    require_ref("--previous", options.previous);
+  }
+  deploy::DeployEvent event =
+      deploy::make_event(options.kind, options.sha, options.previous,
+                         options.actor.empty() ? default_actor() : options.actor);
+  if (!options.event_id.empty()) {
+    if (!deploy::valid_event_id(options.event_id)) {
+      throw Error("--event-id: not a UUID");
+    }
+    event.event_id = options.event_id;
+  }
+  if (!options.details.empty()) {
+    event.details = nlohmann::json::parse(options.details, nullptr, false);
+    if (!event.details.is_object()) {
+      throw Error("--details: not a JSON object");
+    }
+  }
+  std::optional<config::Config> config;
+  const std::unique_ptr<deploy::EventSink> sink = open_sink(options.where, &config);
+  sink->record(event);
+  std::cout << event.event_id << "\n";
+  return 0;
+}
+
+int run_list(const ListOptions& options) {
+  std::optional<config::Config> config;
+  const std::unique_ptr<deploy::EventSink> sink = open_sink(options.where, &config);
+  const std::vector<deploy::DeployEvent> events = sink->recent(options.limit);
+  if (options.format == "json") {
+    nlohmann::json list = nlohmann::json::array();
+    for (const deploy::DeployEvent& event : events) {
+      list.push_back(deploy::to_json(event));
+    }
+    std::cout << nlohmann::json{{"events", list}}.dump(2) << "\n";
+    return 0;
+  }
+  for (const deploy::DeployEvent& event : events) {
+    std::cout << deploy::format_time(event.occurred_at) << "  " << event.kind
+              << std::string(event.kind.size() < 19 ? 19 - event.kind.size() : 1, ' ') << event.sha
+              << (event.previous_sha.empty() ? "" : " (from " + event.previous_sha + ")") << "  "
+              << event.actor << "@" << event.host << "\n";
+  }
+  return 0;
+}
+
+} // namespace
+
+void setup_deploy_command(CLI::App& command, int& exit_code) {
+  command.require_subcommand(1);
+
+  auto verify = std::make_shared<VerifyOptions>();
+  CLI::App* verify_app = command.add_subcommand(
+      "verify", "Gate a deploy; on failure roll back to the previous good SHA");
+  add_where(*verify_app, verify->where);
+  verify_app->add_option("--sha", verify->sha, "The SHA or tag just deployed")->required();
+  verify_app->add_option(
+      "--previous", verify->previous,
+      "Roll back to this (default: the newest SHA whose last outcome was a success)");
+  verify_app->add_option("--timeout", verify->timeout, "Gate timeout (default: gate.timeout)");
+  verify_app->add_option(
+      "--watch", verify->watch,
+      "Verification window after the gate (a critical target DOWN in it fails the deploy)");
+  verify_app->add_option("--only", verify->only, "Comma-separated targets to gate on");
+  verify_app->add_option("--actor", verify->actor,
+                         "Who deploys (default: $PROBE_ACTOR, $GITHUB_ACTOR, $USER)");
+  verify_app->add_option("--lock-file", verify->lock_file, "Host lock file");
+  verify_app->callback([verify, &exit_code] { exit_code = run_verify(*verify); });
+
+  auto record = std::make_shared<RecordOptions>();
+  CLI::App* record_app = command.add_subcommand("record", "Record one deploy event");
+  add_where(*record_app, record->where);
+  record_app->add_option("--event", record->kind, "Event kind")->required();
+  record_app->add_option("--sha", record->sha, "SHA or tag")->required();
+  record_app->add_option("--previous", record->previous, "Previous SHA or tag");
+  record_app->add_option("--actor", record->actor,
+                         "Who (default: $PROBE_ACTOR, $GITHUB_ACTOR, $USER)");
+  record_app->add_option("--details", record->details, "A JSON object of details");
+  record_app->add_option("--event-id", record->event_id, "UUID (default: a new one)");
+  record_app->callback([record, &exit_code] { exit_code = run_record(*record); });
+
+  auto list = std::make_shared<ListOptions>();
+  CLI::App* list_app = command.add_subcommand("list", "The deploy audit log, newest first");
+  add_where(*list_app, list->where);
+  list_app->add_option("--limit", list->limit, "How many events")->check(CLI::Range(1, 10000));
+  list_app->add_option("--format", list->format, "text or json")
+      ->check(CLI::IsMember({"text", "json"}));
+  list_app->callback([list, &exit_code] { exit_code = run_list(*list); });
+}
+
+} // namespace probe::cli

@@ -1,0 +1,71 @@
+// `probe deploy verify` as a state machine over small interfaces: where events go (EventSink),
+// how the gate and the verification window run (functions over a GateSource), how the hook runs
+// (util::CommandRunner) and who is told (a notify function). The CLI wires the real ones; tests
+// wire real processes and stand-ins, so every branch — deployed, rolled back, nothing to roll
+// back to, hook failed, rollback unhealthy — is exercised end to end.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "probe/config/config.hpp"
+#include "probe/deploy/event.hpp"
+#include "probe/engine/gate.hpp"
+#include "probe/util/command_runner.hpp"
+
+namespace probe::deploy {
+
+// The contract's exit codes for `probe deploy verify`.
+enum VerifyExit : int {
+  k_deployed = 0,
+  k_failed_nothing_to_roll_back = 1,
+  k_usage = 2,
+  k_rolled_back = 3,
+  k_rollback_failed = 4,
+  k_locked = 5,
+};
+
+class EventSink {
+public:
+  virtual ~EventSink() = default;
+  // Records `event` durably or throws probe::Error: nothing is claimed that was not kept.
+  virtual void record(const DeployEvent& event) = 0;
+  // The newest `limit` events, newest first (best effort).
+  virtual std::vector<DeployEvent> recent(std::size_t limit) = 0;
+  // The application database's Alembic revision, when known.
+  virtual std::optional<std::string> db_revision() = 0;
+};
+
+struct GateResult {
+  bool open = false;
+  std::vector<std::pair<std::string, std::string>> failing; // target, last error
+  std::chrono::milliseconds waited{0};
+};
+
+struct VerifyRequest {
+  std::string sha;
+  std::optional<std::string> previous; // --previous; else the previous good SHA from the log
+  std::string actor;
+  std::chrono::milliseconds watch{0}; // verification window after the gate; 0 = none
+};
+
+struct VerifyWiring {
+  EventSink* events = nullptr;
+  // Runs the readiness gate once to its end.
+  std::function<GateResult()> gate;
+  // Runs the verification window; returns the critical targets that went DOWN in it.
+  std::function<std::vector<std::string>(std::chrono::milliseconds window)> watch;
+  util::CommandRunner* runner = nullptr;
+  config::Rollback rollback;
+  std::function<void(const DeployEvent&)> notify; // may be empty
+  std::function<void(const std::string&)> log;    // progress lines; may be empty
+};
+
+// Runs the whole verify flow for `request` (the lock is the caller's) and returns its exit
+// code. Throws probe::Error when an event cannot be recorded.
+int verify(const VerifyRequest& request, VerifyWiring& wiring);
+
+} // namespace probe::deploy

@@ -1,0 +1,128 @@
+#!/usr/bin/env bash
+# The deploy path end to end, with a real PostgreSQL, a real hook and a stand-in api whose
+# version the hook switches: a good deploy; a bad deploy rolled back to the previous good SHA
+# (exit 3) with the audit log in order; a hook that hangs killed with its children (exit 4);
+# two verifies at once (exit 5, nothing recorded); hostile SHAs refused before any hook (exit 2);
+# PostgreSQL down -> journal -> replayed once; a torn journal line skipped.
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+build_dir=${PROBE_BUILD_DIR:-$root/build}
+probe=$build_dir/probe
+export PROBE_STANDIN=$build_dir/tests/probe-standin
+# shellcheck source=tests/lib/pg.sh
+source "$root/tests/lib/pg.sh"
+
+work=$(mktemp -d /tmp/probe-deploy.XXXXXX)
+chmod 755 "$work"
+export STACK_DIR=$work
+cleanup() {
+  [ -f "$work/api.pid" ] && kill "$(cat "$work/api.pid")" 2>/dev/null
+  pkill -f "sleep 31" 2>/dev/null || true
+  pg_stop
+  rm -rf "$work"
+}
+trap cleanup EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+pass() { echo "ok: $*"; }
+
+pg_start "$work/pg"
+STACK_PORT=$(free_port 28000)
+export STACK_PORT
+hook=$root/tests/shell/lib/switch_version.sh
+
+write_config() { # $1 = rollback command as a YAML flow list, $2 = rollback timeout
+  cat >"$work/probe.yaml" <<YAML
+defaults: {interval: 1s, timeout: 500ms}
+targets:
+  - {name: api, type: http, url: "http://127.0.0.1:$STACK_PORT/health"}
+gate: {timeout: 3s, consecutive_successes: 2, poll_interval: 100ms}
+deploy:
+  dsn: "$PG_DSN"
+  journal: "$work/state/journal.jsonl"
+  rollback: {command: $1, timeout: $2}
+YAML
+}
+write_config "[\"$hook\", \"{previous_sha}\"]" 20s
+kinds() { pg_psql -Atc "SELECT string_agg(kind || ':' || sha, ' ' ORDER BY id) FROM probe_deploy_events"; }
+verify() { # args -> exit code in $status, stderr in $work/verify.err
+  set +e
+  "$probe" deploy verify --config "$work/probe.yaml" "$@" 2>"$work/verify.err"
+  status=$?
+  set -e
+}
+
+# 1. A good deploy of aaaaaaa.
+"$hook" aaaaaaa
+verify --sha aaaaaaa
+[ "$status" = 0 ] || fail "good deploy exited $status: $(cat "$work/verify.err")"
+[ "$(kinds)" = "deploy_started:aaaaaaa deploy_succeeded:aaaaaaa" ] || fail "log: $(kinds)"
+pass "good deploy exit 0"
+
+# 2. A bad deploy rolls back to aaaaaaa: the hook runs with it, the api is healthy again.
+"$hook" bad
+verify --sha bad
+[ "$status" = 3 ] || fail "bad deploy exited $status, want 3: $(cat "$work/verify.err")"
+[ "$(kinds)" = "deploy_started:aaaaaaa deploy_succeeded:aaaaaaa deploy_started:bad deploy_failed:bad rollback_started:aaaaaaa rollback_succeeded:aaaaaaa" ] \
+  || fail "log: $(kinds)"
+[ "$(tail -n 1 "$work/hook.log")" = aaaaaaa ] || fail "hook ran with $(tail -n 1 "$work/hook.log")"
+[ "$(curl -s "http://127.0.0.1:$STACK_PORT/version")" = aaaaaaa ] || fail "api runs $(curl -s "http://127.0.0.1:$STACK_PORT/version")"
+pg_psql -Atc "SELECT details->'failing'->0->>'target' FROM probe_deploy_events WHERE kind='deploy_failed'" | grep -qx api \
+  || fail "deploy_failed does not name api"
+[ "$("$probe" deploy list --config "$work/probe.yaml" --format json | jq -r '.events[0].kind')" = rollback_succeeded ] \
+  || fail "deploy list is not newest first"
+pass "bad deploy rolled back, exit 3, log in order"
+
+# 3. Hostile SHAs are refused before anything runs.
+# shellcheck disable=SC2016 # the literal text $(id) is the attack being refused
+for sha in 'a;rm -rf /' '$(id)' '../etc' '-rf' ''; do
+  verify --sha "$sha"
+  [ "$status" = 2 ] || fail "sha '$sha' exited $status"
+done
+[ "$(tail -n 1 "$work/hook.log")" = aaaaaaa ] || fail "a hook ran for a hostile SHA"
+pass "hostile SHAs exit 2, no hook"
+
+# 4. A hook that hangs is killed at its timeout with its children: exit 4.
+write_config '["sh", "-c", "sleep 31 & sleep 31; wait"]' 1s
+"$hook" bad
+verify --sha bad --previous aaaaaaa
+[ "$status" = 4 ] || fail "hanging hook exited $status, want 4: $(cat "$work/verify.err")"
+sleep 0.5
+pgrep -f "sleep 31" >/dev/null && fail "the hook's children survived"
+pg_psql -Atc "SELECT details->>'timed_out' FROM probe_deploy_events WHERE kind='rollback_failed' ORDER BY id DESC LIMIT 1" | grep -qx true \
+  || fail "rollback_failed does not say timed_out"
+pass "hanging hook killed with its children, exit 4"
+
+# 5. Two verifies at once: the second gets exit 5 and records nothing.
+write_config "[\"$hook\", \"{previous_sha}\"]" 20s
+before=$(pg_psql -Atc "SELECT count(*) FROM probe_deploy_events")
+"$probe" deploy verify --config "$work/probe.yaml" --sha bad --previous aaaaaaa 2>/dev/null &
+first=$!
+sleep 0.5
+verify --sha ccccccc
+[ "$status" = 5 ] || fail "second verify exited $status, want 5"
+[ "$(pg_psql -Atc "SELECT count(*) FROM probe_deploy_events WHERE sha='ccccccc'")" = 0 ] || fail "locked verify recorded"
+wait "$first" || true
+[ "$(pg_psql -Atc "SELECT count(*) FROM probe_deploy_events")" -gt "$before" ] || fail "first verify recorded nothing"
+pass "concurrent verify exit 5"
+
+# 6. PostgreSQL down: events go to the journal; back up: replayed once, none lost or doubled.
+pg_stop
+for i in 1 2 3; do
+  "$probe" deploy record --config "$work/probe.yaml" --event deploy_started --sha "dddddd$i" >/dev/null 2>"$work/record.err" \
+    || fail "record with PostgreSQL down: $(cat "$work/record.err")"
+done
+[ "$(grep -c '^J1 ' "$work/state/journal.jsonl")" = 3 ] || fail "journal does not hold 3 events"
+printf 'J1 500 deadbeef {"event_id":"torn' >>"$work/state/journal.jsonl" # a torn last line
+source_port=$PG_PORT
+pg_as_owner "$(pg_bindir)/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w start >/dev/null
+[ "$PG_PORT" = "$source_port" ] || fail "port changed"
+"$probe" deploy record --config "$work/probe.yaml" --event deploy_started --sha eeeeeee >/dev/null 2>"$work/record.err"
+"$probe" deploy record --config "$work/probe.yaml" --event deploy_started --sha fffffff >/dev/null 2>>"$work/record.err"
+for i in 1 2 3; do
+  [ "$(pg_psql -Atc "SELECT count(*) FROM probe_deploy_events WHERE sha='dddddd$i'")" = 1 ] \
+    || fail "dddddd$i stored $(pg_psql -Atc "SELECT count(*) FROM probe_deploy_events WHERE sha='dddddd$i'") times"
+done
+grep -q "line skipped" "$work/record.err" || fail "torn line not reported: $(cat "$work/record.err")"
+[ "$(grep -c '^J1 ' "$work/state/journal.jsonl" 2>/dev/null || true)" = 0 ] || fail "journal not drained"
+pass "journal replayed once, torn line skipped"
+echo "deploy rollback: ok"
