@@ -9,6 +9,8 @@
 #   demo_stop                      stops everything demo_start started
 
 demo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+DEMO_ROOT=$demo_root
+export DEMO_ROOT
 # shellcheck source=tests/lib/pg.sh
 source "$demo_root/tests/lib/pg.sh"
 
@@ -23,16 +25,9 @@ demo_wait_port() {
 }
 
 demo_start_api() {
-  local version=${1:-demo}
-  if [ -n "${DEMO_API_PID:-}" ]; then
-    kill "$DEMO_API_PID" 2>/dev/null || true
-    wait "$DEMO_API_PID" 2>/dev/null || true
-  fi
-  "$DEMO_STANDIN" http --listen "127.0.0.1:$DEMO_API_PORT" --version "$version" \
-    >>"$DEMO_WORK/api.log" 2>&1 &
-  DEMO_API_PID=$!
+  "$demo_root/deploy/demo/switch_api.sh" "${1:-demo}"
+  DEMO_API_PID=$(cat "$DEMO_WORK/api.pid")
   export DEMO_API_PID
-  demo_wait_port "$DEMO_API_PORT"
 }
 
 demo_start() {
@@ -52,6 +47,9 @@ demo_start() {
   API_URL="http://127.0.0.1:$DEMO_API_PORT"
   FRONTEND_URL="http://127.0.0.1:$DEMO_FRONTEND_PORT"
   export DEMO_WORK DEMO_STANDIN DEMO_API_PORT DEMO_FRONTEND_PORT
+  PROBE_JOURNAL=$DEMO_WORK/state/journal.jsonl
+  PROBE_TOKEN=demo-token-$RANDOM$RANDOM
+  export PROBE_JOURNAL PROBE_TOKEN
   export DATABASE_URL API_URL FRONTEND_URL PROBE_PORT
 
   demo_start_api demo
@@ -78,6 +76,7 @@ demo_start() {
 
 demo_stop() {
   local pid
+  [ -f "${DEMO_WORK:-}/api.pid" ] && DEMO_API_PID=$(cat "$DEMO_WORK/api.pid")
   for pid in "${DEMO_BOT_PID:-}" "${DEMO_API_PID:-}" "${DEMO_FRONTEND_PID:-}"; do
     if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; fi
   done

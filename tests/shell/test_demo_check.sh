@@ -25,7 +25,7 @@ out=$("$probe" check --config "$config" --format json) || fail "exit $? with the
 
 # 2. The api stopped: exit 1, naming api and why.
 kill "$DEMO_API_PID"
-wait "$DEMO_API_PID" 2>/dev/null || true
+for _ in $(seq 1 100); do kill -0 "$DEMO_API_PID" 2>/dev/null || break; sleep 0.02; done
 set +e
 out=$("$probe" check --config "$config" --format json)
 status=$?

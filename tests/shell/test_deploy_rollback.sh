@@ -8,13 +8,13 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 build_dir=${PROBE_BUILD_DIR:-$root/build}
 probe=$build_dir/probe
-export PROBE_STANDIN=$build_dir/tests/probe-standin
+export DEMO_STANDIN=$build_dir/tests/probe-standin
 # shellcheck source=tests/lib/pg.sh
 source "$root/tests/lib/pg.sh"
 
 work=$(mktemp -d /tmp/probe-deploy.XXXXXX)
 chmod 755 "$work"
-export STACK_DIR=$work
+export DEMO_WORK=$work
 cleanup() {
   [ -f "$work/api.pid" ] && kill "$(cat "$work/api.pid")" 2>/dev/null
   pkill -f "sleep 31" 2>/dev/null || true
@@ -26,15 +26,15 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 pass() { echo "ok: $*"; }
 
 pg_start "$work/pg"
-STACK_PORT=$(free_port 28000)
-export STACK_PORT
-hook=$root/tests/shell/lib/switch_version.sh
+DEMO_API_PORT=$(free_port 28000)
+export DEMO_API_PORT
+hook=$root/deploy/demo/switch_api.sh
 
 write_config() { # $1 = rollback command as a YAML flow list, $2 = rollback timeout
   cat >"$work/probe.yaml" <<YAML
 defaults: {interval: 1s, timeout: 500ms}
 targets:
-  - {name: api, type: http, url: "http://127.0.0.1:$STACK_PORT/health"}
+  - {name: api, type: http, url: "http://127.0.0.1:$DEMO_API_PORT/health"}
 gate: {timeout: 3s, consecutive_successes: 2, poll_interval: 100ms}
 deploy:
   dsn: "$PG_DSN"
@@ -65,7 +65,7 @@ verify --sha bad
 [ "$(kinds)" = "deploy_started:aaaaaaa deploy_succeeded:aaaaaaa deploy_started:bad deploy_failed:bad rollback_started:aaaaaaa rollback_succeeded:aaaaaaa" ] \
   || fail "log: $(kinds)"
 [ "$(tail -n 1 "$work/hook.log")" = aaaaaaa ] || fail "hook ran with $(tail -n 1 "$work/hook.log")"
-[ "$(curl -s "http://127.0.0.1:$STACK_PORT/version")" = aaaaaaa ] || fail "api runs $(curl -s "http://127.0.0.1:$STACK_PORT/version")"
+[ "$(curl -s "http://127.0.0.1:$DEMO_API_PORT/version")" = aaaaaaa ] || fail "api runs $(curl -s "http://127.0.0.1:$DEMO_API_PORT/version")"
 pg_psql -Atc "SELECT details->'failing'->0->>'target' FROM probe_deploy_events WHERE kind='deploy_failed'" | grep -qx api \
   || fail "deploy_failed does not name api"
 [ "$("$probe" deploy list --config "$work/probe.yaml" --format json | jq -r '.events[0].kind')" = rollback_succeeded ] \
