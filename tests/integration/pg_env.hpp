@@ -5,9 +5,11 @@
 #pragma once
 
 #include <cstdlib>
+#include <stdexcept>
 #include <string>
 
 #include <gtest/gtest.h>
+#include <libpq-fe.h>
 
 namespace probe::tests {
 
@@ -19,6 +21,27 @@ inline std::string test_pg_dsn() {
 inline bool pg_required() {
   const char* required = std::getenv("PROBE_TEST_REQUIRE_PG");
   return required != nullptr && std::string(required) == "1";
+}
+
+// Runs one statement outside any transaction (CREATE DATABASE needs that); throws on error.
+inline void exec_outside_transaction(const std::string& dsn, const std::string& sql) {
+  PGconn* conn = PQconnectdb(dsn.c_str());
+  PGresult* result = PQexec(conn, sql.c_str());
+  const bool ok = PQresultStatus(result) == PGRES_COMMAND_OK;
+  const std::string error = PQerrorMessage(conn);
+  PQclear(result);
+  PQfinish(conn);
+  if (!ok) {
+    throw std::runtime_error(sql + ": " + error);
+  }
+}
+
+// A database of the calling test's own, so parallel tests do not share tables; its DSN.
+inline std::string fresh_database_dsn(const std::string& name) {
+  const std::string admin = test_pg_dsn();
+  exec_outside_transaction(admin, "DROP DATABASE IF EXISTS " + name);
+  exec_outside_transaction(admin, "CREATE DATABASE " + name);
+  return admin.substr(0, admin.rfind('/')) + "/" + name;
 }
 
 } // namespace probe::tests
