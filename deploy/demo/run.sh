@@ -3,15 +3,19 @@
 # (PostgreSQL, an api with /health, a frontend, a bot that leaves heartbeats in PostgreSQL) on
 # loopback ports, and runs `probe serve` against it until Ctrl-C. Everything it starts, it stops.
 #
-#   deploy/demo/run.sh           serve /metrics, /ready and /status until Ctrl-C
-#   deploy/demo/run.sh --once    start the stack, run `probe check --format json` once, stop,
-#                                and exit with probe's exit code
+#   deploy/demo/run.sh                 serve /metrics, /ready and /status until Ctrl-C
+#   deploy/demo/run.sh --once          start the stack, run `probe check --format json` once,
+#                                      stop, and exit with probe's exit code
+#   deploy/demo/run.sh --rollback-demo deploy a good api tag, then a bad one that probe rolls
+#                                      back, print the audit log, stop; exit 0 when it went so
 set -euo pipefail
 
-usage() { sed -n '2,10p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,12p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 once=false
+rollback_demo=false
 case "${1:-}" in
   --once) once=true ;;
+  --rollback-demo) rollback_demo=true ;;
   -h | --help) usage; exit 0 ;;
   "") ;;
   *) usage >&2; exit 2 ;;
@@ -23,7 +27,7 @@ source "$root/tests/lib/deps.sh"
 # shellcheck source=deploy/demo/stack.sh
 source "$root/deploy/demo/stack.sh"
 
-install_packages "${PROBE_BUILD_PACKAGES[@]}" postgresql postgresql-client
+install_packages "${PROBE_BUILD_PACKAGES[@]}" postgresql postgresql-client curl
 build_dir=${PROBE_BUILD_DIR:-$root/build}
 build_probe "$root" "$build_dir" >/dev/null
 probe=$build_dir/probe
@@ -50,6 +54,28 @@ if $once; then
   exit "$status"
 fi
 
+if $rollback_demo; then
+  # What deploy.sh does on a server, with switch_api.sh standing in for `docker compose up -d`.
+  step() { echo "+ $*" >&2; }
+  step "deploy/demo/switch_api.sh 1a2b3c4 && probe deploy verify --sha 1a2b3c4"
+  "$root/deploy/demo/switch_api.sh" 1a2b3c4
+  "$probe" deploy verify --config "$config" --sha 1a2b3c4 --actor demo
+  step "deploy/demo/switch_api.sh bad && probe deploy verify --sha bad   # /health answers 500"
+  "$root/deploy/demo/switch_api.sh" bad
+  set +e
+  "$probe" deploy verify --config "$config" --sha bad --actor demo
+  status=$?
+  set -e
+  echo "probe deploy verify exited $status (3: failed and rolled back healthy)" >&2
+  step "probe deploy list"
+  "$probe" deploy list --config "$config"
+  running=$(curl -s "$API_URL/version")
+  echo "the api runs $running" >&2
+  [ "$status" = 3 ] && [ "$running" = 1a2b3c4 ]
+  exit
+fi
+
+export -p | grep -E ' (DATABASE_URL|API_URL|FRONTEND_URL|PROBE_PORT|PROBE_JOURNAL|PROBE_TOKEN|DEMO_[A-Z_]+)=' >"$work/env.sh"
 "$probe" serve --config "$config" &
 serve_pid=$!
 demo_wait_port "$PROBE_PORT"
@@ -59,8 +85,12 @@ demo: probe serve is checking the stack every 5 s:
   metrics  http://127.0.0.1:$PROBE_PORT/metrics
   ready    http://127.0.0.1:$PROBE_PORT/ready
   status   http://127.0.0.1:$PROBE_PORT/status
-Try: kill $DEMO_API_PID   (the api goes DOWN after 3 failed checks; /ready turns 503)
-     $probe check --config $config   (with the variables this script exported)
+Try, in another terminal (the variables are in $work/env.sh):
+  source $work/env.sh
+  kill \$(cat \$DEMO_WORK/api.pid)     # the api goes DOWN after 3 failed checks; /ready turns 503
+  deploy/demo/switch_api.sh 1a2b3c4 && $probe deploy verify --config $config --sha 1a2b3c4
+  deploy/demo/switch_api.sh bad && $probe deploy verify --config $config --sha bad  # rolls back
+  $probe deploy list --config $config
 Ctrl-C stops everything.
 
 MSG

@@ -8,6 +8,7 @@
 #include "probe/cli/commands.hpp"
 #include "probe/config/config_loader.hpp"
 #include "probe/util/error.hpp"
+#include "probe/version.hpp"
 
 namespace probe::cli {
 namespace {
@@ -26,7 +27,7 @@ constexpr std::array<Command, 5> k_commands{{
 } // namespace
 
 std::string version_string() {
-  return std::string("probe ") + PROBE_VERSION + " (revision " + PROBE_REVISION + ")";
+  return std::string("probe ") + probe::version() + " (revision " + probe::revision() + ")";
 }
 
 config::Config load_config(const std::optional<std::string>& flag) {

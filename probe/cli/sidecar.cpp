@@ -15,6 +15,7 @@
 #include "probe/util/error.hpp"
 #include "probe/util/strings.hpp"
 #include "probe/util/url.hpp"
+#include "probe/version.hpp"
 
 namespace probe::cli {
 namespace {
@@ -29,7 +30,7 @@ Sidecar::Sidecar(std::string config_path, std::optional<std::string> listen_over
     : m_config_path(std::move(config_path)), m_listen_override(std::move(listen_override)),
       m_config(std::make_shared<config::Config>(
           config::load_config_file(m_config_path, util::process_env()))),
-      m_metrics(PROBE_VERSION, PROBE_REVISION),
+      m_metrics(probe::version(), probe::revision()),
       m_scheduler(checks::CheckContext{&util::system_clock(), &m_watchdog},
                   [this](const config::Target& target, const engine::TargetState& state,
                          bool ready) { on_result(target, state, ready); }) {

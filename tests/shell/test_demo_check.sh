@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `probe check` against the demo stack, as the issue's "done when" reads: all four targets pass
 # (exit 0); with the api stopped it exits 1 naming api and its error; a misspelled key exits 2
-# with file:line:col; and deploy/demo/run.sh --once itself works end to end.
+# with file:line:col; deploy/demo/run.sh --once works end to end; and the README's rollback
+# walk-through (deploy/demo/run.sh --rollback-demo) rolls a bad tag back.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 build_dir=${PROBE_BUILD_DIR:-$root/build}
@@ -54,4 +55,9 @@ demo_stop
 PROBE_BUILD_DIR=$build_dir "$root/deploy/demo/run.sh" --once >"$work/once.json" \
   || fail "deploy/demo/run.sh --once exited $?"
 [ "$(jq '[.targets[] | select(.ok)] | length' "$work/once.json")" = 4 ] || fail "$(cat "$work/once.json")"
+
+# 5. The README's failed-deploy walk-through: a good tag, a bad one rolled back (exit 3 inside).
+PROBE_BUILD_DIR=$build_dir "$root/deploy/demo/run.sh" --rollback-demo >"$work/rollback.txt" 2>&1 \
+  || fail "deploy/demo/run.sh --rollback-demo: $(cat "$work/rollback.txt")"
+grep -q "rollback_succeeded 1a2b3c4 (from bad)" "$work/rollback.txt" || fail "$(cat "$work/rollback.txt")"
 echo "demo check: ok"
