@@ -105,6 +105,17 @@ wait "$first" || true
 [ "$(pg_psql -Atc "SELECT count(*) FROM probe_deploy_events")" -gt "$before" ] || fail "first verify recorded nothing"
 pass "concurrent verify exit 5"
 
+# 5b. A lock held by a dead process never blocks: kill -9 a verify mid-gate, then verify again.
+"$probe" deploy verify --config "$work/probe.yaml" --sha bad --previous aaaaaaa 2>/dev/null &
+doomed=$!
+sleep 0.5
+kill -9 "$doomed"
+wait "$doomed" 2>/dev/null || true
+"$hook" aaaaaaa
+verify --sha aaaaaaa
+[ "$status" = 0 ] || fail "verify after a killed holder exited $status: $(cat "$work/verify.err")"
+pass "a dead holder's lock does not block"
+
 # 6. PostgreSQL down: events go to the journal; back up: replayed once, none lost or doubled.
 pg_stop
 for i in 1 2 3; do
