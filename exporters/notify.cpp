@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "probe/util/http_error.hpp"
 #include "probe/util/secret.hpp"
 #include "probe/util/strings.hpp"
 #include "probe/util/url.hpp"
@@ -107,27 +108,6 @@ enum class Verdict { delivered, retry, give_up };
 using Judge = std::function<Verdict(const httplib::Response&, std::string* problem)>;
 
 // cpp-httplib's enum names ("Connection", "Read") read poorly in a chat-ops warning.
-std::string describe_transport(httplib::Error error) {
-  switch (error) {
-  case httplib::Error::Connection:
-    return "connection failed";
-  case httplib::Error::ConnectionTimeout:
-    return "connect timed out";
-  case httplib::Error::Read:
-    return "read failed or timed out";
-  case httplib::Error::Write:
-    return "write failed";
-  case httplib::Error::SSLConnection:
-    return "TLS handshake failed";
-  case httplib::Error::SSLLoadingCerts:
-    return "cannot load CA certificates";
-  case httplib::Error::SSLServerVerification:
-    return "TLS certificate verification failed";
-  default:
-    return httplib::to_string(error);
-  }
-}
-
 bool retryable_status(int status) {
   return status == 429 || status >= 500;
 }
@@ -210,7 +190,7 @@ NotifyResult post_json(const Request& request, const Judge& judge, const NotifyO
         client.Post(url->path_and_query, headers, request.body, "application/json");
     Verdict verdict = Verdict::retry;
     if (!answer) {
-      problem = describe_transport(answer.error());
+      problem = util::describe_http_error(answer.error());
     } else {
       // Redacted before judging, so excerpt() can never cut a secret in half and leave a part.
       httplib::Response response = answer.value();

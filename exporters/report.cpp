@@ -9,6 +9,7 @@
 
 #include "probe/util/duration.hpp"
 #include "probe/util/strings.hpp"
+#include "probe/util/time_format.hpp"
 
 namespace probe::exporters {
 namespace {
@@ -22,15 +23,6 @@ double to_ms(std::chrono::nanoseconds d) {
 
 double round3(double value) {
   return static_cast<double>(std::llround(value * 1000)) / 1000;
-}
-
-std::string iso8601(std::chrono::system_clock::time_point when) {
-  const std::time_t seconds = std::chrono::system_clock::to_time_t(when);
-  std::tm utc{};
-  gmtime_r(&seconds, &utc);
-  std::array<char, 32> buf{};
-  std::strftime(buf.data(), buf.size(), "%Y-%m-%dT%H:%M:%SZ", &utc);
-  return buf.data();
 }
 
 std::string colourise(const std::string& text, CheckStatus status, bool colour) {
@@ -139,7 +131,7 @@ std::string render_json(const Report& report) {
   }
   const nlohmann::json document{
       {"ok", report_passed(report)},
-      {"checked_at", iso8601(report.started_at)},
+      {"checked_at", util::format_rfc3339(report.started_at)},
       {"duration_ms", round3(to_ms(report.wall))},
       {"targets", targets},
   };
@@ -158,7 +150,10 @@ std::string render_junit(const Report& report) {
       << to_ms(report.wall) / 1000 << "\">\n";
   out << "  <testsuite name=\"probe\" tests=\"" << report.results.size() << "\" failures=\""
       << counts.failing_critical.size() << "\" errors=\"0\" skipped=\"" << skipped << "\" time=\""
-      << to_ms(report.wall) / 1000 << "\" timestamp=\"" << iso8601(report.started_at) << "\">\n";
+      << to_ms(report.wall) / 1000
+      << "\" timestamp=\""
+      // The JUnit schema's timestamp is an ISO 8601 time without a zone (UTC here).
+      << util::format_rfc3339(report.started_at).substr(0, 19) << "\">\n";
   for (const TargetResult& row : report.results) {
     const std::string type(config::to_string(row.target->type));
     out << "    <testcase classname=\"probe." << type << "\" name=\""

@@ -4,6 +4,8 @@
 #include <array>
 #include <cmath>
 
+#include "probe/util/time_format.hpp"
+
 namespace probe::exporters {
 namespace {
 
@@ -24,14 +26,7 @@ nlohmann::json timestamp_json(std::chrono::system_clock::time_point when) {
   if (when.time_since_epoch().count() == 0) {
     return nullptr;
   }
-  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(when.time_since_epoch());
-  const std::time_t seconds = static_cast<std::time_t>(ms.count() / 1000);
-  std::tm utc{};
-  gmtime_r(&seconds, &utc);
-  std::array<char, 40> buf{};
-  const std::size_t len = std::strftime(buf.data(), buf.size(), "%Y-%m-%dT%H:%M:%S", &utc);
-  std::snprintf(buf.data() + len, buf.size() - len, ".%03dZ", static_cast<int>(ms.count() % 1000));
-  return std::string(buf.data());
+  return util::format_rfc3339(when);
 }
 
 nlohmann::json ready_document(const std::vector<engine::TargetSnapshot>& targets, bool ready) {

@@ -9,37 +9,13 @@
 #include "probe/checks/http_expect.hpp"
 #include "probe/checks/tcp_check.hpp"
 #include "probe/util/duration.hpp"
+#include "probe/util/http_error.hpp"
 #include "probe/util/watchdog.hpp"
 
 namespace probe::checks {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-std::string describe_error(httplib::Error error) {
-  switch (error) {
-  case httplib::Error::Connection:
-    return "connection failed";
-  case httplib::Error::ConnectionTimeout:
-    return "connect timed out";
-  case httplib::Error::Read:
-    return "read failed (connection closed or reset)";
-  case httplib::Error::Write:
-    return "write failed";
-  case httplib::Error::SSLConnection:
-    return "TLS handshake failed";
-  case httplib::Error::SSLLoadingCerts:
-    return "cannot load CA certificates";
-  case httplib::Error::SSLServerVerification:
-    return "TLS certificate verification failed";
-  case httplib::Error::ExceedRedirectCount:
-    return "too many redirects";
-  case httplib::Error::Compression:
-    return "cannot decompress body";
-  default:
-    return httplib::to_string(error);
-  }
-}
 
 std::string reason_for(httplib::Error error) {
   switch (error) {
@@ -143,7 +119,8 @@ CheckResult HttpCheck::run(std::chrono::milliseconds timeout) {
       }
       result.detail = asked + ": " + result.detail;
     } else {
-      result = make_result(CheckStatus::failure, asked + ": " + describe_error(outcome.error()),
+      result = make_result(CheckStatus::failure,
+                           asked + ": " + util::describe_http_error(outcome.error()),
                            reason_for(outcome.error()));
     }
     result.latency = Clock::now() - start;

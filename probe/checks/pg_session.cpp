@@ -9,6 +9,7 @@
 #include <poll.h>
 
 #include "probe/util/duration.hpp"
+#include "probe/util/pg_dsn.hpp"
 #include "probe/util/secret.hpp"
 #include "probe/util/strings.hpp"
 
@@ -41,21 +42,6 @@ bool wait_for(int fd, short events, Clock::time_point deadline) {
     ready = poll(&waiting, 1, remaining_ms(deadline));
   } while (ready < 0 && errno == EINTR);
   return ready != 0;
-}
-
-std::string password_of(const std::string& dsn) {
-  char* error = nullptr;
-  PQconninfoOption* options = PQconninfoParse(dsn.c_str(), &error);
-  PQfreemem(error);
-  std::string password;
-  for (PQconninfoOption* option = options; option != nullptr && option->keyword != nullptr;
-       ++option) {
-    if (option->val != nullptr && std::string(option->keyword) == "password") {
-      password = option->val;
-    }
-  }
-  PQconninfoFree(options);
-  return password;
 }
 
 // libpq's message, one line, with the password removed should any part of it echo it.
@@ -155,7 +141,7 @@ PgQueryOutcome connect(PGconn* conn, const std::string& dsn, const std::string& 
 
 PgQueryOutcome run_pg_query(const std::string& dsn, const std::string& query,
                             Clock::time_point deadline) {
-  const std::string password = password_of(dsn);
+  const std::string password = util::dsn_password(dsn);
   // application_name first so the DSN may override it; dbname is expanded as a full DSN.
   const std::array<const char*, 3> keys{"application_name", "dbname", nullptr};
   const std::array<const char*, 3> values{"probe", dsn.c_str(), nullptr};

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "probe/config/config.hpp"
+#include "probe/util/time_format.hpp"
 
 namespace probe::deploy {
 namespace {
@@ -69,15 +70,7 @@ bool valid_kind(const std::string& kind) {
 }
 
 std::string format_time(std::chrono::system_clock::time_point when) {
-  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(when.time_since_epoch());
-  const std::time_t seconds = static_cast<std::time_t>(ms.count() / 1000);
-  std::tm utc{};
-  gmtime_r(&seconds, &utc);
-  std::array<char, 40> buf{};
-  const std::size_t len = std::strftime(buf.data(), buf.size(), "%Y-%m-%dT%H:%M:%S", &utc);
-  std::snprintf(buf.data() + len, buf.size() - len, ".%03dZ",
-                static_cast<int>(((ms.count() % 1000) + 1000) % 1000));
-  return buf.data();
+  return util::format_rfc3339(when);
 }
 
 std::optional<std::chrono::system_clock::time_point> parse_time(const std::string& text) {

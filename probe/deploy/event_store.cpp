@@ -8,6 +8,7 @@
 #include <pqxx/pqxx>
 
 #include "probe/util/error.hpp"
+#include "probe/util/pg_dsn.hpp"
 #include "probe/util/secret.hpp"
 
 namespace probe::deploy {
@@ -33,21 +34,6 @@ const std::vector<std::string> k_migrations{
 
 // Serializes migrations between probes starting at once (an arbitrary fixed key: "probe-mig").
 constexpr long long k_migration_lock = 0x70726f62656d6967LL;
-
-std::string password_of(const std::string& dsn) {
-  char* error = nullptr;
-  PQconninfoOption* options = PQconninfoParse(dsn.c_str(), &error);
-  PQfreemem(error);
-  std::string password;
-  for (PQconninfoOption* option = options; option != nullptr && option->keyword != nullptr;
-       ++option) {
-    if (option->val != nullptr && std::string(option->keyword) == "password") {
-      password = option->val;
-    }
-  }
-  PQconninfoFree(options);
-  return password;
-}
 
 std::string one_line(std::string text) {
   std::replace(text.begin(), text.end(), '\n', ' ');
@@ -94,11 +80,11 @@ template <typename Fn> auto PostgresEventStore::guarded(const char* what, Fn&& f
   } catch (const pqxx::broken_connection& e) {
     m_connection.reset(); // reconnect next time
     throw Error(std::string("event store: ") + what + ": " +
-                    util::redact(one_line(e.what()), password_of(m_dsn)),
+                    util::redact(one_line(e.what()), util::dsn_password(m_dsn)),
                 1);
   } catch (const std::exception& e) {
     throw Error(std::string("event store: ") + what + ": " +
-                    util::redact(one_line(e.what()), password_of(m_dsn)),
+                    util::redact(one_line(e.what()), util::dsn_password(m_dsn)),
                 1);
   }
 }

@@ -106,6 +106,7 @@ wait "$first" || true
 pass "concurrent verify exit 5"
 
 # 5b. A lock held by a dead process never blocks: kill -9 a verify mid-gate, then verify again.
+"$hook" bad # so the doomed verify is still gating when it dies
 "$probe" deploy verify --config "$work/probe.yaml" --sha bad --previous aaaaaaa 2>/dev/null &
 doomed=$!
 sleep 0.5

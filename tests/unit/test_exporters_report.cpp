@@ -157,7 +157,7 @@ TEST_F(ReportTest, TextWithColourIsTheSameTableOnceCodesAreRemoved) {
 TEST_F(ReportTest, JsonCarriesEveryField) {
   const nlohmann::json doc = nlohmann::json::parse(render_json(mixed_report()));
   EXPECT_EQ(doc["ok"], false);
-  EXPECT_EQ(doc["checked_at"], "2024-05-01T12:00:00Z");
+  EXPECT_EQ(doc["checked_at"], "2024-05-01T12:00:00.000Z");
   EXPECT_DOUBLE_EQ(doc["duration_ms"].get<double>(), 2010.0);
   ASSERT_EQ(doc["targets"].size(), 3U);
 
@@ -378,7 +378,7 @@ TEST_F(ReportTest, JunitStructure) {
       "<testsuites name=\"probe\" tests=\"3\" failures=\"1\" errors=\"0\" skipped=\"1\" "
       "time=\"2.010\">\n"
       "  <testsuite name=\"probe\" tests=\"3\" failures=\"1\" errors=\"0\" skipped=\"1\" "
-      "time=\"2.010\" timestamp=\"2024-05-01T12:00:00Z\">\n"
+      "time=\"2.010\" timestamp=\"2024-05-01T12:00:00\">\n"
       "    <testcase classname=\"probe.http\" name=\"api\" time=\"0.012\"/>\n"
       "    <testcase classname=\"probe.postgres\" name=\"db\" time=\"2.000\">\n"
       "      <failure message=\"no answer within 2s\" type=\"timeout\">no answer within "
