@@ -12,6 +12,7 @@ source "$root/tests/lib/deps.sh"
 source "$root/tests/lib/pg.sh"
 
 install_packages "${PROBE_BUILD_PACKAGES[@]}" "${PROBE_TEST_PACKAGES[@]}"
+install_npm
 
 build_dir=${PROBE_BUILD_DIR:-$root/build}
 read -r -a cmake_args <<<"${PROBE_CMAKE_ARGS:-}" # e.g. "-DPROBE_SANITIZE=address,undefined"

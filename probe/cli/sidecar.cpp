@@ -70,9 +70,16 @@ std::pair<int, nlohmann::json> Sidecar::record_deploy(const std::string& body) {
     return {400, {{"error", "body: not JSON"}}};
   }
   std::string error;
-  const std::optional<deploy::DeployEvent> event = deploy::from_json(json, true, &error);
+  std::optional<deploy::DeployEvent> event = deploy::from_json(json, true, &error);
   if (!event) {
     return {400, {{"error", error}}};
+  }
+  // A deploy verified through the sidecar cannot read the database's Alembic revision; the
+  // sidecar can, so a rollback across a migration stays visible (and PROBE_DB_REVISION set).
+  if (!event->details.contains("db_revision")) {
+    if (const std::optional<std::string> revision = m_events->db_revision()) {
+      event->details["db_revision"] = *revision;
+    }
   }
   try {
     m_events->record(*event);

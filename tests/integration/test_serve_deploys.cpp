@@ -82,6 +82,8 @@ TEST_F(ServeDeploys, MetricsFollowTheLog) {
 }
 
 TEST_F(ServeDeploys, VerifyThroughTheSidecar) {
+  exec_outside_transaction(m_dsn, "CREATE TABLE alembic_version (version_num text); "
+                                  "INSERT INTO alembic_version VALUES ('9c1e7a')");
   ASSERT_TRUE(fakes::eventually([&] { return m_probe->get("/ready").first == 200; }, 5s));
   const std::string url = "http://127.0.0.1:" + std::to_string(m_probe->port());
   fakes::ProcessOptions options;
@@ -97,6 +99,8 @@ TEST_F(ServeDeploys, VerifyThroughTheSidecar) {
   EXPECT_EQ(log["events"][0]["kind"], "deploy_succeeded");
   EXPECT_EQ(log["events"][1]["kind"], "deploy_started");
   EXPECT_EQ(log["events"][0]["actor"], "gha");
+  // The host has no database connection; the sidecar adds the Alembic revision.
+  EXPECT_EQ(log["events"][0]["details"]["db_revision"], "9c1e7a") << log.dump();
   ASSERT_TRUE(fakes::eventually(
       [&] { return m_probe->metric("probe_deploy_info{previous_sha=\"\",sha=\"bbbbbbb\"}") == 1; },
       5s));

@@ -8,7 +8,8 @@ PROBE_BUILD_PACKAGES=(
   libyaml-cpp-dev nlohmann-json3-dev libspdlog-dev libcli11-dev
   prometheus-cpp-dev libcpp-httplib-dev libpqxx-dev libpq-dev libgtest-dev zlib1g-dev
 )
-PROBE_TEST_PACKAGES=(postgresql postgresql-client prometheus shellcheck jq curl openssl)
+PROBE_TEST_PACKAGES=(postgresql postgresql-client prometheus shellcheck jq curl openssl
+  yamllint docker-compose)
 
 # Installs every package named in the arguments that is not installed yet.
 install_packages() {
@@ -25,6 +26,13 @@ install_packages() {
   "${sudo[@]}" apt-get update -qq
   DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends \
     "${missing[@]}" >/dev/null
+}
+
+# npm (for the workflow and Dockerfile linters) from Debian, unless a Node.js install already
+# brings one: Debian's npm package conflicts with NodeSource's nodejs.
+install_npm() {
+  command -v npm >/dev/null && return 0
+  install_packages npm
 }
 
 # Configures and builds probe in $1 (warnings are errors, as in CI).

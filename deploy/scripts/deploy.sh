@@ -1,0 +1,163 @@
+#!/usr/bin/env bash
+# Deploys one image tag of the HomeGuru stack on this server and lets probe gate it, rolling
+# back to the previous good tag when the stack does not come up healthy. The deploy workflow
+# runs it over SSH (.github/workflows/deploy.yml); a person runs it the same way by hand.
+set -euo pipefail
+script_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$script_dir/lib.sh"
+
+usage() {
+  cat <<'EOF'
+Usage: deploy/scripts/deploy.sh [--dry-run] SHA
+
+Deploys image tag SHA of the HomeGuru apps (api, bot, frontend: IMAGE_TAG in the compose
+files) on this server and lets probe gate it; the probe sidecar keeps its own tag
+(PROBE_IMAGE_TAG in .env). SHA is a git SHA (7-40 lower-case hex, as the image workflow tags
+its images) or an image tag such as sha-1a2b3c4; anything else exits 2 before a command runs.
+
+  1. docker login ghcr.io -u $GHCR_USER --password-stdin   only when GHCR_USER and GHCR_TOKEN
+                                                           are set; the token goes on stdin
+  2. IMAGE_TAG=SHA docker compose -f docker-compose.yml -f docker-compose.prod.yml pull
+  3. IMAGE_TAG=SHA docker compose ... up -d --remove-orphans
+  4. IMAGE_TAG=SHA docker compose ... run --rm -T api alembic upgrade head
+  5. probe deploy verify --sha SHA --url $PROBE_URL
+     with PROBE_ROLLBACK_COMMAND=deploy/scripts/rollback.sh: when the gate fails, probe runs
+     rollback.sh with the previous good SHA and gates again
+
+Options:
+  -n, --dry-run   print each command instead of running it
+  -h, --help      show this help
+
+Environment:
+  DEPLOY_DIR       directory with docker-compose.yml, docker-compose.prod.yml and .env
+                   (default: deploy/, the parent of this script)
+  GHCR_USER        GitHub user for ghcr.io; with GHCR_TOKEN (read:packages) it logs in first;
+                   unset: docker's stored login (or none, for public images) is used
+  GHCR_TOKEN       read on stdin by docker login, never put on a command line
+  PROBE_BIN        the probe binary on this host (default: probe on PATH)
+  PROBE_URL        the probe sidecar (default: http://127.0.0.1:9464)
+  PROBE_TOKEN      the sidecar's deploy.token (default: PROBE_TOKEN from $DEPLOY_DIR/.env)
+  PROBE_LOCK_FILE  probe's host lock file (probe's --lock-file; default /tmp/probe-deploy.lock)
+  DEPLOY_WATCH     keep watching this long after the gate opens, e.g. 5m (probe's --watch)
+  PROBE_ACTOR      who deploys, for the audit log (default: $USER)
+
+Exit codes (probe deploy verify's, passed through unchanged):
+  0  deployed and healthy; SHA written to $DEPLOY_DIR/.deployed_sha
+  1  failed and nothing rolled back: a step before the gate failed (pull, up, migrations),
+     or the gate failed with no previous good SHA to roll back to
+  2  usage or configuration error (bad SHA, bad option, missing docker/probe/token); nothing run
+  3  the deploy failed and was rolled back to the previous good SHA, which is healthy
+  4  the rollback failed (hook failed or timed out, or unhealthy after it): needs a person
+  5  another deploy or rollback holds the lock; nothing run
+EOF
+}
+
+# One line per exit code of `probe deploy verify`, for logs and the workflow summary.
+meaning() {
+  case $1 in
+    0) echo "deployed and healthy" ;;
+    1) echo "failed: the gate failed and there was nothing to roll back to" ;;
+    2) echo "usage or configuration error" ;;
+    3) echo "failed and rolled back: the previous good SHA runs and is healthy" ;;
+    4) echo "rollback failed: the stack needs a person (deploy/scripts/deploy-check.sh)" ;;
+    5) echo "locked: another deploy or rollback is running" ;;
+    *) echo "unexpected exit code" ;;
+  esac
+}
+
+sha=
+positional=0
+while [ $# -gt 0 ]; do
+  case $1 in
+    -h | --help) usage; exit 0 ;;
+    -n | --dry-run) DRY_RUN=1 ;;
+    --) shift; positional=$((positional + $#)); sha=${1-}; break ;;
+    -*) usage >&2; die 2 "unknown option (see --help)" ;;
+    *) positional=$((positional + 1)); sha=$1 ;;
+  esac
+  shift
+done
+[ "$positional" = 1 ] || { usage >&2; die 2 "expected exactly one SHA"; }
+require_ref SHA "$sha"
+
+deploy_dir=${DEPLOY_DIR:-$(cd "$script_dir/.." && pwd)}
+# rollback.sh, run by probe as the hook, works on the same directory.
+export DEPLOY_DIR=$deploy_dir
+rollback=$script_dir/rollback.sh
+probe_bin=${PROBE_BIN:-probe}
+probe_url=${PROBE_URL:-http://127.0.0.1:9464}
+
+# Everything that can be checked is checked before the first change to the stack.
+if [ "$DRY_RUN" = 0 ]; then
+  [ -d "$deploy_dir" ] || die 2 "DEPLOY_DIR $deploy_dir is not a directory"
+  for file in docker-compose.yml docker-compose.prod.yml; do
+    [ -f "$deploy_dir/$file" ] || die 2 "$deploy_dir/$file is missing"
+  done
+  command -v docker >/dev/null || die 2 "docker not found on PATH"
+  command -v "$probe_bin" >/dev/null \
+    || die 2 "probe not found (PROBE_BIN=$probe_bin); copy it out of the probe image, see deploy/docs/manual-deploy.md"
+  # probe splits PROBE_ROLLBACK_COMMAND on spaces.
+  [[ $rollback != *" "* ]] || die 2 "the path of rollback.sh contains a space: $rollback"
+  [ -x "$rollback" ] || die 2 "$rollback is not executable"
+  if [ -z "${PROBE_TOKEN:-}" ]; then
+    PROBE_TOKEN=$(env_file_get "$deploy_dir/.env" PROBE_TOKEN) || PROBE_TOKEN=
+  fi
+  [ -n "$PROBE_TOKEN" ] || die 2 "PROBE_TOKEN is not set and $deploy_dir/.env has none (the sidecar's deploy.token)"
+  export PROBE_TOKEN
+fi
+
+trace_cd "$deploy_dir"
+[ "$DRY_RUN" = 1 ] || acquire_deploy_lock "$deploy_dir"
+
+if [ -n "${GHCR_USER:-}" ] && [ -n "${GHCR_TOKEN:-}" ]; then
+  # The token on stdin: on argv it would be visible in ps and in this trace.
+  run docker login ghcr.io -u "$GHCR_USER" --password-stdin <<<"$GHCR_TOKEN" \
+    || die 1 "docker login ghcr.io failed; nothing changed"
+elif [ -n "${GHCR_USER:-}${GHCR_TOKEN:-}" ]; then
+  log "GHCR_USER and GHCR_TOKEN go together; using docker's stored login"
+fi
+# No later command needs it: keep it out of their environments.
+unset GHCR_TOKEN
+
+run IMAGE_TAG="$sha" "${COMPOSE[@]}" pull || die 1 "pull of $sha failed; nothing changed"
+
+# From here on the stack changes. A failed step is recorded as deploy_failed through the
+# sidecar (which notifies the team); the stack is left as it is for a person to look at.
+failed_step() {
+  local step=$1 status=$2 previous=
+  if [ -f "$deploy_dir/.deployed_sha" ]; then
+    previous=$(head -n 1 "$deploy_dir/.deployed_sha")
+    valid_ref "$previous" || previous=
+  fi
+  local record=("$probe_bin" deploy record --event deploy_failed --sha "$sha" --url "$probe_url"
+    --details "{\"error\": \"deploy.sh: $step exited $status\"}")
+  [ -n "$previous" ] && record+=(--previous "$previous")
+  run "${record[@]}" >/dev/null || log "could not record deploy_failed through $probe_url"
+  log "$step failed (exit $status) after the stack changed: it may run $sha, in whole or in part; nothing was rolled back"
+  [ -n "$previous" ] && log "to go back: deploy/scripts/rollback.sh $previous, then deploy/scripts/deploy-check.sh"
+  exit 1
+}
+
+# `up -d` recreates every container whose image or configuration changed. A plain
+# `docker compose restart` would restart the old containers on the OLD image.
+status=0
+run IMAGE_TAG="$sha" "${COMPOSE[@]}" up -d --remove-orphans || status=$?
+[ "$status" = 0 ] || failed_step "docker compose up -d" "$status"
+
+# Migrations with the new api image, against the running database.
+run IMAGE_TAG="$sha" "${COMPOSE[@]}" run --rm -T api alembic upgrade head || status=$?
+[ "$status" = 0 ] || failed_step "alembic upgrade head" "$status"
+
+verify=("$probe_bin" deploy verify --sha "$sha" --url "$probe_url")
+[ -n "${PROBE_LOCK_FILE:-}" ] && verify+=(--lock-file "$PROBE_LOCK_FILE")
+[ -n "${DEPLOY_WATCH:-}" ] && verify+=(--watch "$DEPLOY_WATCH")
+run PROBE_ROLLBACK_COMMAND="$rollback" "${verify[@]}" || status=$?
+[ "$DRY_RUN" = 1 ] && exit 0
+
+log "probe deploy verify exited $status: $(meaning "$status")"
+if [ "$status" = 0 ]; then
+  printf '%s\n' "$sha" >"$deploy_dir/.deployed_sha.tmp"
+  mv -f "$deploy_dir/.deployed_sha.tmp" "$deploy_dir/.deployed_sha"
+fi
+exit "$status"

@@ -1,0 +1,121 @@
+# shellcheck shell=bash
+# Helpers shared by deploy.sh, rollback.sh and deploy-check.sh. Sourced, not run. The scripts
+# run on production servers, so every command they run goes through `run`: one place that
+# shows it (quoted, so the line can be pasted back into a shell) and that --dry-run stops.
+# Inputs are never pasted into a shell string: commands are arrays, values are argv elements.
+#
+#   log MSG...                  one line on stderr, prefixed with the script's name
+#   die [CODE] MSG...           log MSG, exit CODE (default 1)
+#   run [NAME=VALUE...] CMD...  print "+ NAME=VALUE CMD ARG..." (each word printf %q-quoted) and
+#                               run CMD with the assignments in its environment; with DRY_RUN=1
+#                               only print. The trace goes to stderr (like `set -x`), under
+#                               --dry-run to stdout, where it is the script's output;
+#                               RUN_TRACE=0 turns it off outside --dry-run.
+#   trace_cd DIR                cd DIR, traced like `run` (also under --dry-run)
+#   valid_ref VALUE             true when VALUE is a git SHA or an image tag (probe's rule)
+#   require_ref WHAT VALUE      exit 2 unless valid_ref VALUE
+#   env_file_get FILE NAME      print NAME's value from a Compose .env file; false when absent
+#   acquire_deploy_lock DIR     one deploy.sh/rollback.sh at a time per DIR (exit 5 when held)
+
+# Never taken from the environment: only a script's --dry-run flag turns it on.
+DRY_RUN=0
+RUN_TRACE=1
+SCRIPT_NAME=${0##*/}
+# The production stack: the base file plus the production overlay that points every service
+# at ghcr.io/${GHCR_OWNER}/homeguru-*:${IMAGE_TAG}.
+# shellcheck disable=SC2034 # used by the scripts that source this file
+COMPOSE=(docker compose -f docker-compose.yml -f docker-compose.prod.yml)
+# The descriptor that holds the deploy lock; `run` closes it in every child, so no container,
+# daemon or background process started by a command can keep the lock after the script ends.
+DEPLOY_LOCK_FD=9
+
+log() {
+  printf '%s: %s\n' "$SCRIPT_NAME" "$*" >&2
+}
+
+die() {
+  local code=1
+  if [ $# -gt 1 ] && [[ $1 =~ ^[0-9]+$ ]]; then
+    code=$1
+    shift
+  fi
+  log "$*"
+  exit "$code"
+}
+
+# Prints the trace line for a command: "+ " and the words, each quoted with printf %q.
+trace() {
+  local line
+  printf -v line '%q ' "$@"
+  if [ "$DRY_RUN" = 1 ]; then
+    printf '+ %s\n' "${line% }"
+  elif [ "$RUN_TRACE" = 1 ]; then
+    printf '+ %s\n' "${line% }" >&2
+  fi
+}
+
+run() {
+  local assignments=()
+  while [ $# -gt 0 ] && [[ $1 =~ ^[A-Za-z_][A-Za-z0-9_]*= ]]; do
+    assignments+=("$1")
+    shift
+  done
+  [ $# -gt 0 ] || die 2 "run: no command given"
+  trace "${assignments[@]}" "$@"
+  [ "$DRY_RUN" = 1 ] && return 0
+  if [ ${#assignments[@]} -gt 0 ]; then
+    env "${assignments[@]}" "$@" 9>&-
+  else
+    "$@" 9>&-
+  fi
+}
+
+trace_cd() {
+  trace cd "$1"
+  cd "$1" || die 2 "cannot enter $1"
+}
+
+# probe's rule (README, "Deploys"): a git SHA, 7-40 lower-case hex, or an image tag. The
+# classes are spelled out so that no locale can widen them.
+valid_ref() {
+  local hex=0123456789abcdef
+  local word=ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_
+  [[ $1 =~ ^[$hex]{7,40}$ ]] || [[ $1 =~ ^[$word][$word.-]{0,127}$ ]]
+}
+
+require_ref() {
+  # The value is not echoed: it may be anything, terminal escapes included.
+  valid_ref "$2" || die 2 "$1: not a git SHA (7-40 lower-case hex) or an image tag ([A-Za-z0-9_][A-Za-z0-9_.-]{0,127})"
+}
+
+# Reads NAME=value from a Compose-style .env file without sourcing it (it is not shell): the
+# last assignment wins, surrounding single or double quotes are removed, `export ` is allowed.
+env_file_get() {
+  local file=$1 name=$2 line value found=false
+  [ -r "$file" ] || return 1
+  while IFS= read -r line || [ -n "$line" ]; do
+    line=${line%$'\r'}
+    if [[ $line =~ ^[[:space:]]*(export[[:space:]]+)?([A-Za-z_][A-Za-z0-9_]*)=(.*)$ ]] \
+      && [ "${BASH_REMATCH[2]}" = "$name" ]; then
+      value=${BASH_REMATCH[3]}
+      found=true
+    fi
+  done <"$file"
+  $found || return 1
+  if [[ $value =~ ^\"(.*)\"$ ]] || [[ $value =~ ^\'(.*)\'$ ]]; then
+    value=${BASH_REMATCH[1]}
+  fi
+  printf '%s' "$value"
+}
+
+# deploy.sh holds the lock for its whole run and exports DEPLOY_LOCK_HELD=1, so rollback.sh
+# started by probe as deploy.sh's rollback hook does not wait for its own grandparent.
+acquire_deploy_lock() {
+  local file=$1/.deploy.lock
+  [ "${DEPLOY_LOCK_HELD:-}" = 1 ] && return 0
+  command -v flock >/dev/null || die 2 "flock not found (Debian/Ubuntu: apt-get install util-linux)"
+  exec 9>"$file" || die 2 "cannot open the lock file $file"
+  flock -n "$DEPLOY_LOCK_FD" || die 5 "another deploy.sh or rollback.sh holds $file; try again when it is done"
+  DEPLOY_LOCK_HELD=1
+  export DEPLOY_LOCK_HELD
+}

@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# Switches the HomeGuru apps back to an earlier image tag. It is the rollback hook probe
+# runs when a deploy fails its gate (deploy.sh hands it to `probe deploy verify` as
+# PROBE_ROLLBACK_COMMAND; probe appends the previous good SHA and gates again afterwards).
+# Run by hand it only switches images: check the result with deploy-check.sh.
+set -euo pipefail
+script_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$script_dir/lib.sh"
+
+usage() {
+  cat <<'EOF'
+Usage: deploy/scripts/rollback.sh [--dry-run] SHA
+
+Switches the HomeGuru apps (api, bot, frontend: IMAGE_TAG) back to image tag SHA, the
+previous good one; the probe sidecar keeps its own tag (PROBE_IMAGE_TAG in .env):
+
+  1. IMAGE_TAG=SHA docker compose -f docker-compose.yml -f docker-compose.prod.yml pull
+  2. only when PROBE_DB_REVISION is set: the schema back to that Alembic revision, run with the
+     FAILED image (PROBE_FAILED_SHA), whose migrations are the ones that know how to downgrade:
+     IMAGE_TAG=$PROBE_FAILED_SHA docker compose ... run --rm -T api alembic downgrade $PROBE_DB_REVISION
+  3. IMAGE_TAG=SHA docker compose ... up -d --remove-orphans
+
+probe deploy verify runs it with the previous good SHA as its argument and sets
+PROBE_PREVIOUS_SHA, PROBE_FAILED_SHA and PROBE_DB_REVISION (the revision the previous good SHA
+last ran with, when probe knows it). By hand, e.g. after deploy-check.sh shows a bad deploy:
+
+  PROBE_FAILED_SHA=<running tag> PROBE_DB_REVISION=<revision> deploy/scripts/rollback.sh <good SHA>
+
+(`probe deploy list` names the SHAs and, with --format json, their details.db_revision.)
+
+Options:
+  -n, --dry-run   print each command instead of running it
+  -h, --help      show this help
+
+Environment:
+  DEPLOY_DIR         directory with the compose files and .env (default: deploy/)
+  PROBE_FAILED_SHA   the tag that runs now; required when PROBE_DB_REVISION is set
+  PROBE_DB_REVISION  Alembic revision to downgrade to first; empty: no downgrade
+
+Exit codes: 0 switched, 1 a step failed, 2 usage (bad SHA, revision or option; nothing run),
+5 another deploy.sh or rollback.sh holds the lock.
+EOF
+}
+
+sha=
+positional=0
+while [ $# -gt 0 ]; do
+  case $1 in
+    -h | --help) usage; exit 0 ;;
+    -n | --dry-run) DRY_RUN=1 ;;
+    --) shift; positional=$((positional + $#)); sha=${1-}; break ;;
+    -*) usage >&2; die 2 "unknown option (see --help)" ;;
+    *) positional=$((positional + 1)); sha=$1 ;;
+  esac
+  shift
+done
+[ "$positional" = 1 ] || { usage >&2; die 2 "expected exactly one SHA"; }
+require_ref SHA "$sha"
+
+revision=${PROBE_DB_REVISION:-}
+failed=${PROBE_FAILED_SHA:-}
+if [ -n "$revision" ]; then
+  # Alembic revision ids are words (hex by default); the tag rule also keeps out a leading "-".
+  valid_ref "$revision" || die 2 "PROBE_DB_REVISION: not an Alembic revision id ([A-Za-z0-9_][A-Za-z0-9_.-]*)"
+  [ -n "$failed" ] || die 2 "PROBE_DB_REVISION is set but PROBE_FAILED_SHA is not: the downgrade needs the image that runs now"
+  require_ref PROBE_FAILED_SHA "$failed"
+fi
+
+deploy_dir=${DEPLOY_DIR:-$(cd "$script_dir/.." && pwd)}
+if [ "$DRY_RUN" = 0 ]; then
+  [ -d "$deploy_dir" ] || die 2 "DEPLOY_DIR $deploy_dir is not a directory"
+  command -v docker >/dev/null || die 2 "docker not found on PATH"
+fi
+trace_cd "$deploy_dir"
+[ "$DRY_RUN" = 1 ] || acquire_deploy_lock "$deploy_dir"
+
+log "rolling back to $sha${failed:+ from $failed}"
+# Pull first: if the old images cannot be had, nothing has changed yet.
+run IMAGE_TAG="$sha" "${COMPOSE[@]}" pull || die 1 "pull of $sha failed; nothing changed"
+if [ -n "$revision" ]; then
+  # The old code expects the old schema, and only the new image's migrations know the way back.
+  run IMAGE_TAG="$failed" "${COMPOSE[@]}" run --rm -T api alembic downgrade "$revision" \
+    || die 1 "alembic downgrade $revision (with $failed) failed; the images were not switched"
+fi
+# `up -d` recreates the containers on the old images; `restart` would keep the new ones.
+run IMAGE_TAG="$sha" "${COMPOSE[@]}" up -d --remove-orphans || die 1 "docker compose up -d of $sha failed"
+if [ "$DRY_RUN" = 1 ]; then
+  log "dry run: nothing was run"
+else
+  log "switched to $sha"
+fi

@@ -1,0 +1,269 @@
+#!/usr/bin/env bash
+# deploy/scripts/{deploy,rollback,deploy-check}.sh, run as on a server, with a stand-in `docker`
+# first on PATH (tests/shell/lib/fake_docker.sh: `up -d` switches a stand-in api to the tag) and a
+# real `probe serve` with a real PostgreSQL behind it:
+#   a. --dry-run prints the exact command sequence; the registry token never appears
+#   b. hostile SHAs and revisions exit 2 with nothing run; a held deploy lock exits 5
+#   c. a good deploy (exit 0); a bad one that probe's verify, through the sidecar, rolls back
+#      with rollback.sh (exit 3, audit log in order); deploy-check.sh healthy (0) and not (1);
+#      rollback.sh's schema downgrade with the failed image; a failing migration (exit 1,
+#      deploy_failed recorded) and a failing pull (exit 1, nothing changed)
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+build_dir=${PROBE_BUILD_DIR:-$root/build}
+probe=$build_dir/probe
+scripts=$root/deploy/scripts
+export DEMO_STANDIN=$build_dir/tests/probe-standin
+# shellcheck source=tests/lib/pg.sh
+source "$root/tests/lib/pg.sh"
+
+work=$(mktemp -d /tmp/probe-deploy-scripts.XXXXXX)
+chmod 755 "$work"
+export DEMO_WORK=$work
+serve_pid=
+cleanup() {
+  if [ -n "$serve_pid" ]; then
+    kill "$serve_pid" 2>/dev/null || true
+    wait "$serve_pid" 2>/dev/null || true
+  fi
+  if [ -f "$work/api.pid" ]; then kill "$(cat "$work/api.pid")" 2>/dev/null || true; fi
+  pg_stop
+  rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+fail() { echo "FAIL: $*" >&2; exit 1; }
+pass() { echo "ok: $*"; }
+
+# Nothing from the caller's environment may steer the scripts.
+unset DEPLOY_DIR GHCR_USER GHCR_TOKEN PROBE_BIN PROBE_URL PROBE_TOKEN PROBE_LOCK_FILE DEPLOY_WATCH \
+  PROBE_DB_REVISION PROBE_FAILED_SHA PROBE_PREVIOUS_SHA PROBE_ROLLBACK_COMMAND DEPLOY_LOCK_HELD \
+  IMAGE_TAG PROBE_CONTAINER_CONFIG FAKE_DOCKER_FAIL
+
+deploy_dir=$work/deploy
+mkdir -p "$deploy_dir" "$work/bin" "$work/docker"
+for file in docker-compose.yml docker-compose.prod.yml; do
+  echo "# a placeholder: the stand-in docker only checks that it exists" >"$deploy_dir/$file"
+done
+ln -s "$root/tests/shell/lib/fake_docker.sh" "$work/bin/docker"
+export PATH="$work/bin:$PATH" FAKE_DOCKER_STATE=$work/docker
+calls() { cat "$FAKE_DOCKER_STATE/calls.log" 2>/dev/null || true; }
+calls_since() { calls | tail -n "+$(($1 + 1))"; }
+ncalls() { calls | wc -l; }
+q() { printf '%q' "$1"; }
+compose="docker compose -f docker-compose.yml -f docker-compose.prod.yml"
+logged="compose -f docker-compose.yml -f docker-compose.prod.yml" # as calls.log shows it
+same() { # $1 = what, $2 = got, $3 = want
+  [ "$2" = "$3" ] || fail "$1 differs:$(diff <(printf '%s\n' "$3") <(printf '%s\n' "$2") | sed 's/^/  /')"
+}
+# Runs a script; its exit code lands in $status, stdout in $work/out, stderr in $work/err.
+script() {
+  set +e
+  "$@" >"$work/out" 2>"$work/err"
+  status=$?
+  set -e
+}
+
+# --- a. --dry-run prints the exact sequence -----------------------------------------------
+verify_line="+ PROBE_ROLLBACK_COMMAND=$(q "$scripts/rollback.sh") probe deploy verify --sha 1a2b3c4 --url http://127.0.0.1:9464"
+want="+ cd $(q "$deploy_dir")
++ IMAGE_TAG=1a2b3c4 $compose pull
++ IMAGE_TAG=1a2b3c4 $compose up -d --remove-orphans
++ IMAGE_TAG=1a2b3c4 $compose run --rm -T api alembic upgrade head
+$verify_line"
+script env DEPLOY_DIR="$deploy_dir" "$scripts/deploy.sh" --dry-run 1a2b3c4
+[ "$status" = 0 ] || fail "dry run exited $status: $(cat "$work/err")"
+same "deploy.sh --dry-run 1a2b3c4" "$(cat "$work/out")" "$want"
+
+secret=ghp_DoNotPrintMe$RANDOM$RANDOM
+want="+ cd $(q "$deploy_dir")
++ docker login ghcr.io -u octocat --password-stdin
++ IMAGE_TAG=1a2b3c4 $compose pull
++ IMAGE_TAG=1a2b3c4 $compose up -d --remove-orphans
++ IMAGE_TAG=1a2b3c4 $compose run --rm -T api alembic upgrade head
+$verify_line"
+script env DEPLOY_DIR="$deploy_dir" GHCR_USER=octocat GHCR_TOKEN="$secret" "$scripts/deploy.sh" 1a2b3c4 --dry-run
+[ "$status" = 0 ] || fail "dry run with a login exited $status: $(cat "$work/err")"
+same "deploy.sh --dry-run 1a2b3c4 with GHCR_USER/GHCR_TOKEN" "$(cat "$work/out")" "$want"
+! grep -qF "$secret" "$work/out" "$work/err" || fail "the registry token was printed"
+
+script "$scripts/deploy.sh" -n sha-1a2b3c4
+[ "$status" = 0 ] || fail "dry run with the default DEPLOY_DIR exited $status"
+[ "$(head -n 1 "$work/out")" = "+ cd $(q "$root/deploy")" ] || fail "default DEPLOY_DIR: $(head -n 1 "$work/out")"
+
+want="+ cd $(q "$deploy_dir")
++ IMAGE_TAG=aaaaaaa $compose pull
++ IMAGE_TAG=bad $compose run --rm -T api alembic downgrade 3f2a1b0c9d8e
++ IMAGE_TAG=aaaaaaa $compose up -d --remove-orphans"
+script env DEPLOY_DIR="$deploy_dir" PROBE_FAILED_SHA=bad PROBE_DB_REVISION=3f2a1b0c9d8e "$scripts/rollback.sh" --dry-run aaaaaaa
+[ "$status" = 0 ] || fail "rollback dry run exited $status: $(cat "$work/err")"
+same "rollback.sh --dry-run with a revision" "$(cat "$work/out")" "$want"
+script env DEPLOY_DIR="$deploy_dir" PROBE_FAILED_SHA=bad PROBE_DB_REVISION= "$scripts/rollback.sh" --dry-run aaaaaaa
+same "rollback.sh --dry-run without a revision" "$(cat "$work/out")" "$(sed '3d' <<<"$want")"
+script env DEPLOY_DIR="$deploy_dir" "$scripts/deploy-check.sh" --dry-run
+if [ "$status" != 0 ] || ! grep -qx "+ $compose exec -T probe probe check --config /etc/probe/probe.yaml" "$work/out"; then
+  fail "deploy-check.sh --dry-run: $(cat "$work/out" "$work/err")"
+fi
+for s in deploy.sh rollback.sh deploy-check.sh; do
+  "$scripts/$s" --help | grep -q '^Usage: deploy/scripts/' || fail "$s --help"
+done
+[ "$(ncalls)" = 0 ] || fail "a dry run ran docker: $(calls)"
+pass "--dry-run prints the exact command sequence, the token never"
+
+# --- b. hostile input exits 2 before anything runs ----------------------------------------
+export DEPLOY_DIR=$deploy_dir PROBE_BIN=$probe
+# shellcheck disable=SC2016 # the literal text $(id) is the attack being refused
+for sha in 'a;rm -rf /' '$(id)' '' '-rf' '../etc' $'aaaaaaa\nbad' 'a b' "$(printf 'x%.0s' {1..129})"; do
+  for s in deploy.sh rollback.sh; do
+    script "$scripts/$s" "$sha"
+    [ "$status" = 2 ] || fail "$s '$sha' exited $status, want 2"
+    [ ! -s "$work/out" ] || fail "$s '$sha' printed a command: $(cat "$work/out")"
+  done
+done
+for args in "" "aaaaaaa bbbbbbb" "--bogus aaaaaaa"; do
+  read -r -a words <<<"$args"
+  script "$scripts/deploy.sh" "${words[@]}"
+  [ "$status" = 2 ] || fail "deploy.sh $args exited $status, want 2"
+done
+# shellcheck disable=SC2016
+for revision in '-1' '$(id)' 'head;x'; do
+  script env PROBE_FAILED_SHA=bad PROBE_DB_REVISION="$revision" "$scripts/rollback.sh" aaaaaaa
+  [ "$status" = 2 ] || fail "rollback.sh with PROBE_DB_REVISION '$revision' exited $status"
+done
+script env PROBE_DB_REVISION=abc123 "$scripts/rollback.sh" aaaaaaa
+[ "$status" = 2 ] || fail "a revision without PROBE_FAILED_SHA exited $status"
+[ "$(ncalls)" = 0 ] || fail "docker ran for hostile input: $(calls)"
+pass "hostile SHAs and revisions exit 2, nothing run"
+
+# --- c. end to end, with a real probe serve -----------------------------------------------
+pg_start "$work/pg"
+DEMO_API_PORT=$(free_port 28300)
+export DEMO_API_PORT
+probe_port=$(free_port 29500)
+token=deploy-test-token-$RANDOM$RANDOM
+cat >"$work/probe.yaml" <<YAML
+listen: "127.0.0.1:$probe_port"
+defaults: {interval: 200ms, timeout: 150ms, success_threshold: 1, failure_threshold: 2}
+targets:
+  - {name: api, type: http, url: "http://127.0.0.1:$DEMO_API_PORT/health"}
+gate: {timeout: 3s, consecutive_successes: 2, poll_interval: 100ms}
+deploy:
+  dsn: "$PG_DSN"
+  journal: "$work/state/journal.jsonl"
+  token: "$token"
+YAML
+"$probe" serve --config "$work/probe.yaml" 2>"$work/serve.log" &
+serve_pid=$!
+for _ in $(seq 1 100); do
+  curl -fs "http://127.0.0.1:$probe_port/healthz" >/dev/null 2>&1 && break
+  kill -0 "$serve_pid" 2>/dev/null || fail "probe serve died: $(cat "$work/serve.log")"
+  sleep 0.1
+done
+curl -fs "http://127.0.0.1:$probe_port/healthz" >/dev/null || fail "probe serve does not answer"
+
+# As on the server: the token for the sidecar comes from deploy/.env.
+printf 'GHCR_OWNER=example\nPROBE_TOKEN="%s"\n' "$token" >"$deploy_dir/.env"
+export PROBE_URL=http://127.0.0.1:$probe_port PROBE_LOCK_FILE=$work/probe-deploy.lock PROBE_ACTOR=deploy-test
+export FAKE_PROBE_BIN=$probe FAKE_PROBE_CONFIG=$work/probe.yaml
+api_version() { curl -s --max-time 2 "http://127.0.0.1:$DEMO_API_PORT/version" || true; }
+kinds() {
+  curl -fsS "$PROBE_URL/deploys?limit=${1:-20}" | jq -r '[.events[] | .kind + ":" + .sha] | join(" ")'
+}
+
+# A deploy lock held elsewhere: exit 5, nothing run.
+exec 8>"$deploy_dir/.deploy.lock"
+flock -n 8
+script "$scripts/deploy.sh" aaaaaaa
+[ "$status" = 5 ] || fail "deploy.sh under a held lock exited $status, want 5: $(cat "$work/err")"
+script "$scripts/rollback.sh" aaaaaaa
+[ "$status" = 5 ] || fail "rollback.sh under a held lock exited $status, want 5"
+exec 8>&-
+[ "$(ncalls)" = 0 ] || fail "docker ran under a held lock: $(calls)"
+pass "a held deploy lock exits 5, nothing run"
+
+# 1. A good deploy, logging in to the registry first.
+script env GHCR_USER=octocat GHCR_TOKEN="$secret" "$scripts/deploy.sh" aaaaaaa
+[ "$status" = 0 ] || fail "deploy.sh aaaaaaa exited $status: $(cat "$work/err")"
+same "docker calls of deploy.sh aaaaaaa" "$(calls)" "IMAGE_TAG=unset login ghcr.io -u octocat --password-stdin
+IMAGE_TAG=aaaaaaa $logged pull
+IMAGE_TAG=aaaaaaa $logged up -d --remove-orphans
+IMAGE_TAG=aaaaaaa $logged run --rm -T api alembic upgrade head"
+[ "$(cat "$FAKE_DOCKER_STATE/login.password")" = "$secret" ] || fail "docker login did not get the token on stdin"
+! grep -qF "$secret" "$work/out" "$work/err" "$FAKE_DOCKER_STATE/calls.log" || fail "the token was printed or on argv"
+[ "$(api_version)" = aaaaaaa ] || fail "the api runs $(api_version)"
+[ "$(cat "$deploy_dir/.deployed_sha")" = aaaaaaa ] || fail ".deployed_sha: $(cat "$deploy_dir/.deployed_sha")"
+grep -q "exited 0: deployed and healthy" "$work/err" || fail "no meaning line: $(cat "$work/err")"
+[ "$(kinds)" = "deploy_succeeded:aaaaaaa deploy_started:aaaaaaa" ] || fail "events: $(kinds)"
+pass "deploy.sh aaaaaaa: exit 0, the api runs aaaaaaa"
+
+# 2. A bad deploy: probe's verify, through the sidecar, runs rollback.sh with aaaaaaa.
+before=$(ncalls)
+script "$scripts/deploy.sh" bad
+[ "$status" = 3 ] || fail "deploy.sh bad exited $status, want 3: $(cat "$work/err")"
+same "docker calls of deploy.sh bad" "$(calls_since "$before")" "IMAGE_TAG=bad $logged pull
+IMAGE_TAG=bad $logged up -d --remove-orphans
+IMAGE_TAG=bad $logged run --rm -T api alembic upgrade head
+IMAGE_TAG=aaaaaaa $logged pull
+IMAGE_TAG=aaaaaaa $logged up -d --remove-orphans"
+grep -q "hook: rollback.sh: switched to aaaaaaa" "$work/err" || fail "rollback.sh did not run as the hook: $(cat "$work/err")"
+[ "$(tail -n 1 "$work/hook.log")" = aaaaaaa ] || fail "the api was last switched to $(tail -n 1 "$work/hook.log")"
+[ "$(api_version)" = aaaaaaa ] || fail "the api runs $(api_version) after the rollback"
+[ "$(cat "$deploy_dir/.deployed_sha")" = aaaaaaa ] || fail ".deployed_sha changed to $(cat "$deploy_dir/.deployed_sha")"
+grep -q "exited 3: failed and rolled back" "$work/err" || fail "no meaning line: $(cat "$work/err")"
+same "GET /deploys" "$(kinds 6)" \
+  "rollback_succeeded:aaaaaaa rollback_started:aaaaaaa deploy_failed:bad deploy_started:bad deploy_succeeded:aaaaaaa deploy_started:aaaaaaa"
+pass "deploy.sh bad: exit 3, rolled back to aaaaaaa by rollback.sh, audit log in order"
+
+# 3. deploy-check.sh: healthy, then with the api answering 500.
+script "$scripts/deploy-check.sh"
+[ "$status" = 0 ] || fail "deploy-check.sh on a healthy stack exited $status: $(cat "$work/out" "$work/err")"
+grep -q "^deploy-check: OK: 5 containers up" "$work/out" || fail "summary: $(tail -n 1 "$work/out")"
+grep -q "rollback_succeeded" "$work/out" || fail "deploy-check.sh does not list the deploys"
+"$root/deploy/demo/switch_api.sh" bad
+for _ in $(seq 1 50); do
+  [ "$(curl -s -o /dev/null -w '%{http_code}' "$PROBE_URL/ready")" = 503 ] && break
+  sleep 0.1
+done
+script "$scripts/deploy-check.sh"
+[ "$status" = 1 ] || fail "deploy-check.sh with a bad api exited $status, want 1"
+summary=$(tail -n 1 "$work/out")
+for part in "api unhealthy" "probe check exit 1" "/ready 503"; do
+  [[ $summary == "deploy-check: DOWN: "*"$part"* ]] || fail "summary lacks '$part': $summary"
+done
+pass "deploy-check.sh: 0 when healthy, 1 naming what is down"
+
+# 4. rollback.sh by hand across a migration: downgrade with the failed image, then switch.
+echo rev_bad >"$FAKE_DOCKER_STATE/schema"
+before=$(ncalls)
+script env PROBE_FAILED_SHA=bad PROBE_DB_REVISION=rev_aaaaaaa "$scripts/rollback.sh" aaaaaaa
+[ "$status" = 0 ] || fail "rollback.sh exited $status: $(cat "$work/err")"
+same "docker calls of rollback.sh" "$(calls_since "$before")" "IMAGE_TAG=aaaaaaa $logged pull
+IMAGE_TAG=bad $logged run --rm -T api alembic downgrade rev_aaaaaaa
+IMAGE_TAG=aaaaaaa $logged up -d --remove-orphans"
+[ "$(cat "$FAKE_DOCKER_STATE/schema")" = rev_aaaaaaa ] || fail "schema at $(cat "$FAKE_DOCKER_STATE/schema")"
+[ "$(api_version)" = aaaaaaa ] || fail "the api runs $(api_version)"
+pass "rollback.sh downgrades with the failed image before switching"
+
+# 5. A failing migration: exit 1, deploy_failed recorded, the way back named.
+script env FAKE_DOCKER_FAIL=alembic "$scripts/deploy.sh" ccccccc
+[ "$status" = 1 ] || fail "deploy.sh with a failing migration exited $status, want 1"
+grep -q "rollback.sh aaaaaaa" "$work/err" || fail "the way back is not named: $(cat "$work/err")"
+[ "$(kinds 1)" = "deploy_failed:ccccccc" ] || fail "newest event: $(kinds 1)"
+for _ in $(seq 1 50); do
+  [ "$(curl -s -o /dev/null -w '%{http_code}' "$PROBE_URL/ready")" = 200 ] && break
+  sleep 0.1
+done
+script "$scripts/deploy-check.sh"
+if [ "$status" != 1 ] || [[ $(tail -n 1 "$work/out") != *"last deploy event deploy_failed ccccccc"* ]]; then
+  fail "deploy-check.sh after a failed migration: $status $(tail -n 1 "$work/out")"
+fi
+pass "a failing migration: exit 1, deploy_failed recorded, deploy-check.sh says so"
+
+# 6. A failing pull changes nothing.
+before=$(ncalls)
+script env FAKE_DOCKER_FAIL=pull "$scripts/deploy.sh" ddddddd
+[ "$status" = 1 ] || fail "deploy.sh with a failing pull exited $status, want 1"
+same "docker calls of a failing pull" "$(calls_since "$before")" "IMAGE_TAG=ddddddd $logged pull"
+[ "$(api_version)" = ccccccc ] || fail "the api runs $(api_version)"
+pass "a failing pull: exit 1, nothing changed"
+echo "deploy scripts: ok"
