@@ -66,20 +66,7 @@ meaning() {
   esac
 }
 
-sha=
-positional=0
-while [ $# -gt 0 ]; do
-  case $1 in
-    -h | --help) usage; exit 0 ;;
-    -n | --dry-run) DRY_RUN=1 ;;
-    --) shift; positional=$((positional + $#)); sha=${1-}; break ;;
-    -*) usage >&2; die 2 "unknown option (see --help)" ;;
-    *) positional=$((positional + 1)); sha=$1 ;;
-  esac
-  shift
-done
-[ "$positional" = 1 ] || { usage >&2; die 2 "expected exactly one SHA"; }
-require_ref SHA "$sha"
+parse_sha_args "$@" # sets sha and DRY_RUN, exits on --help or bad usage
 
 deploy_dir=${DEPLOY_DIR:-$(cd "$script_dir/.." && pwd)}
 # rollback.sh, run by probe as the hook, works on the same directory.

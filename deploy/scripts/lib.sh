@@ -119,3 +119,22 @@ acquire_deploy_lock() {
   DEPLOY_LOCK_HELD=1
   export DEPLOY_LOCK_HELD
 }
+
+# The command line both deploy.sh and rollback.sh take: [--dry-run] SHA. Sets `sha` (validated)
+# and DRY_RUN; calls the script's own `usage` for --help and on bad usage.
+parse_sha_args() {
+  sha=
+  local positional=0
+  while [ $# -gt 0 ]; do
+    case $1 in
+      -h | --help) usage; exit 0 ;;
+      -n | --dry-run) DRY_RUN=1 ;;
+      --) shift; positional=$((positional + $#)); sha=${1-}; break ;;
+      -*) usage >&2; die 2 "unknown option (see --help)" ;;
+      *) positional=$((positional + 1)); sha=$1 ;;
+    esac
+    shift
+  done
+  [ "$positional" = 1 ] || { usage >&2; die 2 "expected exactly one SHA"; }
+  require_ref SHA "$sha"
+}

@@ -43,20 +43,7 @@ Exit codes: 0 switched, 1 a step failed, 2 usage (bad SHA, revision or option; n
 EOF
 }
 
-sha=
-positional=0
-while [ $# -gt 0 ]; do
-  case $1 in
-    -h | --help) usage; exit 0 ;;
-    -n | --dry-run) DRY_RUN=1 ;;
-    --) shift; positional=$((positional + $#)); sha=${1-}; break ;;
-    -*) usage >&2; die 2 "unknown option (see --help)" ;;
-    *) positional=$((positional + 1)); sha=$1 ;;
-  esac
-  shift
-done
-[ "$positional" = 1 ] || { usage >&2; die 2 "expected exactly one SHA"; }
-require_ref SHA "$sha"
+parse_sha_args "$@" # sets sha and DRY_RUN, exits on --help or bad usage
 
 revision=${PROBE_DB_REVISION:-}
 failed=${PROBE_FAILED_SHA:-}
