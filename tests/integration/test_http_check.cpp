@@ -20,6 +20,7 @@
 #include "probe/util/clock.hpp"
 #include "probe/util/watchdog.hpp"
 #include "tests/fakes/http_standin.hpp"
+#include "tests/fakes/targets.hpp"
 #include "tests/fakes/tcp_standin.hpp"
 
 namespace probe {
@@ -32,15 +33,7 @@ using fakes::HttpMode;
 using Clock = std::chrono::steady_clock;
 
 config::Target http_target(const std::string& url, std::chrono::milliseconds timeout = 1s) {
-  config::Target target;
-  target.name = "api";
-  target.type = config::TargetType::http;
-  target.interval = 10s;
-  target.timeout = timeout;
-  config::HttpTarget http;
-  http.url = url;
-  target.spec = http;
-  return target;
+  return fakes::http_target("api", url, timeout);
 }
 
 config::HttpTarget& http_of(config::Target& target) {

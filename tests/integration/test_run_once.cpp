@@ -18,6 +18,7 @@
 #include "probe/util/clock.hpp"
 #include "probe/util/watchdog.hpp"
 #include "tests/fakes/http_standin.hpp"
+#include "tests/fakes/targets.hpp"
 #include "tests/fakes/tcp_standin.hpp"
 
 namespace probe {
@@ -26,19 +27,6 @@ namespace {
 using namespace std::chrono_literals;
 using checks::CheckStatus;
 using Clock = std::chrono::steady_clock;
-
-config::Target http_target(const std::string& name, const std::string& url,
-                           std::chrono::milliseconds timeout) {
-  config::Target target;
-  target.name = name;
-  target.type = config::TargetType::http;
-  target.interval = 10s;
-  target.timeout = timeout;
-  config::HttpTarget http;
-  http.url = url;
-  target.spec = http;
-  return target;
-}
 
 std::vector<const config::Target*> pointers(const std::vector<config::Target>& targets) {
   std::vector<const config::Target*> out;
@@ -64,10 +52,11 @@ TEST_F(RunOnceTest, HangingTargetCostsItsTimeoutAndDelaysNoOther) {
   const fakes::HttpStandin frontend;
   const fakes::TcpStandin silent(fakes::TcpMode::hang_after_accept);
   const std::vector<config::Target> targets{
-      http_target("api", api.url("/health"), 1s),
-      http_target("stuck", "http://127.0.0.1:" + std::to_string(silent.port()) + "/health", 1s),
-      http_target("frontend", frontend.url("/"), 1s),
-      http_target("version", api.url("/version"), 1s),
+      fakes::http_target("api", api.url("/health"), 1s),
+      fakes::http_target("stuck", "http://127.0.0.1:" + std::to_string(silent.port()) + "/health",
+                         1s),
+      fakes::http_target("frontend", frontend.url("/"), 1s),
+      fakes::http_target("version", api.url("/version"), 1s),
   };
   std::vector<engine::TargetCheck> checks = engine::make_checks(pointers(targets), m_context);
 
@@ -97,7 +86,7 @@ TEST_F(RunOnceTest, SlowTargetsRunConcurrently) {
   std::vector<config::Target> targets;
   targets.reserve(8);
   for (int i = 0; i < 8; ++i) {
-    targets.push_back(http_target("slow" + std::to_string(i), slow.url("/health"), 1s));
+    targets.push_back(fakes::http_target("slow" + std::to_string(i), slow.url("/health"), 1s));
   }
   std::vector<engine::TargetCheck> checks = engine::make_checks(pointers(targets), m_context);
 
@@ -121,7 +110,7 @@ TEST_F(RunOnceTest, MaxParallelBoundsConcurrency) {
   std::vector<config::Target> targets;
   targets.reserve(3);
   for (int i = 0; i < 3; ++i) {
-    targets.push_back(http_target("slow" + std::to_string(i), slow.url("/health"), 1s));
+    targets.push_back(fakes::http_target("slow" + std::to_string(i), slow.url("/health"), 1s));
   }
   std::vector<engine::TargetCheck> checks = engine::make_checks(pointers(targets), m_context);
 
@@ -147,8 +136,8 @@ public:
 TEST_F(RunOnceTest, ThrowingCheckBecomesAnErrorResultAndOthersStillRun) {
   const fakes::HttpStandin api;
   const std::vector<config::Target> targets{
-      http_target("broken", api.url("/health"), 1s),
-      http_target("api", api.url("/health"), 1s),
+      fakes::http_target("broken", api.url("/health"), 1s),
+      fakes::http_target("api", api.url("/health"), 1s),
   };
   std::vector<engine::TargetCheck> checks;
   checks.push_back(engine::TargetCheck{&targets.front(), std::make_unique<ThrowingCheck>()});
