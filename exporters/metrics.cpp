@@ -20,6 +20,20 @@ double seconds_since_epoch(std::chrono::system_clock::time_point when) {
   return std::chrono::duration<double>(when.time_since_epoch()).count();
 }
 
+double seconds(util::Duration duration) {
+  return std::chrono::duration<double>(duration).count();
+}
+
+// What "slow" means for a target: its own latency limit when it has one, else its timeout.
+util::Duration latency_budget(const config::Target& target) {
+  if (const auto* http = std::get_if<config::HttpTarget>(&target.spec)) {
+    if (http->expect.max_latency) {
+      return *http->expect.max_latency;
+    }
+  }
+  return target.timeout;
+}
+
 } // namespace
 
 ProbeMetrics::ProbeMetrics(const std::string& version, const std::string& revision)
@@ -57,6 +71,19 @@ ProbeMetrics::ProbeMetrics(const std::string& version, const std::string& revisi
                           .Name("probe_heartbeat_age_seconds")
                           .Help("Age of the last heartbeat (heartbeat targets)")
                           .Register(*m_registry)),
+      m_target_critical(BuildGauge()
+                            .Name("probe_target_critical")
+                            .Help("1 if the target counts for readiness (critical), else 0")
+                            .Register(*m_registry)),
+      m_latency_budget(BuildGauge()
+                           .Name("probe_latency_budget_seconds")
+                           .Help("The target's latency budget: expect.max_latency for http "
+                                 "targets that set it, else the check timeout")
+                           .Register(*m_registry)),
+      m_heartbeat_max_age(BuildGauge()
+                              .Name("probe_heartbeat_max_age_seconds")
+                              .Help("The heartbeat target's max_age")
+                              .Register(*m_registry)),
       m_ready(BuildGauge()
                   .Name("probe_ready")
                   .Help("1 when every critical target is UP")
@@ -143,7 +170,10 @@ ProbeMetrics::TargetSeries& ProbeMetrics::series_for(const config::Target& targe
   }
   if (target.type == config::TargetType::heartbeat) {
     series.heartbeat_age = &m_heartbeat_age.Add(name_only);
+    series.heartbeat_max_age = &m_heartbeat_max_age.Add(name_only);
   }
+  series.critical = &m_target_critical.Add(labels);
+  series.latency_budget = &m_latency_budget.Add(labels);
   return m_series.emplace(target.name, std::move(series)).first->second;
 }
 
@@ -161,7 +191,10 @@ void ProbeMetrics::remove_series(const TargetSeries& series) {
   }
   if (series.heartbeat_age != nullptr) {
     m_heartbeat_age.Remove(series.heartbeat_age);
+    m_heartbeat_max_age.Remove(series.heartbeat_max_age);
   }
+  m_target_critical.Remove(series.critical);
+  m_latency_budget.Remove(series.latency_budget);
 }
 
 void ProbeMetrics::observe(const config::Target& target, const engine::TargetState& state,
@@ -187,6 +220,16 @@ void ProbeMetrics::observe(const config::Target& target, const engine::TargetSta
                                   : std::numeric_limits<double>::infinity());
   }
   m_ready.Set(ready ? 1 : 0);
+  set_target_config(series, target);
+}
+
+void ProbeMetrics::set_target_config(TargetSeries& series, const config::Target& target) {
+  // Set on every result, not once: a reload may change them while the series stays.
+  series.critical->Set(target.critical ? 1 : 0);
+  series.latency_budget->Set(seconds(latency_budget(target)));
+  if (const auto* heartbeat = std::get_if<config::HeartbeatTarget>(&target.spec)) {
+    series.heartbeat_max_age->Set(seconds(heartbeat->max_age));
+  }
 }
 
 void ProbeMetrics::remove_target(const std::string& name) {

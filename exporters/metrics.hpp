@@ -59,10 +59,15 @@ private:
     prometheus::Gauge* consecutive_failures = nullptr;
     prometheus::Gauge* http_status = nullptr;   // http targets only
     prometheus::Gauge* heartbeat_age = nullptr; // heartbeat targets only
+    // The target's configuration, for alert rules to compare against (see observe()).
+    prometheus::Gauge* critical = nullptr;
+    prometheus::Gauge* latency_budget = nullptr;
+    prometheus::Gauge* heartbeat_max_age = nullptr; // heartbeat targets only
   };
 
   TargetSeries& series_for(const config::Target& target);
   void remove_series(const TargetSeries& series);
+  static void set_target_config(TargetSeries& series, const config::Target& target);
 
   std::shared_ptr<prometheus::Registry> m_registry;
   prometheus::Family<prometheus::Gauge>& m_success;
@@ -73,6 +78,9 @@ private:
   prometheus::Family<prometheus::Gauge>& m_consecutive_failures;
   prometheus::Family<prometheus::Gauge>& m_http_status;
   prometheus::Family<prometheus::Gauge>& m_heartbeat_age;
+  prometheus::Family<prometheus::Gauge>& m_target_critical;
+  prometheus::Family<prometheus::Gauge>& m_latency_budget;
+  prometheus::Family<prometheus::Gauge>& m_heartbeat_max_age;
   prometheus::Gauge& m_ready;
   prometheus::Gauge& m_reload_successful;
   prometheus::Gauge& m_reload_success_timestamp;

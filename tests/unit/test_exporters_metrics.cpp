@@ -73,6 +73,44 @@ TEST(ProbeMetrics, HeartbeatWithoutABeatIsInfinitelyOld) {
   EXPECT_EQ(text.find("probe_http_status_code{target=\"bot\"}"), std::string::npos);
 }
 
+TEST(ProbeMetrics, TargetConfigGaugesFollowTheConfigAcrossReloads) {
+  ProbeMetrics metrics("1", "r");
+  config::Target api = make_target("api", config::TargetType::http);
+  api.timeout = 2s;
+  config::Target worker = make_target("worker", config::TargetType::tcp);
+  worker.timeout = 1500ms;
+  worker.critical = false;
+  config::Target bot = make_target("bot", config::TargetType::heartbeat);
+  bot.timeout = 1s;
+  config::HeartbeatTarget beat;
+  beat.max_age = 90s;
+  bot.spec = beat;
+  for (const config::Target* target : {&api, &worker, &bot}) {
+    metrics.observe(*target, state_with(checks::CheckStatus::success), true);
+  }
+  std::string text = metrics.render();
+  for (const char* line : {
+           "probe_target_critical{target=\"api\",type=\"http\"} 1",
+           "probe_target_critical{target=\"worker\",type=\"tcp\"} 0",
+           "probe_latency_budget_seconds{target=\"api\",type=\"http\"} 2",
+           "probe_latency_budget_seconds{target=\"worker\",type=\"tcp\"} 1.5",
+           "probe_heartbeat_max_age_seconds{target=\"bot\"} 90",
+       }) {
+    EXPECT_TRUE(has_line(text, line)) << line << "\n---\n" << text;
+  }
+  EXPECT_EQ(text.find("probe_heartbeat_max_age_seconds{target=\"api\"}"), std::string::npos);
+
+  // A reload that sets max_latency and makes the worker critical changes the gauges in place.
+  std::get<config::HttpTarget>(api.spec).expect.max_latency = 250ms;
+  worker.critical = true;
+  metrics.observe(api, state_with(checks::CheckStatus::success), true);
+  metrics.observe(worker, state_with(checks::CheckStatus::success), true);
+  text = metrics.render();
+  EXPECT_TRUE(has_line(text, "probe_latency_budget_seconds{target=\"api\",type=\"http\"} 0.25"))
+      << text;
+  EXPECT_TRUE(has_line(text, "probe_target_critical{target=\"worker\",type=\"tcp\"} 1")) << text;
+}
+
 TEST(ProbeMetrics, RemovedTargetsLeaveNoSeries) {
   ProbeMetrics metrics("1", "r");
   metrics.observe(make_target("api", config::TargetType::http),
