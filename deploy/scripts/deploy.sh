@@ -72,26 +72,21 @@ deploy_dir=${DEPLOY_DIR:-$(cd "$script_dir/.." && pwd)}
 # rollback.sh, run by probe as the hook, works on the same directory.
 export DEPLOY_DIR=$deploy_dir
 rollback=$script_dir/rollback.sh
-probe_bin=${PROBE_BIN:-probe}
-probe_url=${PROBE_URL:-http://127.0.0.1:9464}
 
 # Everything that can be checked is checked before the first change to the stack.
-if [ "$DRY_RUN" = 0 ]; then
+if [ "$DRY_RUN" = 1 ]; then
+  probe_setup "$deploy_dir" || true # only probe_bin and probe_url are needed to print
+else
   [ -d "$deploy_dir" ] || die 2 "DEPLOY_DIR $deploy_dir is not a directory"
   for file in docker-compose.yml docker-compose.prod.yml; do
     [ -f "$deploy_dir/$file" ] || die 2 "$deploy_dir/$file is missing"
   done
   command -v docker >/dev/null || die 2 "docker not found on PATH"
-  command -v "$probe_bin" >/dev/null \
-    || die 2 "probe not found (PROBE_BIN=$probe_bin); copy it out of the probe image, see deploy/docs/manual-deploy.md"
+  probe_setup "$deploy_dir" || die 2 "$probe_problem"
+  check_probe_lock_file
   # probe splits PROBE_ROLLBACK_COMMAND on spaces.
   [[ $rollback != *" "* ]] || die 2 "the path of rollback.sh contains a space: $rollback"
   [ -x "$rollback" ] || die 2 "$rollback is not executable"
-  if [ -z "${PROBE_TOKEN:-}" ]; then
-    PROBE_TOKEN=$(env_file_get "$deploy_dir/.env" PROBE_TOKEN) || PROBE_TOKEN=
-  fi
-  [ -n "$PROBE_TOKEN" ] || die 2 "PROBE_TOKEN is not set and $deploy_dir/.env has none (the sidecar's deploy.token)"
-  export PROBE_TOKEN
 fi
 
 trace_cd "$deploy_dir"

@@ -108,6 +108,41 @@ env_file_get() {
   printf '%s' "$value"
 }
 
+# Where the probe sidecar is, for deploy.sh and rollback.sh: sets probe_bin (PROBE_BIN, default
+# `probe` on PATH) and probe_url (PROBE_URL), and exports PROBE_TOKEN, from the environment or
+# else from $1/.env (the sidecar's deploy.token). Returns 1, with `probe_problem` set, when
+# probe or the token is missing.
+# shellcheck disable=SC2034 # probe_url and probe_problem are read by the calling script
+probe_setup() {
+  probe_bin=${PROBE_BIN:-probe}
+  probe_url=${PROBE_URL:-http://127.0.0.1:9464}
+  probe_problem=
+  if ! command -v "$probe_bin" >/dev/null; then
+    probe_problem="probe not found (PROBE_BIN=$probe_bin); copy it out of the probe image, see deploy/docs/manual-deploy.md"
+    return 1
+  fi
+  if [ -z "${PROBE_TOKEN:-}" ] && [ -f "$1/.env" ]; then
+    PROBE_TOKEN=$(env_file_get "$1/.env" PROBE_TOKEN) || PROBE_TOKEN=
+  fi
+  if [ -z "${PROBE_TOKEN:-}" ]; then
+    probe_problem="PROBE_TOKEN is not set and $1/.env has none (the sidecar's deploy.token)"
+    return 1
+  fi
+  export PROBE_TOKEN
+}
+
+# probe's host lock (`--lock-file`) is taken by `probe deploy verify` only after `up -d`: a lock
+# file this user cannot open (left by a run as root) would fail the deploy half-way, so it is
+# checked before anything changes. Dies with exit 2 naming the file.
+check_probe_lock_file() {
+  local file=${PROBE_LOCK_FILE:-/tmp/probe-deploy.lock}
+  if [ -e "$file" ]; then
+    [ -w "$file" ] || die 2 "probe's lock file $file is not writable by $(id -un) (left by another user?): remove it or set PROBE_LOCK_FILE"
+  else
+    [ -w "$(dirname "$file")" ] || die 2 "probe's lock file $file cannot be created: set PROBE_LOCK_FILE"
+  fi
+}
+
 # deploy.sh holds the lock for its whole run and exports DEPLOY_LOCK_HELD=1, so rollback.sh
 # started by probe as deploy.sh's rollback hook does not wait for its own grandparent.
 acquire_deploy_lock() {

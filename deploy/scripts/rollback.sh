@@ -2,7 +2,10 @@
 # Switches the HomeGuru apps back to an earlier image tag. It is the rollback hook probe
 # runs when a deploy fails its gate (deploy.sh hands it to `probe deploy verify` as
 # PROBE_ROLLBACK_COMMAND; probe appends the previous good SHA and gates again afterwards).
-# Run by hand it only switches images: check the result with deploy-check.sh.
+# Run by hand, it does what probe would around the switch: records rollback_started through
+# the sidecar, gates on its /ready after `up -d`, and records rollback_succeeded or
+# rollback_failed, so the audit log, probe_deploy_info and the team's notifications see a
+# rollback made by a person too.
 set -euo pipefail
 script_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source-path=SCRIPTDIR source=lib.sh
@@ -21,6 +24,13 @@ previous good one; the probe sidecar keeps its own tag (PROBE_IMAGE_TAG in .env)
      IMAGE_TAG=$PROBE_FAILED_SHA docker compose ... run --rm -T api alembic downgrade $PROBE_DB_REVISION
   3. IMAGE_TAG=SHA docker compose ... up -d --remove-orphans
 
+Run by hand (PROBE_PREVIOUS_SHA unset, which probe always sets for its hook), it also
+  0. probe deploy record --event rollback_started --sha SHA --url $PROBE_URL
+  4. probe wait --url $PROBE_URL        the sidecar's readiness gate on the old images
+  5. probe deploy record --event rollback_succeeded (or rollback_failed) ...
+     and, when ready, writes SHA to $DEPLOY_DIR/.deployed_sha as deploy.sh does
+When probe or the token cannot be found it warns, switches and records nothing.
+
 probe deploy verify runs it with the previous good SHA as its argument and sets
 PROBE_PREVIOUS_SHA, PROBE_FAILED_SHA and PROBE_DB_REVISION (the revision the previous good SHA
 last ran with, when probe knows it). By hand, e.g. after deploy-check.sh shows a bad deploy:
@@ -37,8 +47,10 @@ Environment:
   DEPLOY_DIR         directory with the compose files and .env (default: deploy/)
   PROBE_FAILED_SHA   the tag that runs now; required when PROBE_DB_REVISION is set
   PROBE_DB_REVISION  Alembic revision to downgrade to first; empty: no downgrade
+  PROBE_BIN, PROBE_URL, PROBE_TOKEN, PROBE_ACTOR   as for deploy.sh (by hand only)
 
-Exit codes: 0 switched, 1 a step failed, 2 usage (bad SHA, revision or option; nothing run),
+Exit codes: 0 switched (and, by hand, healthy), 1 a step failed or, by hand, the stack is
+not ready after the switch, 2 usage (bad SHA, revision or option; nothing run),
 5 another deploy.sh or rollback.sh holds the lock.
 EOF
 }
@@ -62,16 +74,57 @@ fi
 trace_cd "$deploy_dir"
 [ "$DRY_RUN" = 1 ] || acquire_deploy_lock "$deploy_dir"
 
+# By hand, the rollback is recorded through the sidecar; as probe's hook, probe records it.
+recording=0
+if [ -z "${PROBE_PREVIOUS_SHA+set}" ]; then
+  if probe_setup "$deploy_dir" || [ "$DRY_RUN" = 1 ]; then
+    recording=1
+  else
+    log "warning: $probe_problem; the rollback is not gated and not recorded"
+  fi
+fi
+
+# Records rollback event $1 (with JSON details $2) through the sidecar; a failure to record is
+# logged and does not stop the rollback.
+record() {
+  [ "$recording" = 1 ] || return 0
+  local command=("$probe_bin" deploy record --event "$1" --sha "$sha" --url "$probe_url")
+  [ -n "$failed" ] && command+=(--previous "$failed")
+  [ -n "${2:-}" ] && command+=(--details "$2")
+  if [ "$DRY_RUN" = 1 ]; then
+    run "${command[@]}"
+  else
+    run "${command[@]}" >/dev/null || log "could not record $1 through $probe_url"
+  fi
+}
+
+# A step failed: recorded as rollback_failed, then exit 1 with `message`.
+step_failed() {
+  record rollback_failed "{\"error\":\"rollback.sh: $1\"}"
+  die 1 "$1"
+}
+
 log "rolling back to $sha${failed:+ from $failed}"
+record rollback_started "{\"by\":\"rollback.sh\"}"
 # Pull first: if the old images cannot be had, nothing has changed yet.
-run IMAGE_TAG="$sha" "${COMPOSE[@]}" pull || die 1 "pull of $sha failed; nothing changed"
+run IMAGE_TAG="$sha" "${COMPOSE[@]}" pull || step_failed "pull of $sha failed; nothing changed"
 if [ -n "$revision" ]; then
   # The old code expects the old schema, and only the new image's migrations know the way back.
   run IMAGE_TAG="$failed" "${COMPOSE[@]}" run --rm -T api alembic downgrade "$revision" \
-    || die 1 "alembic downgrade $revision (with $failed) failed; the images were not switched"
+    || step_failed "alembic downgrade $revision (with $failed) failed; the images were not switched"
 fi
 # `up -d` recreates the containers on the old images; `restart` would keep the new ones.
-run IMAGE_TAG="$sha" "${COMPOSE[@]}" up -d --remove-orphans || die 1 "docker compose up -d of $sha failed"
+run IMAGE_TAG="$sha" "${COMPOSE[@]}" up -d --remove-orphans || step_failed "docker compose up -d of $sha failed"
+if [ "$recording" = 1 ]; then
+  run "$probe_bin" wait --url "$probe_url" \
+    || step_failed "switched to $sha, but the stack is not ready (probe wait); see deploy/scripts/deploy-check.sh"
+  record rollback_succeeded
+  if [ "$DRY_RUN" = 0 ]; then
+    # As deploy.sh does after a good deploy: the tag a later failed step names as the way back.
+    printf '%s\n' "$sha" >"$deploy_dir/.deployed_sha.tmp"
+    mv -f "$deploy_dir/.deployed_sha.tmp" "$deploy_dir/.deployed_sha"
+  fi
+fi
 if [ "$DRY_RUN" = 1 ]; then
   log "dry run: nothing was run"
 else

@@ -6,8 +6,11 @@
 #   b. hostile SHAs and revisions exit 2 with nothing run; a held deploy lock exits 5
 #   c. a good deploy (exit 0); a bad one that probe's verify, through the sidecar, rolls back
 #      with rollback.sh (exit 3, audit log in order); deploy-check.sh healthy (0) and not (1);
-#      rollback.sh's schema downgrade with the failed image; a failing migration (exit 1,
-#      deploy_failed recorded) and a failing pull (exit 1, nothing changed)
+#      rollback.sh by hand: the schema downgrade with the failed image, the gate and the
+#      rollback_started/succeeded events; to a tag that stays unhealthy (exit 1,
+#      rollback_failed); without the sidecar's token (switches, warns, records nothing); a
+#      failing migration (exit 1, deploy_failed recorded) and a failing pull (exit 1, nothing
+#      changed)
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 build_dir=${PROBE_BUILD_DIR:-$root/build}
@@ -91,15 +94,27 @@ script "$scripts/deploy.sh" -n sha-1a2b3c4
 [ "$status" = 0 ] || fail "dry run with the default DEPLOY_DIR exited $status"
 [ "$(head -n 1 "$work/out")" = "+ cd $(q "$root/deploy")" ] || fail "default DEPLOY_DIR: $(head -n 1 "$work/out")"
 
+record_line() { # $1 = event, $2... = the rest of its arguments
+  local event=$1
+  shift
+  echo "+ probe deploy record --event $event --sha aaaaaaa --url http://127.0.0.1:9464 --previous bad$*"
+}
 want="+ cd $(q "$deploy_dir")
+$(record_line rollback_started " --details $(q '{"by":"rollback.sh"}')")
 + IMAGE_TAG=aaaaaaa $compose pull
 + IMAGE_TAG=bad $compose run --rm -T api alembic downgrade 3f2a1b0c9d8e
-+ IMAGE_TAG=aaaaaaa $compose up -d --remove-orphans"
++ IMAGE_TAG=aaaaaaa $compose up -d --remove-orphans
++ probe wait --url http://127.0.0.1:9464
+$(record_line rollback_succeeded)"
 script env DEPLOY_DIR="$deploy_dir" PROBE_FAILED_SHA=bad PROBE_DB_REVISION=3f2a1b0c9d8e "$scripts/rollback.sh" --dry-run aaaaaaa
 [ "$status" = 0 ] || fail "rollback dry run exited $status: $(cat "$work/err")"
-same "rollback.sh --dry-run with a revision" "$(cat "$work/out")" "$want"
-script env DEPLOY_DIR="$deploy_dir" PROBE_FAILED_SHA=bad PROBE_DB_REVISION= "$scripts/rollback.sh" --dry-run aaaaaaa
-same "rollback.sh --dry-run without a revision" "$(cat "$work/out")" "$(sed '3d' <<<"$want")"
+same "rollback.sh --dry-run by hand, with a revision" "$(cat "$work/out")" "$want"
+# As probe's hook (PROBE_PREVIOUS_SHA set), probe records and gates: the switch only.
+want="+ cd $(q "$deploy_dir")
++ IMAGE_TAG=aaaaaaa $compose pull
++ IMAGE_TAG=aaaaaaa $compose up -d --remove-orphans"
+script env DEPLOY_DIR="$deploy_dir" PROBE_PREVIOUS_SHA=aaaaaaa PROBE_FAILED_SHA=bad PROBE_DB_REVISION= "$scripts/rollback.sh" --dry-run aaaaaaa
+same "rollback.sh --dry-run as probe's hook, without a revision" "$(cat "$work/out")" "$want"
 script env DEPLOY_DIR="$deploy_dir" "$scripts/deploy-check.sh" --dry-run
 if [ "$status" != 0 ] || ! grep -qx "+ $compose exec -T probe probe check --config /etc/probe/probe.yaml" "$work/out"; then
   fail "deploy-check.sh --dry-run: $(cat "$work/out" "$work/err")"
@@ -242,7 +257,31 @@ IMAGE_TAG=bad $logged run --rm -T api alembic downgrade rev_aaaaaaa
 IMAGE_TAG=aaaaaaa $logged up -d --remove-orphans"
 [ "$(cat "$FAKE_DOCKER_STATE/schema")" = rev_aaaaaaa ] || fail "schema at $(cat "$FAKE_DOCKER_STATE/schema")"
 [ "$(api_version)" = aaaaaaa ] || fail "the api runs $(api_version)"
-pass "rollback.sh downgrades with the failed image before switching"
+same "events of rollback.sh by hand" "$(kinds 2)" "rollback_succeeded:aaaaaaa rollback_started:aaaaaaa"
+previous=$(curl -fsS "$PROBE_URL/deploys?limit=1" | jq -r '.events[0].previous_sha')
+[ "$previous" = bad ] || fail "rollback_succeeded names previous_sha $previous, want bad"
+metric=$(curl -fsS "$PROBE_URL/metrics" | grep '^probe_deploy_info{' || true)
+[[ $metric == *'sha="aaaaaaa"'*' 1' ]] || fail "probe_deploy_info after a rollback by hand: $metric"
+pass "rollback.sh by hand: downgrades with the failed image, switches, gates, records the rollback"
+
+# 4b. rollback.sh by hand to a tag that does not come up: exit 1, rollback_failed recorded.
+script env PROBE_FAILED_SHA=aaaaaaa "$scripts/rollback.sh" bad
+[ "$status" = 1 ] || fail "rollback.sh to an unhealthy tag exited $status, want 1: $(cat "$work/err")"
+grep -q "not ready (probe wait)" "$work/err" || fail "rollback.sh does not say the stack is not ready: $(cat "$work/err")"
+same "events of a failed rollback by hand" "$(kinds 2)" "rollback_failed:bad rollback_started:bad"
+[ "$(cat "$deploy_dir/.deployed_sha")" = aaaaaaa ] || fail "a failed rollback wrote .deployed_sha"
+pass "rollback.sh by hand to an unhealthy tag: exit 1, rollback_failed recorded"
+
+# 4c. Without the sidecar's token it still switches, and says the rollback is not recorded.
+mv "$deploy_dir/.env" "$work/env.saved"
+script env PROBE_FAILED_SHA=bad "$scripts/rollback.sh" aaaaaaa
+mv "$work/env.saved" "$deploy_dir/.env"
+[ "$status" = 0 ] || fail "rollback.sh without a token exited $status: $(cat "$work/err")"
+grep -q "warning: PROBE_TOKEN is not set.*not gated and not recorded" "$work/err" \
+  || fail "no warning about the unrecorded rollback: $(cat "$work/err")"
+[ "$(kinds 1)" = "rollback_failed:bad" ] || fail "a rollback without a token was recorded: $(kinds 1)"
+[ "$(api_version)" = aaaaaaa ] || fail "the api runs $(api_version)"
+pass "rollback.sh by hand without a token: switches, warns that nothing is recorded"
 
 # 5. A failing migration: exit 1, deploy_failed recorded, the way back named.
 script env FAKE_DOCKER_FAIL=alembic "$scripts/deploy.sh" ccccccc
