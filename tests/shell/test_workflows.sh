@@ -15,7 +15,8 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 pass() { echo "ok: $*"; }
 cd "$root"
 
-workflows=(.github/workflows/build.yml .github/workflows/image.yml .github/workflows/deploy.yml)
+workflows=(.github/workflows/build.yml .github/workflows/image.yml .github/workflows/deploy.yml
+  .github/workflows/release.yml)
 for wf in "${workflows[@]}"; do
   [ -f "$wf" ] || fail "$wf is missing"
 done
@@ -78,8 +79,8 @@ def check(cond, what):
     if not cond:
         sys.exit(f"FAIL: {what}")
 
-build, image, deploy = (load(p) for p in sys.argv[1:4])
-docs = {"build.yml": build, "image.yml": image, "deploy.yml": deploy}
+build, image, deploy, release = (load(p) for p in sys.argv[1:5])
+docs = {"build.yml": build, "image.yml": image, "deploy.yml": deploy, "release.yml": release}
 
 # No ${{ }} in a run: script — inputs and secrets go through env (script injection).
 for name, doc in docs.items():
@@ -135,7 +136,16 @@ check(meta and "latest" in meta[0]["with"]["tags"] and "format=long" in meta[0][
       "image.yml: tags latest and the full SHA")
 check(image["jobs"]["build"].get("permissions") == {"contents": "read", "packages": "write"},
       "image.yml: permissions contents read, packages write")
-print("ok: deploy.yml, build.yml and image.yml say what the kit relies on")
+# release.yml
+inputs = release["on"]["workflow_dispatch"]["inputs"]
+for name in ("release", "api", "bot", "frontend"):
+    check(inputs[name].get("required") is True, f"release.yml: required input {name}")
+check(release.get("permissions") == {} and release["jobs"]["tag"].get("permissions") == {"packages": "write"},
+      "release.yml: no permissions but packages: write on its job")
+text = open(sys.argv[4]).read()
+check("imagetools create" in text and "exists already" in text,
+      "release.yml: tags with imagetools create and never moves an existing tag")
+print("ok: deploy.yml, build.yml, image.yml and release.yml say what the kit relies on")
 PY
 
 # 5. Every run: block passes shellcheck, as the bash GitHub runs it with (-eo pipefail).
