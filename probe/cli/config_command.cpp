@@ -16,8 +16,11 @@ void setup_config_command(CLI::App& command, int& exit_code) {
   check->add_option("--config,-c", *path, "Config file");
   check->callback([path, &exit_code] {
     const config::Config config = load_config(*path);
-    std::cout << "# " << config.path << ": valid, " << config.targets.size() << " target(s)\n"
-              << config::print_config(config);
+    std::cout << "# " << config.path << ": valid, " << config.targets.size() << " target(s)\n";
+    for (const std::string& note : config.notes) {
+      std::cout << "# " << note << "\n";
+    }
+    std::cout << config::print_config(config);
     exit_code = 0;
   });
 }

@@ -24,6 +24,12 @@ std::string names(const std::vector<std::string>& list) {
   return list.empty() ? "-" : util::join(list, ",");
 }
 
+void log_notes(const config::Config& config) {
+  for (const std::string& note : config.notes) {
+    spdlog::info("config: {}", note);
+  }
+}
+
 } // namespace
 
 Sidecar::Sidecar(std::string config_path, std::optional<std::string> listen_override)
@@ -61,7 +67,8 @@ Sidecar::Sidecar(std::string config_path, std::optional<std::string> listen_over
       std::make_unique<deploy::LocalEventSink>(m_config->deploy, [](const std::string& warning) {
         spdlog::warn("deploy events: {}", warning);
       });
-  m_channels = exporters::make_channels(m_config->notify, {});
+  m_channels = std::make_shared<const Channels>(exporters::make_channels(m_config->notify, {}));
+  log_notes(*m_config);
 }
 
 std::pair<int, nlohmann::json> Sidecar::record_deploy(const std::string& body) {
@@ -129,7 +136,12 @@ void Sidecar::deploy_loop() {
       const deploy::DeployEvent event = std::move(m_to_notify.front());
       m_to_notify.pop_front();
       lock.unlock();
-      exporters::notify_all(m_channels, event, [this](const exporters::ChannelResult& result) {
+      std::shared_ptr<const Channels> channels;
+      {
+        const std::lock_guard<std::mutex> config_lock(m_config_mutex);
+        channels = m_channels;
+      }
+      exporters::notify_all(*channels, event, [this](const exporters::ChannelResult& result) {
         m_metrics.count_notification(result.channel, result.result.ok);
       });
       lock.lock();
@@ -189,6 +201,8 @@ exporters::ReloadOutcome Sidecar::reload() {
   if (next->listen != m_config->listen && !m_listen_override) {
     spdlog::warn("reload: listen changed to {}; it takes effect at the next restart", next->listen);
   }
+  m_channels = std::make_shared<const Channels>(exporters::make_channels(next->notify, {}));
+  log_notes(*next);
   m_config = std::move(next);
   m_metrics.record_reload(true, std::chrono::system_clock::now());
   const std::string message = "added " + names(summary.added) + ", removed " +

@@ -44,7 +44,7 @@ private:
 
   std::string m_config_path;
   std::optional<std::string> m_listen_override;
-  mutable std::mutex m_config_mutex; // guards m_config; reloads are serialized by it too
+  mutable std::mutex m_config_mutex; // guards m_config and m_channels; serializes reloads
   std::shared_ptr<const config::Config> m_config;
   util::Watchdog m_watchdog;
   exporters::ProbeMetrics m_metrics;
@@ -52,7 +52,9 @@ private:
   std::unique_ptr<exporters::HttpServer> m_server;
 
   std::unique_ptr<deploy::LocalEventSink> m_events;
-  std::vector<std::unique_ptr<exporters::Channel>> m_channels;
+  // Replaced whole on reload; the deploy thread keeps the set it took until it is done with it.
+  using Channels = std::vector<std::unique_ptr<exporters::Channel>>;
+  std::shared_ptr<const Channels> m_channels;
   std::mutex m_deploy_mutex;
   std::condition_variable m_deploy_wake;
   std::deque<deploy::DeployEvent> m_to_notify;

@@ -137,6 +137,10 @@ struct Config {
   Gate gate;
   Deploy deploy;
   std::vector<Notifier> notify;
+  // Things the loader decided that a person should hear about but that are not errors, e.g.
+  // "notify[1]: left out: optional, and its webhook_url is empty". Printed by `config check`,
+  // logged by `serve`.
+  std::vector<std::string> notes;
 
   bool operator==(const Config&) const = default;
 };

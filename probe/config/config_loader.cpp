@@ -64,6 +64,7 @@ private:
   Gate read_gate(const YAML::Node& node) const;
   Deploy read_deploy(const YAML::Node& node) const;
   Notifier read_notifier(const YAML::Node& node, const std::string& field) const;
+  void read_notify(const YAML::Node& notify, Config& config) const;
 
   std::string m_file;
   const util::EnvLookup& m_env;
@@ -618,7 +619,7 @@ Notifier Reader::read_notifier(const YAML::Node& node, const std::string& field)
   Notifier notifier;
   const YAML::Node type = require(node, "type", field);
   const std::string type_text = string_value(type, field + ".type");
-  Keys allowed{"type", "on"};
+  Keys allowed{"type", "on", "optional"};
   if (type_text == "telegram") {
     notifier.type = NotifyType::telegram;
     notifier.bot_token =
@@ -693,14 +694,53 @@ Config Reader::read(const YAML::Node& root) {
   config.gate = read_gate(root["gate"]);
   config.deploy = read_deploy(root["deploy"]);
   if (const YAML::Node notify = root["notify"]) {
-    if (!notify.IsSequence()) {
-      fail(notify, "notify", "must be a list of channels, not " + node_kind(notify));
-    }
-    for (std::size_t i = 0; i < notify.size(); ++i) {
-      config.notify.push_back(read_notifier(notify[i], "notify[" + std::to_string(i) + "]"));
-    }
+    read_notify(notify, config);
   }
   return config;
+}
+
+namespace {
+
+// The credential a channel cannot send without that is empty, if any: "bot_token", ...
+const char* missing_credential(const Notifier& notifier) {
+  switch (notifier.type) {
+  case NotifyType::telegram:
+    return notifier.bot_token.empty() ? "bot_token"
+           : notifier.chat_id.empty() ? "chat_id"
+                                      : nullptr;
+  case NotifyType::slack:
+    return notifier.url.empty() ? "webhook_url" : nullptr;
+  case NotifyType::webhook:
+    return notifier.url.empty() ? "url" : nullptr;
+  }
+  return nullptr;
+}
+
+} // namespace
+
+// A channel with an empty credential could only fail at every send, so it is an error —
+// unless marked `optional: true`, the way to write one config for servers with and without
+// the channel's secrets (`bot_token: "${TELEGRAM_BOT_TOKEN:-}"`): then it is left out, noted.
+void Reader::read_notify(const YAML::Node& notify, Config& config) const {
+  if (!notify.IsSequence()) {
+    fail(notify, "notify", "must be a list of channels, not " + node_kind(notify));
+  }
+  for (std::size_t i = 0; i < notify.size(); ++i) {
+    const std::string field = "notify[" + std::to_string(i) + "]";
+    Notifier notifier = read_notifier(notify[i], field);
+    const bool optional =
+        notify[i]["optional"] && bool_value(notify[i]["optional"], field + ".optional");
+    if (const char* missing = missing_credential(notifier)) {
+      if (!optional) {
+        fail(notify[i][missing], field + "." + missing,
+             "is empty (mark the channel `optional: true` to leave it out when it is unset)");
+      }
+      config.notes.push_back(field + ": " + std::string(to_string(notifier.type)) +
+                             " left out: optional, and its " + missing + " is empty");
+      continue;
+    }
+    config.notify.push_back(std::move(notifier));
+  }
 }
 
 } // namespace

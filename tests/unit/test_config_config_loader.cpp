@@ -161,7 +161,8 @@ const std::vector<BadConfig> k_bad_configs{
     {"unknown_notify_key", k_target + R"(notify:
   - {type: slack, webhook_url: "https://x/", chanel: y}
 )",
-     "probe.yaml:4:46: notify[0].chanel: unknown key (allowed here: on, type, webhook_url)"},
+     "probe.yaml:4:46: notify[0].chanel: unknown key (allowed here: on, optional, type, "
+     "webhook_url)"},
     {"duplicate_target_key", R"(targets:
   - name: a
     type: tcp
@@ -660,7 +661,17 @@ const std::vector<BadConfig> k_bad_configs{
   - {type: telegram, bot_token: x, chat_id: "1", webhook_url: "https://x/"}
 )",
      "probe.yaml:4:50: notify[0].webhook_url: unknown key (allowed here: api_url, bot_token, "
-     "chat_id, on, type)"},
+     "chat_id, on, optional, type)"},
+    {"notify_empty_bot_token",
+     k_target + "notify:\n  - {type: telegram, bot_token: \"${EMPTY}\", chat_id: \"1\"}\n",
+     "probe.yaml:4:33: notify[0].bot_token: is empty (mark the channel `optional: true` to leave "
+     "it out when it is unset)"},
+    {"notify_empty_webhook_url", k_target + "notify:\n  - {type: slack, webhook_url: \"\"}\n",
+     "probe.yaml:4:32: notify[0].webhook_url: is empty (mark the channel `optional: true` to "
+     "leave it out when it is unset)"},
+    {"notify_optional_not_a_bool",
+     k_target + "notify:\n  - {type: webhook, url: \"https://x/\", optional: maybe}\n",
+     "probe.yaml:4:50: notify[0].optional: \"maybe\" is not true or false"},
     {"notify_telegram_missing_bot_token",
      k_target + "notify:\n  - {type: telegram, chat_id: \"1\"}\n",
      "probe.yaml:4:5: notify[0]: missing required field \"bot_token\""},
@@ -1067,6 +1078,21 @@ TEST(ConfigLoaderExample, MinimalConfigGetsAllDefaults) {
   EXPECT_EQ(web.timeout, Duration(2'000));
   EXPECT_EQ(web.success_threshold, 1);
   EXPECT_EQ(web.failure_threshold, 3);
+}
+
+// One config for servers with and without a channel's secrets: an optional channel whose
+// credential is empty is left out and noted; with its credentials it is kept like any other.
+TEST(ConfigLoaderExample, OptionalChannelWithAnEmptyCredentialIsLeftOutAndNoted) {
+  const Config config = load(k_target + R"(notify:
+  - {type: telegram, bot_token: "${TELEGRAM_BOT_TOKEN}", chat_id: "${UNSET_CHAT:-}", optional: true}
+  - {type: slack, webhook_url: "${SLACK_WEBHOOK_URL}", optional: true}
+  - {type: webhook, url: "${UNSET_HOOK:-}", optional: true}
+)");
+  ASSERT_EQ(config.notify.size(), 1U);
+  EXPECT_EQ(config.notify[0].type, NotifyType::slack);
+  EXPECT_EQ(config.notes, (std::vector<std::string>{
+                              "notify[0]: telegram left out: optional, and its chat_id is empty",
+                              "notify[2]: webhook left out: optional, and its url is empty"}));
 }
 
 // Port 0 asks the kernel for a free port: fine for listening, never for a target.
