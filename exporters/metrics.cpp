@@ -126,12 +126,6 @@ ProbeMetrics::ProbeMetrics(const std::string& version, const std::string& revisi
                                 .Name("probe_notifications_total")
                                 .Help("Deploy notifications sent, by channel and outcome")
                                 .Register(*m_registry)) {
-  for (const char* outcome : {"succeeded", "failed", "rolled_back"}) {
-    m_deploys_total.Add({{"outcome", outcome}}); // present at 0 from the first scrape
-  }
-  for (const char* outcome : {"succeeded", "failed"}) {
-    m_rollbacks_total.Add({{"outcome", outcome}});
-  }
   BuildGauge()
       .Name("probe_build_info")
       .Help("probe's version and git revision; always 1")
@@ -264,17 +258,20 @@ void ProbeMetrics::update_deploys(const std::optional<std::map<std::string, long
                                   std::optional<double> last_deploy_timestamp,
                                   std::size_t pending) {
   const std::lock_guard<std::mutex> lock(m_mutex);
+  // The series appear with the first successful read of the log, never at 0 before it: a
+  // restart while PostgreSQL is down would otherwise show N -> 0 -> N, which increase() reads as
+  // N new deploys and the deploy alerts would fire for old events.
   if (counts) {
     auto count = [&](const char* kind) {
       const auto found = counts->find(kind);
       return found == counts->end() ? 0.0 : static_cast<double>(found->second);
     };
-    const double rolled_back = count("rollback_succeeded");
+    // Each a count of one event kind, so each only grows: "failed" counts every failed
+    // deploy, rolled back or not; "rolled_back" those a rollback then made good.
     advance(m_deploys_total.Add({{"outcome", "succeeded"}}), count("deploy_succeeded"));
-    advance(m_deploys_total.Add({{"outcome", "rolled_back"}}), rolled_back);
-    advance(m_deploys_total.Add({{"outcome", "failed"}}),
-            std::max(0.0, count("deploy_failed") - rolled_back));
-    advance(m_rollbacks_total.Add({{"outcome", "succeeded"}}), rolled_back);
+    advance(m_deploys_total.Add({{"outcome", "failed"}}), count("deploy_failed"));
+    advance(m_deploys_total.Add({{"outcome", "rolled_back"}}), count("rollback_succeeded"));
+    advance(m_rollbacks_total.Add({{"outcome", "succeeded"}}), count("rollback_succeeded"));
     advance(m_rollbacks_total.Add({{"outcome", "failed"}}), count("rollback_failed"));
   }
   if (!current_sha.empty() &&

@@ -34,9 +34,10 @@ public:
   void record_reload(bool success, std::chrono::system_clock::time_point when);
 
   // The deploy log's figures: counts of stored events by kind (monotonic as the log only
-  // grows), the newest successful deploy or rollback, the newest deploy event's time, and the
-  // journal's backlog. Counters follow the counts; outcomes: succeeded = deploy_succeeded,
-  // rolled_back = rollback_succeeded, failed = deploy_failed - rollback_succeeded.
+  // grows; nullopt when the log could not be read), the newest successful deploy or rollback,
+  // the newest deploy event's time, and the journal's backlog. Outcomes: succeeded =
+  // deploy_succeeded, failed = deploy_failed (rolled back or not), rolled_back =
+  // rollback_succeeded.
   void update_deploys(const std::optional<std::map<std::string, long long>>& counts,
                       const std::string& current_sha, const std::string& current_previous,
                       std::optional<double> last_deploy_timestamp, std::size_t pending);

@@ -111,6 +111,41 @@ TEST(ProbeMetrics, TargetConfigGaugesFollowTheConfigAcrossReloads) {
   EXPECT_TRUE(has_line(text, "probe_target_critical{target=\"worker\",type=\"tcp\"} 1")) << text;
 }
 
+TEST(ProbeMetrics, DeployCountersAppearWithTheFirstReadAndCountEventKinds) {
+  ProbeMetrics metrics("1", "r");
+  metrics.update_deploys(std::nullopt, "", "", std::nullopt, 2); // the log is unreadable
+  std::string text = metrics.render();
+  EXPECT_EQ(text.find("probe_deploys_total{"), std::string::npos) << text;
+  EXPECT_EQ(text.find("probe_rollbacks_total{"), std::string::npos) << text;
+  EXPECT_TRUE(has_line(text, "probe_events_pending 2")) << text;
+
+  // Two failed deploys, one rolled back: both count as failed, one as rolled back.
+  metrics.update_deploys(std::map<std::string, long long>{{"deploy_succeeded", 3},
+                                                          {"deploy_failed", 2},
+                                                          {"rollback_succeeded", 1},
+                                                          {"rollback_failed", 1}},
+                         "aaaaaaa", "", 1.7e9, 0);
+  text = metrics.render();
+  for (const char* line : {
+           "probe_deploys_total{outcome=\"succeeded\"} 3",
+           "probe_deploys_total{outcome=\"failed\"} 2",
+           "probe_deploys_total{outcome=\"rolled_back\"} 1",
+           "probe_rollbacks_total{outcome=\"succeeded\"} 1",
+           "probe_rollbacks_total{outcome=\"failed\"} 1",
+       }) {
+    EXPECT_TRUE(has_line(text, line)) << line << "\n---\n" << text;
+  }
+  // A later rollback by hand does not take anything back from "failed".
+  metrics.update_deploys(std::map<std::string, long long>{{"deploy_succeeded", 3},
+                                                          {"deploy_failed", 2},
+                                                          {"rollback_succeeded", 2},
+                                                          {"rollback_failed", 1}},
+                         "aaaaaaa", "", 1.7e9, 0);
+  text = metrics.render();
+  EXPECT_TRUE(has_line(text, "probe_deploys_total{outcome=\"failed\"} 2")) << text;
+  EXPECT_TRUE(has_line(text, "probe_deploys_total{outcome=\"rolled_back\"} 2")) << text;
+}
+
 TEST(ProbeMetrics, RemovedTargetsLeaveNoSeries) {
   ProbeMetrics metrics("1", "r");
   metrics.observe(make_target("api", config::TargetType::http),
