@@ -26,9 +26,6 @@ constexpr std::array<std::pair<HttpMode, std::string_view>, 8> k_mode_names{{
     {HttpMode::trickle, "trickle"},
 }};
 
-// Enough worker threads that a test's concurrent checks never queue behind each other (the
-// default pool is 8 on a small machine, and slow handlers hold a worker each).
-constexpr std::size_t k_worker_threads = 48;
 // A trickle lasts this long at most, far beyond any check timeout.
 constexpr std::size_t k_trickle_bytes = 600;
 constexpr std::size_t k_huge_chunk = std::size_t{64} * 1024;
@@ -97,7 +94,9 @@ HttpStandin::HttpStandin(HttpStandinOptions options)
     : m_options(std::move(options)), m_server(std::make_unique<WideBacklogServer>()),
       m_mode(m_options.mode), m_version(m_options.version), m_delay(m_options.delay) {
   httplib::Server& server = *m_server;
-  server.new_task_queue = [] { return new httplib::ThreadPool(k_worker_threads); };
+  server.new_task_queue = [threads = m_options.worker_threads] {
+    return new httplib::ThreadPool(threads);
+  };
   // Keep-alive must outlast a test's back-to-back checks (the default is 5 requests), and an
   // idle kept-alive connection holds a worker until this timeout even after stop().
   server.set_keep_alive_max_count(10'000);

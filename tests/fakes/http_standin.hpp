@@ -59,6 +59,10 @@ struct HttpStandinOptions {
   HttpMode mode = HttpMode::healthy;
   std::string version = "v1";
   std::chrono::milliseconds delay{1000}; // how long `slow` waits
+  // Enough that a test's concurrent checks never queue behind each other (cpp-httplib's
+  // default is 8 on a small machine; slow handlers and each kept-alive client connection hold
+  // a worker while they last): a benchmark with N targets (N connections) needs at least N.
+  std::size_t worker_threads = 48;
 };
 
 class HttpStandin {

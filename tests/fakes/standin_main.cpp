@@ -1,12 +1,15 @@
 // probe-standin: the test stand-ins as a process, for shell tests, the readiness-gate tests and
 // the demo, which need a target on a fixed port that can start late, answer wrong, hang or die
 // on cue. `http` serves HttpStandin (with GET /version for "which build is running"), `tcp`
-// serves TcpStandin. It prints "listening on HOST:PORT" once it accepts, and exits 0 on
-// SIGTERM or SIGINT, so a script can start it, wait for that line, and stop it cleanly.
+// serves TcpStandin, `receiver` serves ReceiverStandin (a Telegram API and webhook that writes
+// down every POST as a JSON line in --out, for the alerting tests). It prints "listening on
+// HOST:PORT" once it accepts, and exits 0 on SIGTERM or SIGINT, so a script can start it, wait
+// for that line, and stop it cleanly.
 //
 //   probe-standin http --listen 127.0.0.1:8000 [--version v1] [--mode healthy|error_500|...]
 //                      [--delay 3s] [--start-delay 2s] [--pid-file F]
 //   probe-standin tcp  --listen 127.0.0.1:5432 --mode postgres_rejecting [--start-delay 2s]
+//   probe-standin receiver --listen 127.0.0.1:9000 --out requests.jsonl [--pid-file F]
 #include <cerrno>
 #include <charconv>
 #include <csignal>
@@ -24,9 +27,12 @@
 
 #include "probe/util/duration.hpp"
 #include "tests/fakes/http_standin.hpp"
+#include "tests/fakes/receiver_standin.hpp"
 #include "tests/fakes/tcp_standin.hpp"
 
 namespace {
+
+enum class Kind { http, tcp, receiver };
 
 struct Options {
   std::string listen;
@@ -35,6 +41,7 @@ struct Options {
   std::string delay = "1s";
   std::string start_delay = "0s";
   std::string pid_file;
+  std::string out; // receiver
 };
 
 struct Listen {
@@ -105,7 +112,8 @@ private:
   std::string m_path;
 };
 
-int serve(const Options& options, bool http) {
+int serve(const Options& options, Kind kind) {
+  const bool http = kind == Kind::http;
   const std::optional<Listen> listen = parse_listen(options.listen);
   if (!listen) {
     std::cerr << "probe-standin: --listen: \"" << options.listen << "\" is not HOST:PORT\n";
@@ -116,7 +124,7 @@ int serve(const Options& options, bool http) {
   const std::optional<probe::fakes::HttpMode> http_mode =
       probe::fakes::parse_http_mode(options.mode.empty() ? "healthy" : options.mode);
   const std::optional<probe::fakes::TcpMode> tcp_mode = probe::fakes::parse_tcp_mode(options.mode);
-  if (http ? !http_mode : !tcp_mode) {
+  if (kind != Kind::receiver && (http ? !http_mode : !tcp_mode)) {
     std::cerr << "probe-standin: --mode: \"" << options.mode << "\" is not a"
               << (http ? "n http" : " tcp") << " mode\n";
     return 2;
@@ -129,9 +137,14 @@ int serve(const Options& options, bool http) {
   }
   std::unique_ptr<probe::fakes::HttpStandin> http_standin;
   std::unique_ptr<probe::fakes::TcpStandin> tcp_standin;
+  std::unique_ptr<probe::fakes::ReceiverStandin> receiver_standin;
   int port = 0;
   try {
-    if (http) {
+    if (kind == Kind::receiver) {
+      receiver_standin = std::make_unique<probe::fakes::ReceiverStandin>(
+          probe::fakes::ReceiverStandinOptions{listen->host, listen->port, options.out});
+      port = receiver_standin->port();
+    } else if (http) {
       http_standin = std::make_unique<probe::fakes::HttpStandin>(probe::fakes::HttpStandinOptions{
           listen->host, listen->port, *http_mode, options.version, delay});
       port = http_standin->port();
@@ -168,7 +181,7 @@ int run(int argc, char** argv) {
   CLI::App app{"probe-standin: stand-in targets for probe's tests and demo", "probe-standin"};
   app.require_subcommand(1);
   Options options;
-  bool http = false;
+  Kind kind = Kind::tcp;
 
   CLI::App* http_command = app.add_subcommand("http", "An HTTP target (/, /health, /version)");
   add_common_flags(*http_command, options);
@@ -177,7 +190,7 @@ int run(int argc, char** argv) {
                            "huge_body, trickle");
   http_command->add_option("--version", options.version, "Version /health and /version report");
   http_command->add_option("--delay", options.delay, "How long mode slow waits");
-  http_command->callback([&http] { http = true; });
+  http_command->callback([&kind] { kind = Kind::http; });
 
   CLI::App* tcp_command = app.add_subcommand("tcp", "A raw TCP target");
   add_common_flags(*tcp_command, options);
@@ -186,9 +199,17 @@ int run(int argc, char** argv) {
                    "hang_after_accept, reset, postgres_rejecting, trickle_headers, backlog_full")
       ->required();
 
+  CLI::App* receiver_command =
+      app.add_subcommand("receiver", "Answers every POST 200, appending it to --out");
+  add_common_flags(*receiver_command, options);
+  receiver_command
+      ->add_option("--out", options.out, "JSON-lines file: one {\"path\", \"body\"} per request")
+      ->required();
+  receiver_command->callback([&kind] { kind = Kind::receiver; });
+
   try {
     app.parse(argc, argv);
-    return serve(options, http);
+    return serve(options, kind);
   } catch (const CLI::ParseError& e) {
     const int code = app.exit(e);
     return code == 0 ? 0 : 2;

@@ -8,8 +8,8 @@ PROBE_BUILD_PACKAGES=(
   libyaml-cpp-dev nlohmann-json3-dev libspdlog-dev libcli11-dev
   prometheus-cpp-dev libcpp-httplib-dev libpqxx-dev libpq-dev libgtest-dev zlib1g-dev
 )
-PROBE_TEST_PACKAGES=(postgresql postgresql-client prometheus shellcheck jq curl openssl
-  yamllint docker-compose)
+PROBE_TEST_PACKAGES=(postgresql postgresql-client prometheus prometheus-alertmanager shellcheck
+  jq curl openssl yamllint docker-compose)
 
 # Installs every package named in the arguments that is not installed yet.
 install_packages() {
