@@ -41,8 +41,8 @@ build=(-f "$deploy/docker-compose.yml" -f "$deploy/docker-compose.build.yml")
 mkdir -p "$work/app"
 
 # compose ENV_FILE [NAME=VALUE...] -- ARGS...: docker-compose with no settings but those of
-# ENV_FILE and the NAME=VALUEs (which win, as the shell's environment does). The example
-# stands in for deploy/.env, which the app services read as their env_file.
+# ENV_FILE and the NAME=VALUEs (which win, as the shell's environment does). The examples
+# stand in for deploy/.env and for deploy/env/*.env, the app services' env_files.
 compose() {
   local env_file=$1
   shift
@@ -52,7 +52,8 @@ compose() {
     shift
   done
   shift
-  env -i PATH="$PATH" HOME="$work" APP_ENV_FILE="$(basename "$env_file")" \
+  env -i PATH="$PATH" HOME="$work" API_ENV_FILE=env/api.env.example \
+    BOT_ENV_FILE=env/bot.env.example FRONTEND_ENV_FILE=env/frontend.env.example \
     API_CONTEXT="$work/app" BOT_CONTEXT="$work/app" FRONTEND_CONTEXT="$work/app" \
     "${settings[@]}" docker-compose --env-file "$env_file" "$@"
 }
@@ -134,7 +135,20 @@ has probe '^    - probe-state:/var/lib/probe' "$work/base.yml" || fail "probe ha
 has probe '/deploy/probe.yaml:/etc/probe/probe.yaml:ro$' "$work/base.yml" || fail "deploy/probe.yaml is not mounted read-only"
 has probe '127.0.0.1:9464:9464' "$work/base.yml" || fail "probe's port is not published on 127.0.0.1:9464"
 has probe '^      PROBE_TOKEN: ' "$work/base.yml" || fail "probe gets no PROBE_TOKEN"
-pass "probe: init, the probe-state volume, deploy/probe.yaml read-only, 127.0.0.1:9464, PROBE_TOKEN"
+for var in TELEGRAM_BOT_TOKEN TELEGRAM_CHAT_ID SLACK_WEBHOOK_URL; do
+  has probe "^      $var: " "$work/base.yml" || fail "probe gets no $var (deploy/probe.yaml's notify channels)"
+done
+pass "probe: init, the probe-state volume, deploy/probe.yaml read-only, 127.0.0.1:9464, PROBE_TOKEN, notification variables"
+
+# Each app gets its own env file's settings and none of the stack's secrets.
+for service in api bot frontend; do
+  has "$service" '^      LOG_LEVEL: info$|^      NODE_ENV: production$' "$work/base.yml" ||
+    fail "$service does not get the settings of deploy/env/$service.env"
+  for secret in POSTGRES_PASSWORD PROBE_TOKEN GRAFANA_ADMIN_PASSWORD TELEGRAM_BOT_TOKEN; do
+    if has "$service" "^      $secret: " "$work/base.yml"; then fail "$service gets $secret"; fi
+  done
+done
+pass "api, bot, frontend: their own env file each, no stack secrets (POSTGRES_PASSWORD, PROBE_TOKEN, ...)"
 
 for service in api bot frontend probe; do
   if has "$service" '^    build:' "$work/base.yml"; then fail "docker-compose.yml builds $service (build: belongs in docker-compose.build.yml)"; fi
