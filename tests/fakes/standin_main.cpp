@@ -7,7 +7,7 @@
 // for that line, and stop it cleanly.
 //
 //   probe-standin http --listen 127.0.0.1:8000 [--version v1] [--mode healthy|error_500|...]
-//                      [--delay 3s] [--start-delay 2s] [--pid-file F]
+//                      [--delay 3s] [--start-delay 2s] [--pid-file F] [--threads 48]
 //   probe-standin tcp  --listen 127.0.0.1:5432 --mode postgres_rejecting [--start-delay 2s]
 //   probe-standin receiver --listen 127.0.0.1:9000 --out requests.jsonl [--pid-file F]
 #include <cerrno>
@@ -38,6 +38,7 @@ struct Options {
   std::string listen;
   std::string mode;
   std::string version = "v1";
+  std::size_t threads = 48;
   std::string delay = "1s";
   std::string start_delay = "0s";
   std::string pid_file;
@@ -146,7 +147,7 @@ int serve(const Options& options, Kind kind) {
       port = receiver_standin->port();
     } else if (http) {
       http_standin = std::make_unique<probe::fakes::HttpStandin>(probe::fakes::HttpStandinOptions{
-          listen->host, listen->port, *http_mode, options.version, delay});
+          listen->host, listen->port, *http_mode, options.version, delay, options.threads});
       port = http_standin->port();
     } else {
       tcp_standin =
@@ -190,6 +191,10 @@ int run(int argc, char** argv) {
                            "huge_body, trickle");
   http_command->add_option("--version", options.version, "Version /health and /version report");
   http_command->add_option("--delay", options.delay, "How long mode slow waits");
+  http_command
+      ->add_option("--threads", options.threads,
+                   "Worker threads; each kept-alive client connection holds one (default 48)")
+      ->check(CLI::Range(1, 4096));
   http_command->callback([&kind] { kind = Kind::http; });
 
   CLI::App* tcp_command = app.add_subcommand("tcp", "A raw TCP target");
