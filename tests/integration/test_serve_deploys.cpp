@@ -1,12 +1,17 @@
 // The deploy half of `probe serve` against a real PostgreSQL: POST /deploys needs the token and
 // is idempotent on event_id; GET /deploys is the log, newest first; the deploy metrics follow
-// the log; and `probe deploy verify --url` gates and records through the sidecar alone.
+// the log; notification channels follow a reload; and `probe deploy verify --url` gates and
+// records through the sidecar alone.
+#include <fstream>
+#include <thread>
+
 #include "pg_env.hpp"
 #include "serve_fixture.hpp"
 #include <nlohmann/json.hpp>
 #include <unistd.h>
 
 #include "tests/fakes/http_standin.hpp"
+#include "tests/fakes/receiver_standin.hpp"
 
 namespace probe::tests {
 namespace {
@@ -79,6 +84,28 @@ TEST_F(ServeDeploys, MetricsFollowTheLog) {
   EXPECT_EQ(m_probe->metric("probe_rollbacks_total{outcome=\"succeeded\"}"), 0);
   EXPECT_EQ(m_probe->metric("probe_events_pending"), 0);
   EXPECT_GT(m_probe->metric("probe_last_deploy_timestamp_seconds"), 1.7e9);
+}
+
+// A channel added by a reload notifies the next event; before the reload nothing was sent.
+TEST_F(ServeDeploys, NotifyChannelsFollowAReload) {
+  fakes::ReceiverStandin receiver({"127.0.0.1", 0, m_dir.path() + "/received.jsonl"});
+  m_probe->post("/deploys", "tok-123", event_body("", "deploy_succeeded", "aaaaaaa"));
+  std::this_thread::sleep_for(500ms);
+  EXPECT_EQ(receiver.requests(), 0U);
+
+  std::ofstream(m_probe->config_path())
+      << "targets:\n  - {name: api, type: http, url: \"" << m_api.url("/health") << "\"}\n"
+      << "deploy: {dsn: \"" << m_dsn << "\", journal: \"" << m_dir.path()
+      << "/journal.jsonl\", token: \"tok-123\"}\n"
+      << "notify:\n  - {type: webhook, url: \"http://127.0.0.1:" << receiver.port()
+      << "/hook\"}\n  - {type: slack, webhook_url: \"\", optional: true}\n";
+  ASSERT_EQ(m_probe->post("/-/reload", "tok-123").first, 200);
+  m_probe->post("/deploys", "tok-123", event_body("", "deploy_failed", "bbbbbbb"));
+  ASSERT_TRUE(fakes::eventually([&] { return receiver.requests() == 1; }, 5s))
+      << m_probe->process().log();
+  EXPECT_EQ(m_probe->metric("probe_notifications_total{channel=\"webhook\",outcome=\"ok\"}"), 1);
+  EXPECT_NE(m_probe->process().log().find("notify[1]: slack left out: optional"), std::string::npos)
+      << m_probe->process().log();
 }
 
 TEST_F(ServeDeploys, VerifyThroughTheSidecar) {
