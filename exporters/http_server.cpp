@@ -6,6 +6,7 @@
 #include <httplib.h>
 #include <sys/socket.h>
 
+#include "probe/util/elastic_pool.hpp"
 #include "probe/util/error.hpp"
 #include "probe/util/secret.hpp"
 
@@ -17,6 +18,25 @@ namespace {
 class WideBacklogServer final : public httplib::Server {
 public:
   bool widen_backlog(int backlog) { return ::listen(svr_sock_, backlog) == 0; }
+};
+
+// cpp-httplib keeps a connection on one thread for as long as it lasts, so its fixed pool of 8
+// is taken by 8 idle kept-alive (or slowloris) clients and a scrape queues behind them for
+// their timeouts. An elastic pool always has a thread for a new connection: two when quiet,
+// up to k_max_connection_threads under load, each ending after 10 s without work.
+constexpr std::size_t k_min_connection_threads = 2;
+constexpr std::size_t k_max_connection_threads = 1024;
+constexpr std::chrono::seconds k_connection_thread_idle{10};
+
+class ElasticTaskQueue final : public httplib::TaskQueue {
+public:
+  ElasticTaskQueue()
+      : m_pool(k_min_connection_threads, k_max_connection_threads, k_connection_thread_idle) {}
+  void enqueue(std::function<void()> task) override { m_pool.submit(std::move(task)); }
+  void shutdown() override { m_pool.shutdown(); }
+
+private:
+  util::ElasticPool m_pool;
 };
 
 constexpr const char* k_json = "application/json";
@@ -37,6 +57,7 @@ void error_reply(httplib::Response& response, int status, const std::string& mes
 
 HttpServer::HttpServer(ServerHooks hooks)
     : m_hooks(std::move(hooks)), m_server(std::make_unique<WideBacklogServer>()) {
+  m_server->new_task_queue = [] { return new ElasticTaskQueue(); };
   m_server->set_payload_max_length(k_max_body_bytes);
   // A slow or idle client must not hold a server thread for long; an idle kept-alive
   // connection also holds a graceful stop for up to the keep-alive timeout.

@@ -1,0 +1,116 @@
+// The elastic pool; see elastic_pool.hpp.
+#include "probe/util/elastic_pool.hpp"
+
+#include <spdlog/spdlog.h>
+
+namespace probe::util {
+
+ElasticPool::ElasticPool(std::size_t min_threads, std::size_t max_threads,
+                         std::chrono::milliseconds idle_timeout)
+    : m_min_threads(min_threads), m_max_threads(std::max<std::size_t>(1, max_threads)),
+      m_idle_timeout(idle_timeout) {
+  const std::lock_guard<std::mutex> lock(m_mutex);
+  while (m_threads < std::min(m_min_threads, m_max_threads)) {
+    start_thread();
+  }
+}
+
+ElasticPool::~ElasticPool() {
+  shutdown();
+}
+
+void ElasticPool::submit(std::function<void()> task) {
+  const std::lock_guard<std::mutex> lock(m_mutex);
+  if (m_stopping) {
+    return;
+  }
+  join_finished();
+  m_queue.push_back(std::move(task));
+  // More queued tasks than idle threads to take them: one more thread, while allowed.
+  if (m_queue.size() > m_idle && m_threads < m_max_threads) {
+    start_thread();
+  } else {
+    m_work_ready.notify_one();
+  }
+}
+
+void ElasticPool::shutdown() {
+  std::list<std::thread> to_join;
+  {
+    std::unique_lock<std::mutex> lock(m_mutex);
+    m_stopping = true;
+    m_work_ready.notify_all();
+    m_all_ended.wait(lock, [this] { return m_running.empty(); });
+    to_join.splice(to_join.end(), m_finished);
+  }
+  for (std::thread& thread : to_join) {
+    thread.join();
+  }
+}
+
+std::size_t ElasticPool::threads() const {
+  const std::lock_guard<std::mutex> lock(m_mutex);
+  return m_threads;
+}
+
+std::size_t ElasticPool::queued() const {
+  const std::lock_guard<std::mutex> lock(m_mutex);
+  return m_queue.size();
+}
+
+void ElasticPool::start_thread() {
+  // The thread takes m_mutex first, so it cannot look at its iterator before it is set here.
+  const auto self = m_running.emplace(m_running.end());
+  *self = std::thread([this, self] {
+    work();
+    // Hand this thread's handle to whoever joins next; the lock is released on return and
+    // nothing of the pool is touched after it.
+    const std::lock_guard<std::mutex> lock(m_mutex);
+    m_finished.splice(m_finished.end(), m_running, self);
+    if (m_running.empty()) {
+      m_all_ended.notify_all();
+    }
+  });
+  ++m_threads;
+  ++m_idle; // idle from the start: the next submit() must not start another for the same task
+}
+
+void ElasticPool::join_finished() {
+  for (std::thread& thread : m_finished) {
+    thread.join(); // already past its last use of the pool: returns at once
+  }
+  m_finished.clear();
+}
+
+void ElasticPool::work() {
+  std::unique_lock<std::mutex> lock(m_mutex); // m_idle counts this thread from its start
+  while (true) {
+    const bool woken = m_work_ready.wait_for(lock, m_idle_timeout,
+                                             [this] { return m_stopping || !m_queue.empty(); });
+    if (m_queue.empty()) {
+      // Stopping, or idle for the whole timeout while more than the minimum run. Counted out
+      // now, under the lock: threads leaving together never go below the minimum.
+      if (m_stopping || (!woken && m_threads > m_min_threads)) {
+        --m_idle;
+        --m_threads;
+        return;
+      }
+      continue;
+    }
+    std::function<void()> task = std::move(m_queue.front());
+    m_queue.pop_front();
+    --m_idle;
+    lock.unlock();
+    try {
+      task();
+    } catch (const std::exception& e) {
+      spdlog::error("a pool task failed: {}", e.what());
+    } catch (...) {
+      spdlog::error("a pool task failed");
+    }
+    lock.lock();
+    ++m_idle;
+  }
+}
+
+} // namespace probe::util

@@ -1,0 +1,57 @@
+// A thread pool that grows with demand and shrinks when idle. probe's HTTP server gives each
+// connection a thread for as long as the connection lasts (cpp-httplib's model), so a fixed
+// pool of 8 is held by 8 idle kept-alive or slowloris clients and a scrape waits behind them.
+// This pool starts a thread whenever every thread is busy (up to `max_threads`), so a new
+// request always finds one, and lets threads beyond `min_threads` end after `idle_timeout`,
+// so a quiet sidecar keeps only a few. No probe knowledge.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <deque>
+#include <functional>
+#include <list>
+#include <mutex>
+#include <thread>
+
+namespace probe::util {
+
+class ElasticPool {
+public:
+  ElasticPool(std::size_t min_threads, std::size_t max_threads,
+              std::chrono::milliseconds idle_timeout);
+  ~ElasticPool();
+  ElasticPool(const ElasticPool&) = delete;
+  ElasticPool& operator=(const ElasticPool&) = delete;
+
+  // Runs `task` on an idle thread, or on a new one when none is idle and fewer than
+  // max_threads run; otherwise it waits in the queue. Ignored after shutdown().
+  void submit(std::function<void()> task);
+  // Runs what is queued, then ends and joins every thread. Idempotent.
+  void shutdown();
+
+  std::size_t threads() const;
+  std::size_t queued() const;
+
+private:
+  void work();
+  void start_thread();  // with m_mutex held
+  void join_finished(); // with m_mutex held
+
+  const std::size_t m_min_threads;
+  const std::size_t m_max_threads;
+  const std::chrono::milliseconds m_idle_timeout;
+
+  mutable std::mutex m_mutex;
+  std::condition_variable m_work_ready;
+  std::condition_variable m_all_ended;
+  std::deque<std::function<void()>> m_queue;
+  std::list<std::thread> m_running;
+  std::list<std::thread> m_finished; // ended on their own; joined by the next caller
+  std::size_t m_threads = 0;
+  std::size_t m_idle = 0;
+  bool m_stopping = false;
+};
+
+} // namespace probe::util

@@ -1,0 +1,126 @@
+// The elastic pool behind probe's HTTP server: a new task finds a thread while fewer than the
+// maximum are busy, the pool never passes its maximum (the rest queue), it shrinks back to its
+// minimum when idle, a throwing task does not take a thread down, and shutdown runs what is
+// queued and joins everything.
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <stdexcept>
+
+#include <gtest/gtest.h>
+
+#include "probe/util/elastic_pool.hpp"
+#include "tests/fakes/background_process.hpp" // eventually()
+
+namespace probe::util {
+namespace {
+
+using namespace std::chrono_literals;
+
+// Tasks that block until released, counting how many are running.
+class Gate {
+public:
+  std::function<void()> task() {
+    return [this] {
+      std::unique_lock<std::mutex> lock(m_mutex);
+      ++m_running;
+      m_changed.notify_all();
+      m_changed.wait(lock, [this] { return m_open; });
+      --m_running;
+      ++m_done;
+    };
+  }
+  void open() {
+    const std::lock_guard<std::mutex> lock(m_mutex);
+    m_open = true;
+    m_changed.notify_all();
+  }
+  int running() {
+    const std::lock_guard<std::mutex> lock(m_mutex);
+    return m_running;
+  }
+  int done() {
+    const std::lock_guard<std::mutex> lock(m_mutex);
+    return m_done;
+  }
+
+private:
+  std::mutex m_mutex;
+  std::condition_variable m_changed;
+  bool m_open = false;
+  int m_running = 0;
+  int m_done = 0;
+};
+
+TEST(ElasticPool, EveryTaskFindsAThreadUpToTheMaximum) {
+  ElasticPool pool(1, 8, 10s);
+  Gate gate;
+  for (int i = 0; i < 6; ++i) {
+    pool.submit(gate.task());
+  }
+  // Six blocked tasks run at once: none waits behind another.
+  EXPECT_TRUE(fakes::eventually([&] { return gate.running() == 6; }, 2s)) << gate.running();
+  EXPECT_EQ(pool.threads(), 6U);
+  gate.open();
+  EXPECT_TRUE(fakes::eventually([&] { return gate.done() == 6; }, 2s));
+}
+
+TEST(ElasticPool, BeyondTheMaximumTasksQueue) {
+  ElasticPool pool(0, 3, 10s);
+  Gate gate;
+  for (int i = 0; i < 5; ++i) {
+    pool.submit(gate.task());
+  }
+  EXPECT_TRUE(fakes::eventually([&] { return gate.running() == 3; }, 2s));
+  EXPECT_EQ(pool.threads(), 3U);
+  EXPECT_EQ(pool.queued(), 2U);
+  gate.open();
+  EXPECT_TRUE(fakes::eventually([&] { return gate.done() == 5; }, 2s));
+}
+
+TEST(ElasticPool, ShrinksToItsMinimumWhenIdle) {
+  ElasticPool pool(2, 16, 100ms);
+  EXPECT_EQ(pool.threads(), 2U);
+  Gate gate;
+  for (int i = 0; i < 10; ++i) {
+    pool.submit(gate.task());
+  }
+  EXPECT_TRUE(fakes::eventually([&] { return gate.running() == 10; }, 2s));
+  gate.open();
+  EXPECT_TRUE(fakes::eventually([&] { return pool.threads() == 2; }, 3s)) << pool.threads();
+  // Still works after shrinking, and the threads that ended were joined on the way.
+  std::atomic<int> ran{0};
+  pool.submit([&] { ++ran; });
+  EXPECT_TRUE(fakes::eventually([&] { return ran == 1; }, 2s));
+}
+
+TEST(ElasticPool, AThrowingTaskDoesNotStopThePool) {
+  ElasticPool pool(1, 1, 10s);
+  std::atomic<int> ran{0};
+  pool.submit([] { throw std::runtime_error("boom"); });
+  pool.submit([&] { ++ran; });
+  EXPECT_TRUE(fakes::eventually([&] { return ran == 1; }, 2s));
+  EXPECT_EQ(pool.threads(), 1U);
+}
+
+TEST(ElasticPool, ShutdownRunsWhatIsQueuedAndJoins) {
+  std::atomic<int> ran{0};
+  {
+    ElasticPool pool(0, 1, 10s);
+    for (int i = 0; i < 20; ++i) {
+      pool.submit([&] {
+        std::this_thread::sleep_for(1ms);
+        ++ran;
+      });
+    }
+    pool.shutdown();
+    EXPECT_EQ(ran, 20);
+    EXPECT_EQ(pool.threads(), 0U);
+    pool.submit([&] { ++ran; }); // ignored once shut down
+    pool.shutdown();             // idempotent
+  }
+  EXPECT_EQ(ran, 20);
+}
+
+} // namespace
+} // namespace probe::util
