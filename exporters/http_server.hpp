@@ -24,7 +24,8 @@ struct ReloadOutcome {
 
 // What the server asks of the rest of probe. Each hook is called on a server thread.
 struct ServerHooks {
-  std::function<std::string()> metrics;              // the exposition text
+  // The exposition text, shared with the render cache: streamed out, never copied per scrape.
+  std::function<std::shared_ptr<const std::string>()> metrics;
   std::function<nlohmann::json()> ready;             // /ready body; "ready" decides 200 vs 503
   std::function<nlohmann::json()> status;            // /status body
   std::function<bool(const std::string&)> heartbeat; // false: no push target of that name

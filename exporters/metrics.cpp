@@ -34,6 +34,24 @@ util::Duration latency_budget(const config::Target& target) {
   return target.timeout;
 }
 
+// Counts a change once it is made (at the end of the scope), so that a render which read the
+// old version can never be taken for the new data.
+// `rare` (optional) counts the changes a scrape must show at once; see versions().
+struct VersionBump {
+  explicit VersionBump(std::atomic<std::uint64_t>& all, std::atomic<std::uint64_t>* rare = nullptr)
+      : m_all(all), m_rare(rare) {}
+  ~VersionBump() {
+    if (m_rare != nullptr) {
+      ++*m_rare;
+    }
+    ++m_all;
+  }
+  VersionBump(const VersionBump&) = delete;
+  VersionBump& operator=(const VersionBump&) = delete;
+  std::atomic<std::uint64_t>& m_all;
+  std::atomic<std::uint64_t>* m_rare;
+};
+
 } // namespace
 
 ProbeMetrics::ProbeMetrics(const std::string& version, const std::string& revision)
@@ -193,6 +211,7 @@ void ProbeMetrics::remove_series(const TargetSeries& series) {
 
 void ProbeMetrics::observe(const config::Target& target, const engine::TargetState& state,
                            bool ready) {
+  const VersionBump bump(m_version);
   const std::lock_guard<std::mutex> lock(m_mutex);
   TargetSeries& series = series_for(target);
   const checks::CheckResult& result = state.last;
@@ -227,6 +246,7 @@ void ProbeMetrics::set_target_config(TargetSeries& series, const config::Target&
 }
 
 void ProbeMetrics::remove_target(const std::string& name) {
+  const VersionBump bump(m_version, &m_rare_version);
   const std::lock_guard<std::mutex> lock(m_mutex);
   const auto found = m_series.find(name);
   if (found != m_series.end()) {
@@ -236,10 +256,12 @@ void ProbeMetrics::remove_target(const std::string& name) {
 }
 
 void ProbeMetrics::set_ready(bool ready) {
+  const VersionBump bump(m_version);
   m_ready.Set(ready ? 1 : 0);
 }
 
 void ProbeMetrics::record_reload(bool success, std::chrono::system_clock::time_point when) {
+  const VersionBump bump(m_version, &m_rare_version);
   m_reload_successful.Set(success ? 1 : 0);
   if (success) {
     m_reload_success_timestamp.Set(seconds_since_epoch(when));
@@ -257,6 +279,7 @@ void ProbeMetrics::update_deploys(const std::optional<std::map<std::string, long
                                   const std::string& current_previous,
                                   std::optional<double> last_deploy_timestamp,
                                   std::size_t pending) {
+  const VersionBump bump(m_version, &m_rare_version);
   const std::lock_guard<std::mutex> lock(m_mutex);
   // The series appear with the first successful read of the log, never at 0 before it: a
   // restart while PostgreSQL is down would otherwise show N -> 0 -> N, which increase() reads as
@@ -292,6 +315,7 @@ void ProbeMetrics::update_deploys(const std::optional<std::map<std::string, long
 }
 
 void ProbeMetrics::count_notification(const std::string& channel, bool ok) {
+  const VersionBump bump(m_version, &m_rare_version);
   m_notifications_total.Add({{"channel", channel}, {"outcome", ok ? "ok" : "failed"}}).Increment();
 }
 

@@ -3,6 +3,8 @@
 // Pure data: nothing here opens a socket; the HTTP server only moves render()'s bytes.
 #pragma once
 
+#include <atomic>
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -15,6 +17,7 @@
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
+#include "exporters/render_cache.hpp"
 #include "probe/engine/target_state.hpp"
 
 namespace probe::exporters {
@@ -46,6 +49,9 @@ public:
 
   // The exposition, text format 0.0.4.
   std::string render() const;
+  // Change counters for RenderCache: `all` at every change (equal, equal render()); `rare` at
+  // every change but a check result (reloads, removed targets, deploys, notifications).
+  RenderCache::Versions versions() const { return {m_version.load(), m_rare_version.load()}; }
 
   prometheus::Registry& registry() { return *m_registry; }
 
@@ -98,6 +104,8 @@ private:
   std::string m_current_sha;
   std::string m_current_previous;
 
+  std::atomic<std::uint64_t> m_version{0};
+  std::atomic<std::uint64_t> m_rare_version{0};
   std::mutex m_mutex; // guards m_series and the deploy state (families lock themselves)
   std::map<std::string, TargetSeries> m_series;
 };

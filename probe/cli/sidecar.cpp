@@ -37,13 +37,16 @@ Sidecar::Sidecar(std::string config_path, std::optional<std::string> listen_over
       m_config(std::make_shared<config::Config>(
           config::load_config_file(m_config_path, util::process_env()))),
       m_metrics(probe::version(), probe::revision()),
+      // A scrape sees check results at most 250 ms late, every other change at once.
+      m_metrics_cache([this] { return m_metrics.render(); },
+                      [this] { return m_metrics.versions(); }, std::chrono::milliseconds(250)),
       m_scheduler(checks::CheckContext{&util::system_clock(), &m_watchdog},
                   [this](const config::Target& target, const engine::TargetState& state,
                          bool ready) { on_result(target, state, ready); }) {
   m_scheduler.set_targets(m_config->targets);
   m_metrics.record_reload(true, std::chrono::system_clock::now());
   exporters::ServerHooks hooks;
-  hooks.metrics = [this] { return m_metrics.render(); };
+  hooks.metrics = [this] { return m_metrics_cache.get(); };
   hooks.ready = [this] {
     return exporters::ready_document(m_scheduler.snapshot(), m_scheduler.ready());
   };

@@ -14,6 +14,7 @@
 #include "exporters/http_server.hpp"
 #include "exporters/metrics.hpp"
 #include "exporters/notify.hpp"
+#include "exporters/render_cache.hpp"
 #include "probe/config/config.hpp"
 #include "probe/deploy/local_sink.hpp"
 #include "probe/engine/scheduler.hpp"
@@ -48,6 +49,7 @@ private:
   std::shared_ptr<const config::Config> m_config;
   util::Watchdog m_watchdog;
   exporters::ProbeMetrics m_metrics;
+  exporters::RenderCache m_metrics_cache; // what /metrics serves
   engine::Scheduler m_scheduler;
   std::unique_ptr<exporters::HttpServer> m_server;
 

@@ -1,0 +1,107 @@
+// The /metrics render cache: unchanged data is served again however old; frequent changes
+// within max_age are served from the cache and re-rendered after it, rare ones at once; one
+// render at a time, the others take the previous text; a failed render is retried.
+#include <atomic>
+#include <future>
+#include <stdexcept>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "exporters/render_cache.hpp"
+
+namespace probe::exporters {
+namespace {
+
+using namespace std::chrono_literals;
+
+struct Source {
+  std::atomic<int> renders{0};
+  std::atomic<std::uint64_t> version{1}; // every change
+  std::atomic<std::uint64_t> rare{1};    // the changes a scrape must show at once
+  RenderCache::Render render() {
+    return [this] { return "text " + std::to_string(++renders); };
+  }
+  RenderCache::Version versions() {
+    return [this] { return RenderCache::Versions{version.load(), rare.load()}; };
+  }
+};
+
+TEST(RenderCache, UnchangedDataIsServedAgainHoweverOld) {
+  Source source;
+  RenderCache cache(source.render(), source.versions(), 10ms);
+  EXPECT_EQ(*cache.get(), "text 1");
+  std::this_thread::sleep_for(30ms);
+  EXPECT_EQ(*cache.get(), "text 1");
+  EXPECT_EQ(source.renders, 1);
+}
+
+TEST(RenderCache, ChangedDataIsRenderedAgainAfterMaxAge) {
+  Source source;
+  RenderCache cache(source.render(), source.versions(), 100ms);
+  EXPECT_EQ(*cache.get(), "text 1");
+  source.version = 2;
+  EXPECT_EQ(*cache.get(), "text 1"); // younger than max_age
+  std::this_thread::sleep_for(120ms);
+  EXPECT_EQ(*cache.get(), "text 2");
+  EXPECT_EQ(*cache.get(), "text 2");
+  EXPECT_EQ(source.renders, 2);
+}
+
+TEST(RenderCache, RareChangesAreRenderedAtOnce) {
+  Source source;
+  RenderCache cache(source.render(), source.versions(), 10s);
+  EXPECT_EQ(*cache.get(), "text 1");
+  source.version = 2;
+  source.rare = 2; // e.g. a failed reload: the next scrape must say so
+  EXPECT_EQ(*cache.get(), "text 2");
+}
+
+TEST(RenderCache, WhileOneRendersOthersTakeThePreviousText) {
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  std::atomic<int> renders{0};
+  std::atomic<std::uint64_t> version{1};
+  RenderCache cache(
+      [&] {
+        if (++renders == 2) {
+          released.wait(); // the second render blocks until the test lets it go
+        }
+        return "text " + std::to_string(renders.load());
+      },
+      [&] {
+        return RenderCache::Versions{version.load(), 0};
+      },
+      0ms);
+  EXPECT_EQ(*cache.get(), "text 1");
+  version = 2;
+  auto slow = std::async(std::launch::async, [&] { return *cache.get(); });
+  while (renders < 2) {
+    std::this_thread::sleep_for(1ms);
+  }
+  EXPECT_EQ(*cache.get(), "text 1"); // no second render, no wait
+  EXPECT_EQ(renders, 2);
+  release.set_value();
+  EXPECT_EQ(slow.get(), "text 2");
+  EXPECT_EQ(*cache.get(), "text 2");
+}
+
+TEST(RenderCache, AFailedRenderIsTriedAgain) {
+  std::atomic<int> calls{0};
+  RenderCache cache(
+      [&]() -> std::string {
+        if (++calls == 1) {
+          throw std::runtime_error("render failed");
+        }
+        return "ok";
+      },
+      [] {
+        return RenderCache::Versions{1, 1};
+      },
+      1s);
+  EXPECT_THROW(cache.get(), std::runtime_error);
+  EXPECT_EQ(*cache.get(), "ok");
+}
+
+} // namespace
+} // namespace probe::exporters
