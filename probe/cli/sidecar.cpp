@@ -75,12 +75,8 @@ Sidecar::Sidecar(std::string config_path, std::optional<std::string> listen_over
 }
 
 std::pair<int, nlohmann::json> Sidecar::record_deploy(const std::string& body) {
-  const nlohmann::json json = nlohmann::json::parse(body, nullptr, false);
-  if (json.is_discarded()) {
-    return {400, {{"error", "body: not JSON"}}};
-  }
   std::string error;
-  std::optional<deploy::DeployEvent> event = deploy::from_json(json, true, &error);
+  std::optional<deploy::DeployEvent> event = deploy::event_from_body(body, &error);
   if (!event) {
     return {400, {{"error", error}}};
   }

@@ -12,6 +12,7 @@
 #include <regex>
 #include <set>
 #include <sstream>
+#include <system_error>
 
 #include <libpq-fe.h>
 #include <yaml-cpp/yaml.h>
@@ -84,6 +85,16 @@ const Keys k_gate_keys{"timeout", "consecutive_successes", "poll_interval"};
 const Keys k_deploy_keys{"dsn", "journal", "token", "rollback"};
 const Keys k_rollback_keys{"command", "timeout"};
 const Keys k_methods{"GET", "HEAD", "POST", "PUT", "OPTIONS"};
+
+// True when the strings in `value` are valid UTF-8, i.e. when nlohmann::json can print it.
+bool valid_utf8(const nlohmann::json& value) {
+  try {
+    (void)value.dump();
+    return true;
+  } catch (const nlohmann::json::type_error&) {
+    return false;
+  }
+}
 
 std::string in_quotes(const std::string& text) {
   return "\"" + text + "\"";
@@ -381,7 +392,8 @@ HttpTarget Reader::read_http(const YAML::Node& node, const std::string& field) c
   }
   if (node["ca_file"]) {
     http.ca_file = string_value(node["ca_file"], field + ".ca_file");
-    if (!std::filesystem::is_regular_file(http.ca_file)) {
+    std::error_code error; // the throwing overload would let ENAMETOOLONG, ELOOP... escape
+    if (!std::filesystem::is_regular_file(http.ca_file, error)) {
       fail(node["ca_file"], field + ".ca_file",
            in_quotes(http.ca_file) + " is not a readable file");
     }
@@ -439,6 +451,11 @@ HttpExpect Reader::read_expect(const YAML::Node& node, const std::string& field)
         if (!parsed.is_discarded() && !parsed.is_structured()) {
           expected = parsed;
         }
+      }
+      // A parsed body never holds invalid UTF-8, so such a value could never match; and
+      // nlohmann::json throws when asked to print it (check details, `probe config check`).
+      if (!valid_utf8(expected)) {
+        fail(entry.second, entry_field, "the expected value is not valid UTF-8");
       }
       expect.json.emplace_back(pointer, expected);
     }

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdint>
 #include <cstdio>
 #include <ctime>
 #include <random>
@@ -105,6 +106,15 @@ std::optional<std::chrono::system_clock::time_point> parse_time(const std::strin
     return std::nullopt;
   }
   const std::time_t seconds = timegm(&tm) - offset_seconds;
+  // system_clock counts 64-bit nanoseconds, years 1678 to 2262: a time outside (a year 1013 or
+  // 9999 in a POST /deploys body) would overflow the conversion below into a wrong time.
+  constexpr std::int64_t k_limit =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::duration::max())
+          .count() -
+      1;
+  if (seconds < -k_limit || seconds > k_limit) {
+    return std::nullopt;
+  }
   return std::chrono::system_clock::time_point(std::chrono::seconds(seconds) +
                                                std::chrono::microseconds(micros));
 }
@@ -115,6 +125,47 @@ std::string this_host() {
     return "unknown";
   }
   return name.data();
+}
+
+namespace {
+
+// How deep arrays and objects nest in JSON `text`, counted without parsing (brackets inside
+// strings do not count).
+int nesting_depth(std::string_view text) {
+  int depth = 0;
+  int deepest = 0;
+  bool in_string = false;
+  bool escaped = false;
+  for (const char c : text) {
+    if (in_string) {
+      escaped = !escaped && c == '\\';
+      in_string = escaped || c != '"';
+      continue;
+    }
+    if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      deepest = std::max(deepest, ++depth);
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+  return deepest;
+}
+
+} // namespace
+
+std::optional<DeployEvent> event_from_body(std::string_view body, std::string* error) {
+  if (nesting_depth(body) > k_max_body_depth) {
+    *error = "body: nested deeper than " + std::to_string(k_max_body_depth) + " levels";
+    return std::nullopt;
+  }
+  const nlohmann::json json = nlohmann::json::parse(body, nullptr, false);
+  if (json.is_discarded()) {
+    *error = "body: not JSON";
+    return std::nullopt;
+  }
+  return from_json(json, true, error);
 }
 
 DeployEvent make_event(const std::string& kind, const std::string& sha,

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -47,6 +48,13 @@ nlohmann::json to_json(const DeployEvent& event);
 // `fill_defaults` (POST /deploys from a script), required otherwise (journal replay).
 std::optional<DeployEvent> from_json(const nlohmann::json& json, bool fill_defaults,
                                      std::string* error);
+
+// A POST /deploys body turned into an event, defaults filled in: nullopt with `error` set when
+// it is not JSON, is nested deeper than k_max_body_depth (nlohmann::json copies, prints and
+// frees recursively, so a 64 KiB body of brackets would exhaust a thread's stack) or is not a
+// valid event.
+constexpr int k_max_body_depth = 32;
+std::optional<DeployEvent> event_from_body(std::string_view body, std::string* error);
 
 // An event of `kind` for `sha` now, with a new id, this host and `actor`.
 DeployEvent make_event(const std::string& kind, const std::string& sha,

@@ -40,8 +40,10 @@ SidecarEventSink::SidecarEventSink(std::string url, std::string token)
 void SidecarEventSink::record(const DeployEvent& event) {
   httplib::Client client = client_for(m_url);
   const httplib::Headers headers{{"Authorization", "Bearer " + m_token}};
-  const httplib::Result result = client.Post(path_prefix(m_url) + "/deploys", headers,
-                                             to_json(event).dump(), "application/json");
+  const httplib::Result result =
+      client.Post(path_prefix(m_url) + "/deploys", headers,
+                  to_json(event).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
+                  "application/json");
   if (!result) {
     throw Error("POST " + m_url + "/deploys: " + httplib::to_string(result.error()), 1);
   }

@@ -132,6 +132,15 @@ TEST(EvaluateResponse, JsonPointerThroughAScalarIsMissing) {
                "/status/code is missing, want 1", "json");
 }
 
+// Found by tests/fuzz/fuzz_http_expect: nlohmann's contains() threw out_of_range for these.
+TEST(EvaluateResponse, JsonBadArrayIndexIsMissing) {
+  for (const std::string pointer : {"/items/", "/items/99999999999999999999", "/items/1/"}) {
+    const config::HttpExpect expect = json_expect(pointer, true);
+    expect_unmet(evaluate_response(expect, 200, R"({"items": [1, [2]]})", k_fast),
+                 pointer + " is missing, want true", "json");
+  }
+}
+
 TEST(EvaluateResponse, JsonWrongValue) {
   const config::HttpExpect expect = json_expect("/status", "ok");
   expect_unmet(evaluate_response(expect, 200, R"({"status": "degraded"})", k_fast),

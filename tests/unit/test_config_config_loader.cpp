@@ -430,6 +430,13 @@ const std::vector<BadConfig> k_bad_configs{
     ca_file: /nonexistent/ca.pem
 )",
      "probe.yaml:5:14: targets[0].ca_file: \"/nonexistent/ca.pem\" is not a readable file"},
+    // Found with tests/fuzz/fuzz_config_loader: std::filesystem_error escaped the loader (and a
+    // SIGHUP reload with such a config aborted probe serve).
+    {"ca_file_name_too_long",
+     "targets:\n  - {name: a, type: http, url: \"https://api/\", ca_file: /" +
+         std::string(300, 'a') + "}\n",
+     "probe.yaml:2:57: targets[0].ca_file: \"/" + std::string(300, 'a') +
+         "\" is not a readable file"},
     {"expect_not_a_mapping", R"(targets:
   - name: a
     type: http
@@ -489,6 +496,17 @@ const std::vector<BadConfig> k_bad_configs{
     expect: {json: {"/a": [1, 2]}}
 )",
      "probe.yaml:5:27: targets[0].expect.json./a: the expected value must be a scalar"},
+    // Found by tests/fuzz/fuzz_config_loader: nlohmann::json threw when printing such a value.
+    {"expect_json_value_not_utf8",
+     R"(targets:
+  - name: a
+    type: http
+    url: "http://api/"
+    expect: {json: {"/a": ")"
+     "\xff"
+     R"("}}
+)",
+     "probe.yaml:5:27: targets[0].expect.json./a: the expected value is not valid UTF-8"},
     {"expect_max_latency_zero", R"(targets:
   - name: a
     type: http
