@@ -48,11 +48,10 @@ driver=$build_dir/tests/probe-bench-driver
 
 work=$(mktemp -d /tmp/probe-bench.XXXXXX)
 chmod 755 "$work"
-pids=()
+# shellcheck source=tests/lib/procs.sh
+source "$root/tests/lib/procs.sh" # pids, stop_started
 cleanup() {
-  local pid
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  stop_started
   demo_stop 2>/dev/null || true
   rm -rf "$work"
 }

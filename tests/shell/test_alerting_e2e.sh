@@ -42,11 +42,10 @@ done
 compgen -G "$root/rules/*.yml" >/dev/null || fail "no rules/*.yml to load"
 
 work=$(mktemp -d /tmp/probe-alerting.XXXXXX)
-pids=() # every process started here; cleanup kills each one
+# shellcheck source=tests/lib/procs.sh
+source "$root/tests/lib/procs.sh" # pids, stop_started
 cleanup() {
-  local pid
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  stop_started
   rm -rf "$work"
 }
 trap cleanup EXIT

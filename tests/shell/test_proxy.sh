@@ -18,11 +18,10 @@ pass() { echo "ok: $*"; }
 command -v caddy >/dev/null || install_packages caddy
 
 work=$(mktemp -d /tmp/probe-proxy.XXXXXX)
-pids=()
+# shellcheck source=tests/lib/procs.sh
+source "$root/tests/lib/procs.sh" # pids, stop_started
 cleanup() {
-  local pid
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  stop_started
   rm -rf "$work"
 }
 trap cleanup EXIT
