@@ -30,6 +30,11 @@ std::string reason_for(httplib::Error error) {
   }
 }
 
+// Whether a request may be sent twice (RFC 9110 section 9.2.2: idempotent); POST may not.
+bool retry_safe(const std::string& method) {
+  return method == "GET" || method == "HEAD" || method == "PUT" || method == "OPTIONS";
+}
+
 } // namespace
 
 HttpCheck::HttpCheck(config::HttpTarget target, const CheckContext& context)
@@ -91,7 +96,23 @@ CheckResult HttpCheck::run(std::chrono::milliseconds timeout) {
   if (m_context.watchdog != nullptr) {
     alarm = m_context.watchdog->arm(deadline, [this] { m_client->stop(); });
   }
-  const httplib::Result outcome = m_client->send(request);
+  const bool reused = m_client->is_socket_open() != 0;
+  httplib::Result outcome = m_client->send(request);
+  if (!outcome && reused && status == 0 && received == 0 && retry_safe(m_target.method) &&
+      (outcome.error() == httplib::Error::Write || outcome.error() == httplib::Error::Read)) {
+    // The server closed the kept-alive connection as this request went out (its idle
+    // timeout ran out just then), before an answer arrived: that says nothing about the
+    // target. Sent again once on a fresh connection within the same deadline, as browsers and
+    // Go's client do (RFC 9112 section 9.3.1); the failed send has closed the old connection.
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    if (left > std::chrono::milliseconds(0)) {
+      m_client->set_connection_timeout(left);
+      m_client->set_read_timeout(left);
+      m_client->set_write_timeout(left);
+      outcome = m_client->send(request);
+    }
+  }
   const bool cut_at_deadline = m_context.watchdog != nullptr && m_context.watchdog->disarm(alarm);
 
   CheckResult result;

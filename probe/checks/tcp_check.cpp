@@ -53,7 +53,11 @@ int connect_one(const addrinfo* address, Clock::time_point deadline, int* err) {
   int so_error = 0;
   socklen_t len = sizeof(so_error);
   getsockopt(fd, SOL_SOCKET, SO_ERROR, &so_error, &len);
-  if (so_error != 0) {
+  // ECONNRESET means the handshake completed and the peer then reset the connection (it
+  // accepted and closed at once); a refusal is ECONNREFUSED. The connection did complete, and
+  // whether the reset lands before this getsockopt is a race, so it counts as connected: the
+  // same server must not pass one check and fail the next by timing alone.
+  if (so_error != 0 && so_error != ECONNRESET) {
     *err = so_error;
     close(fd);
     return -1;

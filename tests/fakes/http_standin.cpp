@@ -264,7 +264,7 @@ void HttpStandin::handle(const httplib::Request& request, httplib::Response& res
     return;
   case HttpMode::huge_body:
     response.set_content_provider(
-        k_huge_body_bytes, "application/octet-stream",
+        m_options.huge_body_bytes, "application/octet-stream",
         [this](std::size_t /*offset*/, std::size_t length, httplib::DataSink& sink) {
           static const std::string chunk(k_huge_chunk, 'x');
           {

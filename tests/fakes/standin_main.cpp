@@ -201,7 +201,8 @@ int run(int argc, char** argv) {
   add_common_flags(*tcp_command, options);
   tcp_command
       ->add_option("--mode", options.mode,
-                   "hang_after_accept, reset, postgres_rejecting, trickle_headers, backlog_full")
+                   "hang_after_accept, reset, postgres_rejecting, trickle_headers, backlog_full, "
+                   "drop_kept_alive")
       ->required();
 
   CLI::App* receiver_command =

@@ -28,12 +28,13 @@ constexpr std::uint32_t k_max_startup_packet = 10'000; // PostgreSQL's own limit
 constexpr std::chrono::milliseconds k_trickle_interval{200};
 constexpr int k_trickle_bytes = 3000; // ten minutes, far beyond any check's timeout
 
-constexpr std::array<std::pair<TcpMode, std::string_view>, 5> k_mode_names{{
+constexpr std::array<std::pair<TcpMode, std::string_view>, 6> k_mode_names{{
     {TcpMode::hang_after_accept, "hang_after_accept"},
     {TcpMode::reset, "reset"},
     {TcpMode::postgres_rejecting, "postgres_rejecting"},
     {TcpMode::trickle_headers, "trickle_headers"},
     {TcpMode::backlog_full, "backlog_full"},
+    {TcpMode::drop_kept_alive, "drop_kept_alive"},
 }};
 
 std::runtime_error socket_error(const std::string& what) {
@@ -221,6 +222,11 @@ void TcpStandin::accept_loop() {
       m_sessions.emplace_back([this, fd] { serve_trickle(fd); });
       break;
     }
+    case TcpMode::drop_kept_alive: {
+      const std::lock_guard<std::mutex> lock(m_mutex);
+      m_sessions.emplace_back([this, fd] { serve_drop_kept_alive(fd); });
+      break;
+    }
     }
   }
 }
@@ -299,6 +305,38 @@ void TcpStandin::serve_trickle(int fd) {
     if (m_stopping || !send_all(fd, "x")) {
       break;
     }
+  }
+  close(fd);
+}
+
+bool TcpStandin::read_head(int fd) {
+  const Clock::time_point give_up = Clock::now() + std::chrono::seconds(5);
+  std::string head;
+  std::array<char, 512> chunk{};
+  while (head.find("\r\n\r\n") == std::string::npos) {
+    if (m_stopping || Clock::now() > give_up) {
+      return false;
+    }
+    pollfd waiting{fd, POLLIN, 0};
+    if (poll(&waiting, 1, k_poll_slice_ms) <= 0) {
+      continue;
+    }
+    const ssize_t n = recv(fd, chunk.data(), chunk.size(), 0);
+    if (n <= 0) {
+      if (n < 0 && errno == EINTR) {
+        continue;
+      }
+      return false;
+    }
+    head.append(chunk.data(), static_cast<std::size_t>(n));
+  }
+  return true;
+}
+
+void TcpStandin::serve_drop_kept_alive(int fd) {
+  if (read_head(fd)) {
+    send_all(fd, "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 3\r\n\r\nok\n");
+    read_head(fd); // the request that finds the connection closing: never answered
   }
   close(fd);
 }

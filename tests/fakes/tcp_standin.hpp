@@ -1,7 +1,8 @@
 // Raw-socket stand-ins for the ways a TCP service misbehaves below HTTP: one that accepts and
-// then says nothing, one that resets every connection, one whose accept queue is full, and a
-// PostgreSQL that is still starting up. No real server can be made to do these on demand, yet
-// they are exactly what probe meets during a deploy, so the checks are tested against them.
+// then says nothing, one that resets every connection, one whose accept queue is full, one
+// that closes a kept-alive connection as it is reused, and a PostgreSQL that is still
+// starting up. No real server can be made to do these on demand, yet they are exactly what
+// probe meets during a deploy, so the checks are tested against them.
 #pragma once
 
 #include <atomic>
@@ -32,6 +33,10 @@ enum class TcpMode {
   // Listens with a backlog of 0 that the stand-in fills itself and never accepts: further
   // SYNs are dropped, so a connect hangs like one to a black-holed address.
   backlog_full,
+  // Answers the first HTTP request on each connection `200 ok`, keeping the connection open,
+  // then closes it unanswered when the next request arrives: a server whose keep-alive
+  // timeout runs out just as the client reuses the connection, every time.
+  drop_kept_alive,
 };
 
 std::string_view to_string(TcpMode mode);
@@ -60,6 +65,10 @@ private:
   void accept_loop();
   void serve_postgres(int fd);
   void serve_trickle(int fd);
+  void serve_drop_kept_alive(int fd);
+  // Reads until the end of an HTTP request head (no body); false when the peer closes, 5 s
+  // pass or the stand-in stops.
+  bool read_head(int fd);
   void fill_backlog();
   // Reads exactly `length` bytes unless the peer closes, 5 s pass or the stand-in stops.
   bool read_exact(int fd, char* data, std::size_t length);
@@ -72,7 +81,7 @@ private:
   std::atomic<std::size_t> m_rejected{0};
   std::mutex m_mutex;
   std::vector<int> m_held;             // connections kept open (hang, backlog fillers)
-  std::vector<std::thread> m_sessions; // postgres and trickle conversations
+  std::vector<std::thread> m_sessions; // postgres, trickle and drop_kept_alive conversations
   std::thread m_acceptor;
 };
 

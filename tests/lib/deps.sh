@@ -9,7 +9,7 @@ PROBE_BUILD_PACKAGES=(
   prometheus-cpp-dev libcpp-httplib-dev libpqxx-dev libpq-dev libgtest-dev zlib1g-dev
 )
 PROBE_TEST_PACKAGES=(postgresql postgresql-client prometheus prometheus-alertmanager shellcheck
-  jq curl openssl yamllint docker-compose)
+  jq curl openssl yamllint docker-compose wrk caddy busybox)
 
 # Installs every package named in the arguments that is not installed yet.
 install_packages() {
