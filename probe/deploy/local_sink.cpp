@@ -78,8 +78,11 @@ void LocalEventSink::record(const DeployEvent& event) {
 
 std::vector<DeployEvent> LocalEventSink::recent(std::size_t limit) {
   const std::lock_guard<std::mutex> lock(m_mutex);
+  // Replay first, as record() does, so `probe deploy list` moves the journal in too; it also
+  // tried to connect, so m_store is the connection to list from (null: unreachable, no retry).
+  replay_locked();
   std::vector<DeployEvent> events;
-  if (PostgresEventStore* store = store_locked()) {
+  if (PostgresEventStore* store = m_store.get()) {
     try {
       events = store->list(limit);
     } catch (const Error& e) {

@@ -1,7 +1,8 @@
 // Events kept on this machine's terms: PostgreSQL first, the journal when PostgreSQL cannot be
 // reached, and the journal replayed into PostgreSQL (once each, by event_id) whenever it can
-// be — before every new event, so the log keeps its order. Used by the deploy commands run with
-// a config, and by `probe serve` for POST /deploys and its background replay. Thread-safe.
+// be — before every new event, so the log keeps its order, and before every read of the log.
+// Used by the deploy commands run with a config, and by `probe serve` for POST /deploys and its
+// background replay. Thread-safe.
 #pragma once
 
 #include <memory>
