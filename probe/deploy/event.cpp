@@ -257,6 +257,9 @@ std::optional<DeployEvent> from_json(const nlohmann::json& json, bool fill_defau
   if (event.host.empty()) {
     event.host = this_host();
   }
+  if (event.actor.empty()) {
+    event.actor = "unknown"; // a script that did not say who: the audit log says so, not ""
+  }
   if (json.contains("details") && !json["details"].is_null()) {
     if (!json["details"].is_object()) {
       return fail("details: must be a JSON object");

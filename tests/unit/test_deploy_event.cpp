@@ -70,6 +70,7 @@ TEST(EventFromBody, RefusesDeepNestingAndNonJsonAndFillsDefaults) {
   EXPECT_EQ(event->kind, "deploy_started");
   EXPECT_TRUE(valid_event_id(event->event_id));
   EXPECT_FALSE(event->host.empty());
+  EXPECT_EQ(event->actor, "unknown");
   EXPECT_EQ(event->details["note"], std::string(100, '[') + "\"[");
 }
 
