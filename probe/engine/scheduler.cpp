@@ -132,7 +132,10 @@ void Scheduler::dispatch_loop() {
     }
     const auto first = m_timeline.begin();
     if (SteadyClock::now() < first->first) {
-      m_dispatch_wake.wait_until(lock, first->first);
+      // A copy: wait_until reads its deadline again after waking, and a reload may have erased
+      // the timeline entry it came from meanwhile (found by AddressSanitizer).
+      const SteadyClock::time_point due = first->first;
+      m_dispatch_wake.wait_until(lock, due);
       continue;
     }
     m_queue.push_back(first->second); // off the timeline while it runs: no overlap
