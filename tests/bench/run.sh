@@ -14,7 +14,11 @@
 #   2. scrape: /metrics of probe serve with 1000 targets under wrk -t2 -c16 -d10s.
 #   3. one-shot: `probe check` over the demo stack's 4 targets, hyperfine, 200 runs.
 #   4. gate latency: a stand-in that starts listening at a random moment (0.3-1.3 s); the time
-#      from then until `probe wait` (poll 250 ms, one pass needed) returns, 20 trials.
+#      from then until `probe wait` (poll 250 ms, one pass needed) returns, 20 trials. The
+#      moments are stratified: trial i falls at a random point of the i-th twentieth of a poll
+#      interval (plus whole intervals), so the 20 trials cover every phase of the polling once
+#      and the median measures probe, not the luck of the draw (plain random moments put the
+#      median of 20 anywhere within +-28 ms of the true one).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 build_dir=${PROBE_BUILD_DIR:-$root/build}
@@ -29,7 +33,7 @@ while [ $# -gt 0 ]; do
   case $1 in
     --seconds) seconds=$2; shift ;;
     --only) only=$2; shift ;;
-    -h | --help) sed -n '2,17p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,21p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -202,7 +206,8 @@ targets:
   - {name: api, type: http, url: "http://127.0.0.1:$port/health"}
 gate: {timeout: 10s, consecutive_successes: 1, poll_interval: 250ms}
 YAML
-    delay_ms=$((300 + RANDOM % 1000))
+    # Whole poll intervals (0-3), then a random point within this trial's twentieth of one.
+    delay_ms=$((300 + 250 * (RANDOM % 4) + (trial - 1) * 250 / 20 + RANDOM % (250 / 20)))
     rm -f "$work/gate.pid"
     "$standin" http --listen "127.0.0.1:$port" --start-delay "${delay_ms}ms" \
       --pid-file "$work/gate.pid" >"$work/gate-standin.log" 2>&1 &

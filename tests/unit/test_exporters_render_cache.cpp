@@ -1,6 +1,7 @@
 // The /metrics render cache: unchanged data is served again however old; frequent changes
-// within max_age are served from the cache and re-rendered after it, rare ones at once; one
-// render at a time, the others take the previous text; a failed render is retried.
+// within max_age are served from the cache, and after it re-rendered in the background while
+// scrapes take the previous text without waiting; rare ones are rendered at once; one render at
+// a time, the others take the previous text; a failed render is retried.
 #include <atomic>
 #include <future>
 #include <stdexcept>
@@ -36,16 +37,63 @@ TEST(RenderCache, UnchangedDataIsServedAgainHoweverOld) {
   EXPECT_EQ(source.renders, 1);
 }
 
-TEST(RenderCache, ChangedDataIsRenderedAgainAfterMaxAge) {
+// Waits (bounded) until the source has rendered `count` times.
+void wait_for_renders(const std::atomic<int>& renders, int count) {
+  for (int i = 0; i < 2000 && renders.load() < count; ++i) {
+    std::this_thread::sleep_for(1ms);
+  }
+}
+
+// What the cache serves once it serves `wanted`, or after 2 s of asking.
+std::string wait_for_text(RenderCache& cache, const std::string& wanted) {
+  std::string text = *cache.get();
+  for (int i = 0; i < 2000 && text != wanted; ++i) {
+    std::this_thread::sleep_for(1ms);
+    text = *cache.get();
+  }
+  return text;
+}
+
+TEST(RenderCache, ChangedDataIsRenderedAgainInTheBackgroundAfterMaxAge) {
   Source source;
   RenderCache cache(source.render(), source.versions(), 100ms);
   EXPECT_EQ(*cache.get(), "text 1");
   source.version = 2;
   EXPECT_EQ(*cache.get(), "text 1"); // younger than max_age
   std::this_thread::sleep_for(120ms);
-  EXPECT_EQ(*cache.get(), "text 2");
+  EXPECT_EQ(*cache.get(), "text 1"); // stale: served at once, and a render starts
+  EXPECT_EQ(wait_for_text(cache, "text 2"), "text 2");
   EXPECT_EQ(*cache.get(), "text 2");
   EXPECT_EQ(source.renders, 2);
+}
+
+TEST(RenderCache, AStaleScrapeNeverWaitsForASlowRender) {
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  std::atomic<int> renders{0};
+  std::atomic<std::uint64_t> version{1};
+  RenderCache cache(
+      [&] {
+        if (++renders == 2) {
+          released.wait(); // the background render blocks until the test lets it go
+        }
+        return "text " + std::to_string(renders.load());
+      },
+      [&] {
+        return RenderCache::Versions{version.load(), 0};
+      },
+      0ms);
+  EXPECT_EQ(*cache.get(), "text 1");
+  version = 2;
+  const auto asked = std::chrono::steady_clock::now();
+  EXPECT_EQ(*cache.get(), "text 1");
+  wait_for_renders(renders, 2);
+  EXPECT_EQ(*cache.get(), "text 1"); // still rendering: no second render, no wait
+  EXPECT_LT(std::chrono::steady_clock::now() - asked, 1s);
+  EXPECT_EQ(renders, 2);
+  release.set_value();
+  EXPECT_EQ(wait_for_text(cache, "text 2"), "text 2");
+  EXPECT_EQ(renders, 2);
 }
 
 TEST(RenderCache, RareChangesAreRenderedAtOnce) {
@@ -70,9 +118,9 @@ TEST(RenderCache, WhileOneRendersOthersTakeThePreviousText) {
         return "text " + std::to_string(renders.load());
       },
       [&] {
-        return RenderCache::Versions{version.load(), 0};
+        return RenderCache::Versions{version.load(), version.load()}; // every change is rare
       },
-      0ms);
+      10s);
   EXPECT_EQ(*cache.get(), "text 1");
   version = 2;
   auto slow = std::async(std::launch::async, [&] { return *cache.get(); });
