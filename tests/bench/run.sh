@@ -11,7 +11,8 @@
 #      process: its own CPU is not counted). CPU from /proc/PID/task/*/schedstat of the
 #      measured process over the window, checks from probe's probe_checks_total (blackbox: the
 #      driver's count of answered probes), peak RSS from VmHWM.
-#   2. scrape: /metrics of probe serve with 1000 targets under wrk -t2 -c16 -d10s.
+#   2. scrape: /metrics of probe serve with 1000 targets under wrk -t2 -c16 -d10s, then with
+#      one connection (-t1 -c1), as Prometheus scrapes.
 #   3. one-shot: `probe check` over the demo stack's 4 targets, hyperfine, 200 runs.
 #   4. gate latency: a stand-in that starts listening at a random moment (0.3-1.3 s); the time
 #      from then until `probe wait` (poll 250 ms, one pass needed) returns, 20 trials. The
@@ -33,7 +34,7 @@ while [ $# -gt 0 ]; do
   case $1 in
     --seconds) seconds=$2; shift ;;
     --only) only=$2; shift ;;
-    -h | --help) sed -n '2,21p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,22p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -169,18 +170,23 @@ YAML
 fi
 
 # --- 2. scrape ----------------------------------------------------------------------------
+# The issue's load (wrk -t2 -c16), and one connection at a time as Prometheus scrapes.
 if wants scrape; then
-  printf '\n## 2. /metrics of probe serve with 1000 targets: wrk -t2 -c16 -d10s\n\n'
+  printf '\n## 2. /metrics of probe serve with 1000 targets: wrk -d10s\n\n'
   start_serve 1000
   sleep 3
   size=$(curl -fs "$serve_url/metrics" | wc -c)
-  wrk -t2 -c16 -d10s --latency "$serve_url/metrics" >"$work/wrk.txt"
+  printf '| wrk | body | p50 | p99 | requests/s | errors |\n|---|---|---|---|---|---|\n'
+  for load in "-t2 -c16" "-t1 -c1"; do
+    read -r -a wrk_load <<<"$load"
+    wrk "${wrk_load[@]}" -d10s --latency "$serve_url/metrics" >"$work/wrk.txt"
+    awk -v size="$size" -v load="$load" '
+      /^ +50%/ { p50 = $2 } /^ +99%/ { p99 = $2 } /^Requests\/sec:/ { rps = $2 }
+      /Non-2xx|Socket errors/ { errors = errors $0 " " }
+      END { printf "| %s | %.0f KiB | %s | %s | %s | %s |\n",
+              load, size / 1024, p50, p99, rps, errors == "" ? "none" : errors }' "$work/wrk.txt"
+  done
   stop_pid "$serve_pid"
-  awk -v size="$size" '
-    /^ +50%/ { p50 = $2 } /^ +99%/ { p99 = $2 } /^Requests\/sec:/ { rps = $2 }
-    /Non-2xx|Socket errors/ { errors = errors $0 " " }
-    END { printf "| body | p50 | p99 | requests/s | errors |\n|---|---|---|---|---|\n| %.0f KiB | %s | %s | %s | %s |\n",
-            size / 1024, p50, p99, rps, errors == "" ? "none" : errors }' "$work/wrk.txt"
 fi
 
 # --- 3. one-shot --------------------------------------------------------------------------

@@ -52,8 +52,11 @@ trap 'rm -rf "$work" "$scratch"' EXIT
 
 started=$(date +%s)
 echo "== configure and build ($build, -j$jobs)"
-CC=clang CXX=clang++ cmake -S "$root" -B "$build" -DPROBE_FUZZ=ON -DPROBE_BUILD_TESTS=OFF \
-  -DCMAKE_BUILD_TYPE=RelWithDebInfo >"$work/configure.log" 2>&1 ||
+# A new build dir gets the fuzz targets only; an existing one (tests/run.sh's ASan+UBSan build,
+# which has them) keeps what else it builds.
+configure_args=(-DPROBE_FUZZ=ON)
+[ -f "$build/CMakeCache.txt" ] || configure_args+=(-DPROBE_BUILD_TESTS=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo)
+CC=clang CXX=clang++ cmake -S "$root" -B "$build" "${configure_args[@]}" >"$work/configure.log" 2>&1 ||
   { cat "$work/configure.log" >&2; exit 1; }
 cmake --build "$build" --target "${targets[@]}" -j "$jobs" >"$work/build.log" 2>&1 ||
   { tail -n 60 "$work/build.log" >&2; exit 1; }

@@ -10,6 +10,9 @@ PROBE_BUILD_PACKAGES=(
 )
 PROBE_TEST_PACKAGES=(postgresql postgresql-client prometheus prometheus-alertmanager shellcheck
   jq curl openssl yamllint docker-compose wrk caddy busybox)
+# The ASan+UBSan and TSan runs of the suite and the libFuzzer targets: clang 14, its sanitizer
+# and libFuzzer runtimes, and llvm-symbolizer for readable reports.
+PROBE_SANITIZER_PACKAGES=(clang libclang-rt-14-dev llvm-14)
 
 # Installs every package named in the arguments that is not installed yet.
 install_packages() {
