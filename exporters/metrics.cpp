@@ -2,6 +2,8 @@
 #include "exporters/metrics.hpp"
 
 #include <limits>
+#include <ostream>
+#include <streambuf>
 
 #include <prometheus/text_serializer.h>
 
@@ -52,102 +54,126 @@ struct VersionBump {
   std::atomic<std::uint64_t>* m_rare;
 };
 
+// A stream buffer that appends to a string, so that the serializer writes into the exposition
+// itself rather than into an ostringstream of its own.
+class AppendToString : public std::streambuf {
+public:
+  explicit AppendToString(std::string& text) : m_text(text) {}
+
+protected:
+  int_type overflow(int_type ch) override {
+    if (!traits_type::eq_int_type(ch, traits_type::eof())) {
+      m_text.push_back(traits_type::to_char_type(ch));
+    }
+    return traits_type::not_eof(ch);
+  }
+  std::streamsize xsputn(const char* chars, std::streamsize count) override {
+    m_text.append(chars, static_cast<std::size_t>(count));
+    return count;
+  }
+
+private:
+  std::string& m_text;
+};
+
 } // namespace
 
 ProbeMetrics::ProbeMetrics(const std::string& version, const std::string& revision)
     : m_registry(std::make_shared<prometheus::Registry>()),
-      m_success(BuildGauge()
-                    .Name("probe_success")
-                    .Help("1 if the last check of the target passed, else 0")
-                    .Register(*m_registry)),
-      m_target_up(BuildGauge()
-                      .Name("probe_target_up")
-                      .Help("Debounced state: 1 when UP after success_threshold passes, 0 when "
-                            "DOWN after failure_threshold failures or not yet known")
-                      .Register(*m_registry)),
-      m_duration(BuildHistogram()
-                     .Name("probe_duration_seconds")
-                     .Help("Check latency in seconds")
-                     .Register(*m_registry)),
-      m_checks_total(BuildCounter()
-                         .Name("probe_checks_total")
-                         .Help("Checks run, by result: success, failure, timeout, error")
-                         .Register(*m_registry)),
-      m_last_success(BuildGauge()
-                         .Name("probe_last_success_timestamp_seconds")
-                         .Help("Unix time of the target's last passing check")
-                         .Register(*m_registry)),
-      m_consecutive_failures(BuildGauge()
-                                 .Name("probe_consecutive_failures")
-                                 .Help("Failed checks in a row for the target")
-                                 .Register(*m_registry)),
-      m_http_status(BuildGauge()
-                        .Name("probe_http_status_code")
-                        .Help("HTTP status of the last answer (http targets)")
-                        .Register(*m_registry)),
-      m_heartbeat_age(BuildGauge()
-                          .Name("probe_heartbeat_age_seconds")
-                          .Help("Age of the last heartbeat (heartbeat targets)")
-                          .Register(*m_registry)),
-      m_target_critical(BuildGauge()
-                            .Name("probe_target_critical")
-                            .Help("1 if the target counts for readiness (critical), else 0")
-                            .Register(*m_registry)),
-      m_latency_budget(BuildGauge()
-                           .Name("probe_latency_budget_seconds")
-                           .Help("The target's latency budget: expect.max_latency for http "
-                                 "targets that set it, else the check timeout")
-                           .Register(*m_registry)),
-      m_heartbeat_max_age(BuildGauge()
-                              .Name("probe_heartbeat_max_age_seconds")
-                              .Help("The heartbeat target's max_age")
-                              .Register(*m_registry)),
-      m_ready(BuildGauge()
-                  .Name("probe_ready")
-                  .Help("1 when every critical target is UP")
-                  .Register(*m_registry)
+      m_success(keep(BuildGauge()
+                         .Name("probe_success")
+                         .Help("1 if the last check of the target passed, else 0")
+                         .Register(*m_registry))),
+      m_target_up(
+          keep(BuildGauge()
+                   .Name("probe_target_up")
+                   .Help("Debounced state: 1 when UP after success_threshold passes, 0 when "
+                         "DOWN after failure_threshold failures or not yet known")
+                   .Register(*m_registry))),
+      m_duration(keep(BuildHistogram()
+                          .Name("probe_duration_seconds")
+                          .Help("Check latency in seconds")
+                          .Register(*m_registry))),
+      m_checks_total(keep(BuildCounter()
+                              .Name("probe_checks_total")
+                              .Help("Checks run, by result: success, failure, timeout, error")
+                              .Register(*m_registry))),
+      m_last_success(keep(BuildGauge()
+                              .Name("probe_last_success_timestamp_seconds")
+                              .Help("Unix time of the target's last passing check")
+                              .Register(*m_registry))),
+      m_consecutive_failures(keep(BuildGauge()
+                                      .Name("probe_consecutive_failures")
+                                      .Help("Failed checks in a row for the target")
+                                      .Register(*m_registry))),
+      m_http_status(keep(BuildGauge()
+                             .Name("probe_http_status_code")
+                             .Help("HTTP status of the last answer (http targets)")
+                             .Register(*m_registry))),
+      m_heartbeat_age(keep(BuildGauge()
+                               .Name("probe_heartbeat_age_seconds")
+                               .Help("Age of the last heartbeat (heartbeat targets)")
+                               .Register(*m_registry))),
+      m_target_critical(keep(BuildGauge()
+                                 .Name("probe_target_critical")
+                                 .Help("1 if the target counts for readiness (critical), else 0")
+                                 .Register(*m_registry))),
+      m_latency_budget(keep(BuildGauge()
+                                .Name("probe_latency_budget_seconds")
+                                .Help("The target's latency budget: expect.max_latency for http "
+                                      "targets that set it, else the check timeout")
+                                .Register(*m_registry))),
+      m_heartbeat_max_age(keep(BuildGauge()
+                                   .Name("probe_heartbeat_max_age_seconds")
+                                   .Help("The heartbeat target's max_age")
+                                   .Register(*m_registry))),
+      m_ready(keep(BuildGauge()
+                       .Name("probe_ready")
+                       .Help("1 when every critical target is UP")
+                       .Register(*m_registry))
                   .Add({})),
-      m_reload_successful(BuildGauge()
-                              .Name("probe_config_last_reload_successful")
-                              .Help("1 if the last config reload succeeded")
-                              .Register(*m_registry)
+      m_reload_successful(keep(BuildGauge()
+                                   .Name("probe_config_last_reload_successful")
+                                   .Help("1 if the last config reload succeeded")
+                                   .Register(*m_registry))
                               .Add({})),
-      m_reload_success_timestamp(BuildGauge()
-                                     .Name("probe_config_last_reload_success_timestamp_seconds")
-                                     .Help("Unix time of the last successful config load")
-                                     .Register(*m_registry)
-                                     .Add({})),
+      m_reload_success_timestamp(
+          keep(BuildGauge()
+                   .Name("probe_config_last_reload_success_timestamp_seconds")
+                   .Help("Unix time of the last successful config load")
+                   .Register(*m_registry))
+              .Add({})),
       m_deploy_info(
-          BuildGauge()
-              .Name("probe_deploy_info")
-              .Help("1 for the SHA deployed now (the newest successful deploy or rollback)")
-              .Register(*m_registry)),
-      m_deploys_total(BuildCounter()
-                          .Name("probe_deploys_total")
-                          .Help("Deploys by outcome: succeeded, failed, rolled_back")
-                          .Register(*m_registry)),
-      m_rollbacks_total(BuildCounter()
-                            .Name("probe_rollbacks_total")
-                            .Help("Rollbacks by outcome: succeeded, failed")
-                            .Register(*m_registry)),
-      m_last_deploy(BuildGauge()
-                        .Name("probe_last_deploy_timestamp_seconds")
-                        .Help("Unix time of the newest deploy event")
-                        .Register(*m_registry)
+          keep(BuildGauge()
+                   .Name("probe_deploy_info")
+                   .Help("1 for the SHA deployed now (the newest successful deploy or rollback)")
+                   .Register(*m_registry))),
+      m_deploys_total(keep(BuildCounter()
+                               .Name("probe_deploys_total")
+                               .Help("Deploys by outcome: succeeded, failed, rolled_back")
+                               .Register(*m_registry))),
+      m_rollbacks_total(keep(BuildCounter()
+                                 .Name("probe_rollbacks_total")
+                                 .Help("Rollbacks by outcome: succeeded, failed")
+                                 .Register(*m_registry))),
+      m_last_deploy(keep(BuildGauge()
+                             .Name("probe_last_deploy_timestamp_seconds")
+                             .Help("Unix time of the newest deploy event")
+                             .Register(*m_registry))
                         .Add({})),
-      m_events_pending(BuildGauge()
-                           .Name("probe_events_pending")
-                           .Help("Journal entries not yet stored in PostgreSQL")
-                           .Register(*m_registry)
+      m_events_pending(keep(BuildGauge()
+                                .Name("probe_events_pending")
+                                .Help("Journal entries not yet stored in PostgreSQL")
+                                .Register(*m_registry))
                            .Add({})),
-      m_notifications_total(BuildCounter()
-                                .Name("probe_notifications_total")
-                                .Help("Deploy notifications sent, by channel and outcome")
-                                .Register(*m_registry)) {
-  BuildGauge()
-      .Name("probe_build_info")
-      .Help("probe's version and git revision; always 1")
-      .Register(*m_registry)
+      m_notifications_total(keep(BuildCounter()
+                                     .Name("probe_notifications_total")
+                                     .Help("Deploy notifications sent, by channel and outcome")
+                                     .Register(*m_registry))) {
+  keep(BuildGauge()
+           .Name("probe_build_info")
+           .Help("probe's version and git revision; always 1")
+           .Register(*m_registry))
       .Add({{"version", version}, {"revision", revision}})
       .Set(1);
 }
@@ -320,7 +346,20 @@ void ProbeMetrics::count_notification(const std::string& channel, bool ok) {
 }
 
 std::string ProbeMetrics::render() const {
-  return prometheus::TextSerializer().Serialize(m_registry->Collect());
+  // One family at a time, straight into one string sized from the last render: the registry's
+  // Collect() would build every series of every family first (1000 targets: ~25,000, several
+  // MB), and the serializer's ostringstream doubles as it grows and is then copied out.
+  std::string text;
+  const std::size_t last_size = m_last_render_size.load();
+  text.reserve(last_size + last_size / 8);
+  AppendToString buffer(text);
+  std::ostream out(&buffer);
+  const prometheus::TextSerializer serializer;
+  for (const prometheus::Collectable* family : m_families) {
+    serializer.Serialize(out, family->Collect());
+  }
+  m_last_render_size = text.size();
+  return text;
 }
 
 } // namespace probe::exporters

@@ -10,6 +10,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
@@ -53,7 +54,6 @@ public:
   // every change but a check result (reloads, removed targets, deploys, notifications).
   RenderCache::Versions versions() const { return {m_version.load(), m_rare_version.load()}; }
 
-  prometheus::Registry& registry() { return *m_registry; }
 
 private:
   struct TargetSeries {
@@ -76,7 +76,15 @@ private:
   void remove_series(const TargetSeries& series);
   static void set_target_config(TargetSeries& series, const config::Target& target);
 
+  // Registers a family's series for render(), in the order they are built; returns it.
+  template <typename Family> Family& keep(Family& family) {
+    m_families.push_back(&family);
+    return family;
+  }
+
   std::shared_ptr<prometheus::Registry> m_registry;
+  std::vector<const prometheus::Collectable*> m_families; // every family, for render()
+  mutable std::atomic<std::size_t> m_last_render_size{0};
   prometheus::Family<prometheus::Gauge>& m_success;
   prometheus::Family<prometheus::Gauge>& m_target_up;
   prometheus::Family<prometheus::Histogram>& m_duration;
