@@ -67,33 +67,43 @@ TEST(RenderCache, ChangedDataIsRenderedAgainInTheBackgroundAfterMaxAge) {
   EXPECT_EQ(source.renders, 2);
 }
 
-TEST(RenderCache, AStaleScrapeNeverWaitsForASlowRender) {
-  std::promise<void> release;
-  std::shared_future<void> released = release.get_future().share();
+// A source whose second render blocks until release(); `rare` says whether its changes are
+// rare ones (rendered before the answer) or check results (rendered in the background).
+struct SecondRenderBlocks {
+  explicit SecondRenderBlocks(bool rare_changes) : rare(rare_changes) {}
+  std::promise<void> released;
+  std::shared_future<void> on_release = released.get_future().share();
   std::atomic<int> renders{0};
   std::atomic<std::uint64_t> version{1};
-  RenderCache cache(
-      [&] {
-        if (++renders == 2) {
-          released.wait(); // the background render blocks until the test lets it go
-        }
-        return "text " + std::to_string(renders.load());
-      },
-      [&] {
-        return RenderCache::Versions{version.load(), 0};
-      },
-      0ms);
+  const bool rare;
+  RenderCache::Render render() {
+    return [this] {
+      if (++renders == 2) {
+        on_release.wait();
+      }
+      return "text " + std::to_string(renders.load());
+    };
+  }
+  RenderCache::Version versions() {
+    return [this] { return RenderCache::Versions{version.load(), rare ? version.load() : 0}; };
+  }
+  void release() { released.set_value(); }
+};
+
+TEST(RenderCache, AStaleScrapeNeverWaitsForASlowRender) {
+  SecondRenderBlocks source(false);
+  RenderCache cache(source.render(), source.versions(), 0ms);
   EXPECT_EQ(*cache.get(), "text 1");
-  version = 2;
+  source.version = 2;
   const auto asked = std::chrono::steady_clock::now();
   EXPECT_EQ(*cache.get(), "text 1");
-  wait_for_renders(renders, 2);
+  wait_for_renders(source.renders, 2);
   EXPECT_EQ(*cache.get(), "text 1"); // still rendering: no second render, no wait
   EXPECT_LT(std::chrono::steady_clock::now() - asked, 1s);
-  EXPECT_EQ(renders, 2);
-  release.set_value();
+  EXPECT_EQ(source.renders, 2);
+  source.release();
   EXPECT_EQ(wait_for_text(cache, "text 2"), "text 2");
-  EXPECT_EQ(renders, 2);
+  EXPECT_EQ(source.renders, 2);
 }
 
 TEST(RenderCache, RareChangesAreRenderedAtOnce) {
@@ -106,30 +116,15 @@ TEST(RenderCache, RareChangesAreRenderedAtOnce) {
 }
 
 TEST(RenderCache, WhileOneRendersOthersTakeThePreviousText) {
-  std::promise<void> release;
-  std::shared_future<void> released = release.get_future().share();
-  std::atomic<int> renders{0};
-  std::atomic<std::uint64_t> version{1};
-  RenderCache cache(
-      [&] {
-        if (++renders == 2) {
-          released.wait(); // the second render blocks until the test lets it go
-        }
-        return "text " + std::to_string(renders.load());
-      },
-      [&] {
-        return RenderCache::Versions{version.load(), version.load()}; // every change is rare
-      },
-      10s);
+  SecondRenderBlocks source(true); // rare changes: the scrape that sees one renders it itself
+  RenderCache cache(source.render(), source.versions(), 10s);
   EXPECT_EQ(*cache.get(), "text 1");
-  version = 2;
+  source.version = 2;
   auto slow = std::async(std::launch::async, [&] { return *cache.get(); });
-  while (renders < 2) {
-    std::this_thread::sleep_for(1ms);
-  }
+  wait_for_renders(source.renders, 2);
   EXPECT_EQ(*cache.get(), "text 1"); // no second render, no wait
-  EXPECT_EQ(renders, 2);
-  release.set_value();
+  EXPECT_EQ(source.renders, 2);
+  source.release();
   EXPECT_EQ(slow.get(), "text 2");
   EXPECT_EQ(*cache.get(), "text 2");
 }
