@@ -54,7 +54,6 @@ public:
   // every change but a check result (reloads, removed targets, deploys, notifications).
   RenderCache::Versions versions() const { return {m_version.load(), m_rare_version.load()}; }
 
-
 private:
   struct TargetSeries {
     std::string type;
