@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "tests/fakes/http_standin.hpp"
+#include "tests/fakes/sanitizers.hpp"
 
 namespace probe::tests {
 namespace {
@@ -116,7 +117,7 @@ TEST_F(ServeSlowClients, IdleConnectionsDoNotDelayAScrape) {
     HeldConnections idle;
     idle.open(probe.port(), k_connections); // connected, never a byte
     std::this_thread::sleep_for(200ms);
-    EXPECT_LT(slowest_answer(probe), 100ms);
+    EXPECT_LT(slowest_answer(probe), test_support::latency_bound(100ms));
   }
   // The connection threads end after their idle time (10 s); well before that they are free.
   EXPECT_TRUE(fakes::eventually([&] { return threads_of(probe) <= quiet_threads + 4; }, 20s))
@@ -132,7 +133,7 @@ TEST_F(ServeSlowClients, SlowlorisConnectionsDoNotDelayAScrape) {
   for (int round = 0; round < 3; ++round) {
     std::this_thread::sleep_for(300ms);
     slow.send_all("X"); // ... a byte at a time, each within the read timeout
-    EXPECT_LT(slowest_answer(probe), 100ms) << "round " << round;
+    EXPECT_LT(slowest_answer(probe), test_support::latency_bound(100ms)) << "round " << round;
   }
 }
 
@@ -143,7 +144,7 @@ TEST_F(ServeSlowClients, KeptAliveConnectionsDoNotDelayAScrape) {
   kept.open(probe.port(), k_connections);
   kept.send_all("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
   kept.read_heads(); // answered; each connection now waits for its next request
-  EXPECT_LT(slowest_answer(probe), 100ms);
+  EXPECT_LT(slowest_answer(probe), test_support::latency_bound(100ms));
 }
 
 } // namespace
