@@ -53,6 +53,8 @@ public:
   // Change counters for RenderCache: `all` at every change (equal, equal render()); `rare` at
   // every change but a check result (reloads, removed targets, deploys, notifications).
   RenderCache::Versions versions() const { return {m_version.load(), m_rare_version.load()}; }
+  // Every family registered, for the test that render() (which walks m_families) leaves none out.
+  const prometheus::Registry& registry() const { return *m_registry; }
 
 private:
   struct TargetSeries {

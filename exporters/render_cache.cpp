@@ -1,6 +1,10 @@
 // The render cache; see render_cache.hpp.
 #include "exporters/render_cache.hpp"
 
+#include <exception>
+
+#include <spdlog/spdlog.h>
+
 namespace probe::exporters {
 
 RenderCache::RenderCache(Render render, Version version, std::chrono::milliseconds max_age)
@@ -100,8 +104,11 @@ void RenderCache::background_loop() {
     }
     try {
       render_here(lock);
+    } catch (const std::exception& e) {
+      // Scrapes keep the previous text and the next stale one asks again; say why it is old.
+      spdlog::warn("/metrics: background render failed, serving the previous text: {}", e.what());
     } catch (...) {
-      // The next stale scrape asks again; a scrape that must render reports the failure.
+      spdlog::warn("/metrics: background render failed, serving the previous text");
     }
   }
 }

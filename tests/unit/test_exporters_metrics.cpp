@@ -1,7 +1,12 @@
 // The exposition is the contract Prometheus, the rules and the dashboards read: exact metric
 // names, types and labels; every result label present from the first scrape; removed targets
 // leave no series behind; a target that changes type does not keep its old series.
+#include <algorithm>
+#include <sstream>
+#include <vector>
+
 #include <gtest/gtest.h>
+#include <prometheus/text_serializer.h>
 
 #include "exporters/metrics.hpp"
 
@@ -61,6 +66,33 @@ TEST(ProbeMetrics, RendersTheContractNamesTypesAndLabels) {
   }
   // http targets have no heartbeat age; heartbeat targets no status code.
   EXPECT_EQ(text.find("probe_heartbeat_age_seconds{target=\"api\"}"), std::string::npos);
+}
+
+std::vector<std::string> sorted_lines(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) {
+    lines.push_back(line);
+  }
+  std::sort(lines.begin(), lines.end());
+  return lines;
+}
+
+// render() walks its own list of families, one at a time; a family registered without being
+// listed would vanish from /metrics. The lines must be the registry's, in any order.
+TEST(ProbeMetrics, RenderShowsEveryRegisteredFamily) {
+  ProbeMetrics metrics("1.2.3", "abc");
+  metrics.observe(make_target("api", config::TargetType::http),
+                  state_with(checks::CheckStatus::success, 200), true);
+  metrics.observe(make_target("bot", config::TargetType::heartbeat),
+                  state_with(checks::CheckStatus::failure), true);
+  metrics.update_deploys(std::map<std::string, long long>{{"deploy_succeeded", 2}}, "abc1234",
+                         "def5678", 1'700'000'000.0, 1);
+  metrics.count_notification("telegram", true);
+
+  const std::string whole = prometheus::TextSerializer().Serialize(metrics.registry().Collect());
+  EXPECT_EQ(sorted_lines(metrics.render()), sorted_lines(whole));
+  EXPECT_EQ(sorted_lines(metrics.render()), sorted_lines(whole)); // and again, sized from the last
 }
 
 TEST(ProbeMetrics, HeartbeatWithoutABeatIsInfinitelyOld) {

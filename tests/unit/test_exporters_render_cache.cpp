@@ -146,5 +146,29 @@ TEST(RenderCache, AFailedRenderIsTriedAgain) {
   EXPECT_EQ(*cache.get(), "ok");
 }
 
+TEST(RenderCache, AFailedBackgroundRenderKeepsThePreviousTextAndIsTriedAgain) {
+  std::atomic<int> calls{0};
+  std::atomic<std::uint64_t> version{1};
+  RenderCache cache(
+      [&]() -> std::string {
+        if (++calls == 2) {
+          throw std::runtime_error("render failed");
+        }
+        return "text " + std::to_string(version.load());
+      },
+      [&] {
+        return RenderCache::Versions{version.load(), 0};
+      },
+      0ms);
+  EXPECT_EQ(*cache.get(), "text 1");
+  version = 2;
+  EXPECT_EQ(*cache.get(), "text 1"); // stale: the background render (call 2) fails
+  for (int i = 0; i < 2000 && calls.load() < 2; ++i) {
+    std::this_thread::sleep_for(1ms);
+  }
+  EXPECT_EQ(wait_for_text(cache, "text 2"), "text 2"); // a later stale scrape asks again
+  EXPECT_GE(calls, 3);
+}
+
 } // namespace
 } // namespace probe::exporters
