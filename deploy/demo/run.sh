@@ -8,6 +8,12 @@
 #                                      stop, and exit with probe's exit code
 #   deploy/demo/run.sh --rollback-demo deploy a good api tag, then a bad one that probe rolls
 #                                      back, print the audit log, stop; exit 0 when it went so
+#
+# Progress goes to stderr ("demo: ..."); the first run spends minutes installing and building.
+# It builds only probe and probe-standin (not the tests). Ctrl-C or SIGTERM at any moment, even
+# during the build or while PostgreSQL starts, stops everything it started and removes its
+# temporary directory ($TMPDIR/probe-demo.*, printed at the start): the cleanup runs on every
+# way out and goes on past whatever is already gone.
 set -euo pipefail
 
 usage() { sed -n '2,12p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
@@ -26,24 +32,45 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 source "$root/tests/lib/deps.sh"
 # shellcheck source=deploy/demo/stack.sh
 source "$root/deploy/demo/stack.sh"
+say() { echo "demo: $*" >&2; }
 
+say "checking the Debian packages it needs"
 install_packages "${PROBE_BUILD_PACKAGES[@]}" postgresql postgresql-client curl
-build_dir=${PROBE_BUILD_DIR:-$root/build}
-build_probe "$root" "$build_dir" >/dev/null
-probe=$build_dir/probe
-config=$root/deploy/demo/probe.yaml
 
-work=$(mktemp -d /tmp/probe-demo.XXXXXX)
+# From here on everything started is stopped, and the directory removed, however the script
+# ends. Each step tolerates a pid file that is missing and a process that is already gone, and
+# a second Ctrl-C does not cut the cleanup short.
+work=$(mktemp -d "${TMPDIR:-/tmp}/probe-demo.XXXXXX")
 serve_pid=
 cleanup() {
-  [ -n "$serve_pid" ] && kill "$serve_pid" 2>/dev/null && wait "$serve_pid" 2>/dev/null
+  set +e
+  trap '' INT TERM
+  if [ -n "$serve_pid" ]; then
+    kill "$serve_pid" 2>/dev/null
+    wait "$serve_pid" 2>/dev/null
+  fi
   demo_stop
   rm -rf "$work"
 }
 trap cleanup EXIT
-trap 'exit 130' INT TERM
+trap 'exit 130' INT
+trap 'exit 143' TERM
+say "working in $work"
 
-echo "demo: starting PostgreSQL, the api, the frontend and the bot" >&2
+build_dir=${PROBE_BUILD_DIR:-$root/build}
+say "building probe (first run takes a few minutes): probe and probe-standin in $build_dir, log in $work/build.log"
+build_started=$SECONDS
+# cmake's "[ 42%]" (make) or "[12/80]" (ninja) lines, shown at every tenth of the way.
+build_probe_targets "$root" "$build_dir" probe probe-standin 2>&1 | tee "$work/build.log" | awk '
+  match($0, /^\[ *[0-9]+%\]/) { done = substr($0, 2, RLENGTH - 3) + 0 }
+  match($0, /^\[[0-9]+\/[0-9]+\]/) { split(substr($0, 2, RLENGTH - 2), n, "/"); done = int(100 * n[1] / n[2]) }
+  done >= shown + 10 { shown = done - done % 10; printf "demo: building ... %d%%\n", shown > "/dev/stderr"; fflush("/dev/stderr") }' ||
+  { tail -n 30 "$work/build.log" >&2; say "the build failed (log above)"; exit 1; }
+say "built in $((SECONDS - build_started)) s"
+probe=$build_dir/probe
+config=$root/deploy/demo/probe.yaml
+
+say "starting PostgreSQL, the api, the frontend and the bot"
 demo_start "$work" "$build_dir"
 
 if $once; then
@@ -78,6 +105,7 @@ fi
 export -p | grep -E ' (DATABASE_URL|API_URL|FRONTEND_URL|PROBE_PORT|PROBE_JOURNAL|PROBE_TOKEN|DEMO_[A-Z_]+)=' >"$work/env.sh"
 "$probe" serve --config "$config" &
 serve_pid=$!
+echo "$serve_pid" >"$work/serve.pid"
 demo_wait_port "$PROBE_PORT"
 cat >&2 <<MSG
 

@@ -134,7 +134,7 @@ HttpStandin::HttpStandin(HttpStandinOptions options)
   }
   m_thread = std::thread([this] { m_server->listen_after_bind(); });
   // stop() is a no-op until the accept loop runs, so do not hand out a stand-in before then.
-  const Clock::time_point give_up = Clock::now() + std::chrono::seconds(5);
+  const Clock::time_point give_up = Clock::now() + std::chrono::seconds(60);
   while (!m_server->is_running()) {
     if (Clock::now() > give_up) {
       throw std::runtime_error("http stand-in: server thread did not start");
@@ -195,6 +195,11 @@ std::size_t HttpStandin::connections() const {
   return m_client_ports.size();
 }
 
+std::size_t HttpStandin::max_in_flight() const {
+  const std::lock_guard<std::mutex> lock(m_mutex);
+  return m_max_in_flight;
+}
+
 std::optional<RecordedRequest> HttpStandin::last_request() const {
   const std::lock_guard<std::mutex> lock(m_mutex);
   return m_last;
@@ -212,6 +217,7 @@ void HttpStandin::handle(const httplib::Request& request, httplib::Response& res
   {
     const std::lock_guard<std::mutex> lock(m_mutex);
     ++m_requests;
+    m_max_in_flight = std::max(m_max_in_flight, ++m_in_flight);
     m_client_ports.insert(request.remote_port);
     RecordedRequest recorded{request.method, request.path, {}, request.body};
     for (const auto& [name, value] : request.headers) {
@@ -222,6 +228,13 @@ void HttpStandin::handle(const httplib::Request& request, httplib::Response& res
     version = m_version;
     delay = m_delay;
   }
+  struct Leaving {
+    HttpStandin& standin;
+    ~Leaving() {
+      const std::lock_guard<std::mutex> lock(standin.m_mutex);
+      --standin.m_in_flight;
+    }
+  } const leaving{*this};
 
   const std::string& path = request.path;
   if (path == "/version") {

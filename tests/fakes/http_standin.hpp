@@ -99,6 +99,9 @@ public:
   std::size_t requests() const;
   // Distinct client connections seen so far (by client port): keep-alive shows as 1.
   std::size_t connections() const;
+  // The most requests whose handlers ran at the same time (a `slow` one runs for its delay):
+  // how a test sees that checks run concurrently without timing them.
+  std::size_t max_in_flight() const;
   // The most recent request, or nullopt before the first.
   std::optional<RecordedRequest> last_request() const;
 
@@ -124,6 +127,8 @@ private:
   std::string m_version;
   std::chrono::milliseconds m_delay;
   std::size_t m_requests = 0;
+  std::size_t m_in_flight = 0;
+  std::size_t m_max_in_flight = 0;
   std::set<int> m_client_ports;
   std::optional<RecordedRequest> m_last;
 };

@@ -59,7 +59,7 @@ ReceiverStandin::ReceiverStandin(ReceiverStandinOptions options)
                              std::to_string(m_options.port));
   }
   m_thread = std::thread([this] { m_server->listen_after_bind(); });
-  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   while (!m_server->is_running()) {
     if (std::chrono::steady_clock::now() > give_up) {
       throw std::runtime_error("receiver stand-in: server thread did not start");

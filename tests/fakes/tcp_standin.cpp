@@ -232,7 +232,7 @@ void TcpStandin::accept_loop() {
 }
 
 bool TcpStandin::read_exact(int fd, char* data, std::size_t length) {
-  const Clock::time_point give_up = Clock::now() + std::chrono::seconds(5);
+  const Clock::time_point give_up = Clock::now() + std::chrono::seconds(30);
   std::size_t got = 0;
   while (got < length) {
     if (m_stopping || Clock::now() > give_up) {
@@ -281,7 +281,7 @@ void TcpStandin::serve_postgres(int fd) {
   // Half-close and drain until the client hangs up: closing with unread input would send a
   // reset that can overtake the error message.
   shutdown(fd, SHUT_WR);
-  const Clock::time_point give_up = Clock::now() + std::chrono::seconds(1);
+  const Clock::time_point give_up = Clock::now() + std::chrono::seconds(30);
   std::array<char, 256> sink{};
   while (!m_stopping && Clock::now() < give_up) {
     pollfd waiting{fd, POLLIN, 0};
@@ -310,7 +310,7 @@ void TcpStandin::serve_trickle(int fd) {
 }
 
 bool TcpStandin::read_head(int fd) {
-  const Clock::time_point give_up = Clock::now() + std::chrono::seconds(5);
+  const Clock::time_point give_up = Clock::now() + std::chrono::seconds(30);
   std::string head;
   std::array<char, 512> chunk{};
   while (head.find("\r\n\r\n") == std::string::npos) {

@@ -66,11 +66,11 @@ private:
   void serve_postgres(int fd);
   void serve_trickle(int fd);
   void serve_drop_kept_alive(int fd);
-  // Reads until the end of an HTTP request head (no body); false when the peer closes, 5 s
+  // Reads until the end of an HTTP request head (no body); false when the peer closes, 30 s
   // pass or the stand-in stops.
   bool read_head(int fd);
   void fill_backlog();
-  // Reads exactly `length` bytes unless the peer closes, 5 s pass or the stand-in stops.
+  // Reads exactly `length` bytes unless the peer closes, 30 s pass or the stand-in stops.
   bool read_exact(int fd, char* data, std::size_t length);
 
   TcpMode m_mode;

@@ -1,5 +1,6 @@
 // Starting a real `probe serve` for a test: writes the config, runs the binary on port 0,
-// reads the port back from its log, and stops it with SIGTERM at the end.
+// reads the port back from its log, and stops it with SIGTERM at the end. Its waits and the
+// client's timeouts only catch a hang (tests/fakes/bounds.hpp): a loaded machine may be slow.
 #pragma once
 
 #include <chrono>
@@ -12,6 +13,7 @@
 #include <httplib.h>
 
 #include "tests/fakes/background_process.hpp"
+#include "tests/fakes/bounds.hpp"
 #include "tests/fakes/subprocess.hpp"
 
 namespace probe::tests {
@@ -37,7 +39,7 @@ public:
           }
           return !m_process->running();
         },
-        std::chrono::seconds(5));
+        test_support::k_event_deadline);
     if (!started || m_port == 0) {
       throw std::runtime_error("probe serve did not start: " + m_process->log());
     }
@@ -49,8 +51,8 @@ public:
 
   httplib::Client client() const {
     httplib::Client client("127.0.0.1", m_port);
-    client.set_connection_timeout(std::chrono::seconds(2));
-    client.set_read_timeout(std::chrono::seconds(5));
+    client.set_connection_timeout(std::chrono::seconds(10));
+    client.set_read_timeout(std::chrono::seconds(30));
     return client;
   }
 

@@ -61,7 +61,7 @@ protected:
 
 TEST_F(PostgresHeartbeat, EmptyTableIsMissing) {
   checks::HeartbeatCheck check(pg_heartbeat(on_table("SELECT max(seen_at) FROM hb_test"), 90s), {});
-  const checks::CheckResult result = check.run(2s);
+  const checks::CheckResult result = check.run(10s);
   EXPECT_EQ(result.status, CheckStatus::failure);
   EXPECT_EQ(result.reason, "missing");
   EXPECT_FALSE(result.heartbeat_age_seconds.has_value());
@@ -71,21 +71,24 @@ TEST_F(PostgresHeartbeat, FreshBeatPasses) {
   exec_sql(on_table("INSERT INTO hb_test VALUES (now() - interval '3 seconds', localtimestamp)"));
   checks::HeartbeatCheck check(pg_heartbeat(on_table("SELECT max(seen_at) FROM hb_test;"), 90s),
                                {});
-  const checks::CheckResult result = check.run(2s);
+  const checks::CheckResult result = check.run(10s);
   ASSERT_EQ(result.status, CheckStatus::success) << result.detail;
   ASSERT_TRUE(result.heartbeat_age_seconds.has_value());
+  // Ages are checked to be right, not to be read quickly: a time zone mistake is hours off, a
+  // loaded machine may take seconds between the insert and the check.
   EXPECT_GE(*result.heartbeat_age_seconds, 2.9);
-  EXPECT_LT(*result.heartbeat_age_seconds, 10.0);
+  EXPECT_LT(*result.heartbeat_age_seconds, 60.0);
 }
 
 TEST_F(PostgresHeartbeat, StaleBeatFailsWithItsAge) {
   exec_sql(on_table("INSERT INTO hb_test VALUES (now() - interval '10 minutes', localtimestamp)"));
   checks::HeartbeatCheck check(pg_heartbeat(on_table("SELECT max(seen_at) FROM hb_test"), 90s), {});
-  const checks::CheckResult result = check.run(2s);
+  const checks::CheckResult result = check.run(10s);
   EXPECT_EQ(result.status, CheckStatus::failure);
   EXPECT_EQ(result.reason, "stale");
   ASSERT_TRUE(result.heartbeat_age_seconds.has_value());
-  EXPECT_NEAR(*result.heartbeat_age_seconds, 600.0, 10.0);
+  EXPECT_GE(*result.heartbeat_age_seconds, 599.0);
+  EXPECT_LT(*result.heartbeat_age_seconds, 660.0);
   EXPECT_NE(result.detail.find("max_age 1m30s"), std::string::npos) << result.detail;
 }
 
@@ -93,14 +96,15 @@ TEST_F(PostgresHeartbeat, TimestampWithoutTimeZoneWorks) {
   exec_sql(on_table("INSERT INTO hb_test VALUES (now(), localtimestamp - interval '5 seconds')"));
   checks::HeartbeatCheck check(pg_heartbeat(on_table("SELECT max(local_at) FROM hb_test"), 90s),
                                {});
-  const checks::CheckResult result = check.run(2s);
+  const checks::CheckResult result = check.run(10s);
   ASSERT_EQ(result.status, CheckStatus::success) << result.detail;
-  EXPECT_NEAR(*result.heartbeat_age_seconds, 5.0, 3.0);
+  EXPECT_GE(*result.heartbeat_age_seconds, 4.9);
+  EXPECT_LT(*result.heartbeat_age_seconds, 60.0);
 }
 
 TEST_F(PostgresHeartbeat, QueryThatIsNotATimestampFails) {
   checks::HeartbeatCheck check(pg_heartbeat("SELECT 'hello'", 90s), {});
-  const checks::CheckResult result = check.run(2s);
+  const checks::CheckResult result = check.run(10s);
   EXPECT_NE(result.status, CheckStatus::success);
   EXPECT_EQ(result.reason, "query_failed") << result.detail;
 }
@@ -135,23 +139,25 @@ protected:
 TEST_F(FileHeartbeat, FreshFilePasses) {
   touch(5s);
   checks::HeartbeatCheck check(spec(), {});
-  const checks::CheckResult result = check.run(2s);
+  const checks::CheckResult result = check.run(10s);
   ASSERT_EQ(result.status, CheckStatus::success) << result.detail;
-  EXPECT_NEAR(*result.heartbeat_age_seconds, 5.0, 2.0);
+  EXPECT_GE(*result.heartbeat_age_seconds, 4.0); // mtime in whole seconds
+  EXPECT_LT(*result.heartbeat_age_seconds, 60.0);
 }
 
 TEST_F(FileHeartbeat, OldFileIsStale) {
   touch(120s);
   checks::HeartbeatCheck check(spec(), {});
-  const checks::CheckResult result = check.run(2s);
+  const checks::CheckResult result = check.run(10s);
   EXPECT_EQ(result.status, CheckStatus::failure);
   EXPECT_EQ(result.reason, "stale");
-  EXPECT_NEAR(*result.heartbeat_age_seconds, 120.0, 2.0);
+  EXPECT_GE(*result.heartbeat_age_seconds, 119.0);
+  EXPECT_LT(*result.heartbeat_age_seconds, 180.0);
 }
 
 TEST_F(FileHeartbeat, MissingFileIsMissing) {
   checks::HeartbeatCheck check(spec(), {});
-  const checks::CheckResult result = check.run(2s);
+  const checks::CheckResult result = check.run(10s);
   EXPECT_EQ(result.status, CheckStatus::failure);
   EXPECT_EQ(result.reason, "missing");
   EXPECT_NE(result.detail.find("does not exist"), std::string::npos);
@@ -162,11 +168,11 @@ TEST(PushHeartbeat, NothingPushedIsMissingThenAPushPasses) {
   spec.source = config::HeartbeatSource::push;
   spec.max_age = 90s;
   checks::HeartbeatCheck check(spec, {});
-  EXPECT_EQ(check.run(2s).reason, "missing");
+  EXPECT_EQ(check.run(10s).reason, "missing");
   check.record_push();
-  const checks::CheckResult result = check.run(2s);
+  const checks::CheckResult result = check.run(10s);
   EXPECT_EQ(result.status, CheckStatus::success) << result.detail;
-  EXPECT_LT(*result.heartbeat_age_seconds, 1.0);
+  EXPECT_LT(*result.heartbeat_age_seconds, 60.0); // just pushed: seconds at most, not +Inf
 }
 
 } // namespace

@@ -31,9 +31,12 @@ protected:
     m_port = m_server->bind_to_any_port("127.0.0.1");
     ASSERT_GT(m_port, 0);
     m_thread = std::thread([this] { m_server->listen_after_bind(); });
-    for (int i = 0; i < 500 && !m_server->is_running(); ++i) {
+    // Bounded generously (a loaded machine), and required: stop() before the accept loop runs
+    // would leave TearDown's join waiting forever.
+    for (int i = 0; i < 60'000 && !m_server->is_running(); ++i) {
       std::this_thread::sleep_for(1ms);
     }
+    ASSERT_TRUE(m_server->is_running()) << "the TLS server did not start";
   }
   void TearDown() override {
     if (m_server) {

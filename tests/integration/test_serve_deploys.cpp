@@ -1,7 +1,9 @@
 // The deploy half of `probe serve` against a real PostgreSQL: POST /deploys needs the token and
 // is idempotent on event_id; GET /deploys is the log, newest first; the deploy metrics follow
 // the log; notification channels follow a reload; and `probe deploy verify --url` gates and
-// records through the sidecar alone.
+// records through the sidecar alone. Waits only tell "happened" from "never will"
+// (tests/fakes/bounds.hpp): the checks' timeouts and the gate's are far above what a healthy
+// loopback target takes on a loaded machine.
 #include <fstream>
 #include <thread>
 
@@ -10,6 +12,7 @@
 #include <nlohmann/json.hpp>
 #include <unistd.h>
 
+#include "tests/fakes/bounds.hpp"
 #include "tests/fakes/http_standin.hpp"
 #include "tests/fakes/receiver_standin.hpp"
 
@@ -17,6 +20,7 @@ namespace probe::tests {
 namespace {
 
 using namespace std::chrono_literals;
+using test_support::k_event_deadline;
 
 std::string event_body(const std::string& id, const std::string& kind, const std::string& sha) {
   return nlohmann::json{{"event_id", id}, {"kind", kind}, {"sha", sha}, {"actor", "ci"}}.dump();
@@ -28,12 +32,12 @@ protected:
     PROBE_REQUIRE_PG();
     m_dsn = fresh_database_dsn("probe_serve_" + std::to_string(getpid()));
     m_probe = std::make_unique<RunningProbe>(
-        m_dir, "defaults: {interval: 200ms, timeout: 150ms}\n"
+        m_dir, "defaults: {interval: 500ms, timeout: 500ms}\n"
                "targets:\n"
                "  - {name: api, type: http, url: \"" +
                    m_api.url("/health") +
                    "\"}\n"
-                   "gate: {consecutive_successes: 2, poll_interval: 100ms, timeout: 5s}\n"
+                   "gate: {consecutive_successes: 2, poll_interval: 100ms, timeout: 30s}\n"
                    "deploy: {dsn: \"" +
                    m_dsn + "\", journal: \"" + m_dir.path() +
                    "/journal.jsonl\", token: \"tok-123\"}\n");
@@ -77,7 +81,7 @@ TEST_F(ServeDeploys, MetricsFollowTheLog) {
   m_probe->post("/deploys", "tok-123", event_body("", "deploy_succeeded", "aaaaaaa"));
   ASSERT_TRUE(fakes::eventually(
       [&] { return m_probe->metric("probe_deploy_info{previous_sha=\"\",sha=\"aaaaaaa\"}") == 1; },
-      5s))
+      k_event_deadline))
       << m_probe->get("/metrics").second;
   EXPECT_EQ(m_probe->metric("probe_deploys_total{outcome=\"succeeded\"}"), 1);
   EXPECT_EQ(m_probe->metric("probe_deploys_total{outcome=\"failed\"}"), 0);
@@ -101,7 +105,7 @@ TEST_F(ServeDeploys, NotifyChannelsFollowAReload) {
       << "/hook\"}\n  - {type: slack, webhook_url: \"\", optional: true}\n";
   ASSERT_EQ(m_probe->post("/-/reload", "tok-123").first, 200);
   m_probe->post("/deploys", "tok-123", event_body("", "deploy_failed", "bbbbbbb"));
-  ASSERT_TRUE(fakes::eventually([&] { return receiver.requests() == 1; }, 5s))
+  ASSERT_TRUE(fakes::eventually([&] { return receiver.requests() == 1; }, k_event_deadline))
       << m_probe->process().log();
   EXPECT_EQ(m_probe->metric("probe_notifications_total{channel=\"webhook\",outcome=\"ok\"}"), 1);
   EXPECT_NE(m_probe->process().log().find("notify[1]: slack left out: optional"), std::string::npos)
@@ -111,10 +115,11 @@ TEST_F(ServeDeploys, NotifyChannelsFollowAReload) {
 TEST_F(ServeDeploys, VerifyThroughTheSidecar) {
   exec_outside_transaction(m_dsn, "CREATE TABLE alembic_version (version_num text); "
                                   "INSERT INTO alembic_version VALUES ('9c1e7a')");
-  ASSERT_TRUE(fakes::eventually([&] { return m_probe->get("/ready").first == 200; }, 5s));
+  ASSERT_TRUE(
+      fakes::eventually([&] { return m_probe->get("/ready").first == 200; }, k_event_deadline));
   const std::string url = "http://127.0.0.1:" + std::to_string(m_probe->port());
   fakes::ProcessOptions options;
-  options.timeout = 20s;
+  options.timeout = 120s;
   options.set_env = {"PROBE_TOKEN=tok-123", "PROBE_ACTOR=gha"};
   const fakes::ProcessResult verified =
       fakes::run_process({PROBE_BINARY, "deploy", "verify", "--url", url, "--sha", "bbbbbbb",
@@ -130,7 +135,7 @@ TEST_F(ServeDeploys, VerifyThroughTheSidecar) {
   EXPECT_EQ(log["events"][0]["details"]["db_revision"], "9c1e7a") << log.dump();
   ASSERT_TRUE(fakes::eventually(
       [&] { return m_probe->metric("probe_deploy_info{previous_sha=\"\",sha=\"bbbbbbb\"}") == 1; },
-      5s));
+      k_event_deadline));
 
   // A wrong token: nothing can be recorded, so verify fails rather than pretend.
   options.set_env = {"PROBE_TOKEN=wrong"};

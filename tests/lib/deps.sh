@@ -23,7 +23,7 @@ install_packages() {
     fi
   done
   [ ${#missing[@]} -eq 0 ] && return 0
-  echo "installing: ${missing[*]}" >&2
+  echo "installing: ${missing[*]} (apt-get; this can take a few minutes)" >&2
   local sudo=()
   [ "$(id -u)" = 0 ] || sudo=(sudo)
   "${sudo[@]}" apt-get update -qq
@@ -38,10 +38,20 @@ install_npm() {
   install_packages npm
 }
 
-# Configures and builds probe in $1 (warnings are errors, as in CI).
+# Configures and builds probe from source tree $1 in $2 (warnings are errors, as in CI); the
+# rest of the arguments go to cmake's configure step.
 build_probe() {
   local root=$1 build_dir=$2
   shift 2
   cmake -S "$root" -B "$build_dir" -DPROBE_WERROR=ON "$@" >/dev/null
   cmake --build "$build_dir" -j"$(nproc)"
+}
+
+# Like build_probe, but builds only the targets named after $1 and $2 (e.g. probe
+# probe-standin: the demo needs no test binaries), printing cmake's progress on stdout.
+build_probe_targets() {
+  local root=$1 build_dir=$2
+  shift 2
+  cmake -S "$root" -B "$build_dir" -DPROBE_WERROR=ON >/dev/null
+  cmake --build "$build_dir" -j"$(nproc)" --target "$@"
 }

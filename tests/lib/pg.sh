@@ -4,7 +4,10 @@
 #
 #   pg_start DIR        starts it; sets PG_PORT, PG_PASSWORD, PG_DSN (superuser over TCP)
 #   pg_psql SQL...      runs SQL as the superuser
-#   pg_stop             stops it (safe to call twice)
+#   pg_stop             stops it (safe to call twice, and when it never started)
+#
+# Starting and stopping wait up to 120 s (a loaded machine); a port taken between the search
+# for a free one and the server's bind is retried with the next one.
 #
 # Run as root, the server runs as the `postgres` user that Debian's package creates (initdb
 # refuses root); as anyone else, as that user.
@@ -43,8 +46,6 @@ pg_start() {
   local bindir
   bindir=$(pg_bindir) || return 1
   mkdir -p "$PG_DIR"
-  # Fresh every time: a server started by a caller (tests/run.sh) may already hold PG_PORT.
-  PG_PORT=$(free_port "${PG_FIRST_PORT:-25432}")
   PG_PASSWORD=probe-test-$RANDOM$RANDOM
   if [ "$(id -u)" = 0 ]; then
     chown postgres:postgres "$PG_DIR"
@@ -57,7 +58,6 @@ pg_start() {
     || { cat "$PG_DIR/initdb.log" >&2; return 1; }
   cat >>"$PG_DIR/data/postgresql.conf" <<CONF
 listen_addresses = '127.0.0.1'
-port = $PG_PORT
 unix_socket_directories = '$PG_DIR'
 fsync = off
 synchronous_commit = off
@@ -65,8 +65,20 @@ full_page_writes = off
 max_connections = 200
 lc_messages = 'C'
 CONF
-  pg_as_owner "$bindir/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w -t 60 start >/dev/null \
-    || { cat "$PG_DIR/server.log" >&2; return 1; }
+  # Fresh every time: a server started by a caller (tests/run.sh) may already hold PG_PORT.
+  local attempt first=${PG_FIRST_PORT:-25432}
+  for attempt in 1 2 3 4 5; do
+    PG_PORT=$(free_port "$first")
+    echo "port = $PG_PORT" >>"$PG_DIR/data/postgresql.conf" # the last one counts
+    if pg_as_owner "$bindir/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w -t 120 start >/dev/null; then
+      break
+    fi
+    if [ "$attempt" = 5 ] || ! grep -q "could not bind\|Address already in use" "$PG_DIR/server.log"; then
+      cat "$PG_DIR/server.log" >&2
+      return 1
+    fi
+    first=$((PG_PORT + 1))
+  done
   PG_DSN="postgresql://postgres:$PG_PASSWORD@127.0.0.1:$PG_PORT/postgres"
   export PG_DIR PG_PORT PG_PASSWORD PG_DSN
 }
@@ -78,5 +90,7 @@ pg_psql() {
 
 pg_stop() {
   [ -n "${PG_DIR:-}" ] && [ -f "$PG_DIR/data/postmaster.pid" ] || return 0
-  pg_as_owner "$(pg_bindir)/pg_ctl" -D "$PG_DIR/data" -m fast -w -t 30 stop >/dev/null 2>&1 || true
+  pg_as_owner "$(pg_bindir)/pg_ctl" -D "$PG_DIR/data" -m fast -w -t 120 stop >/dev/null 2>&1 ||
+    pg_as_owner "$(pg_bindir)/pg_ctl" -D "$PG_DIR/data" -m immediate -w -t 60 stop >/dev/null 2>&1 ||
+    true
 }

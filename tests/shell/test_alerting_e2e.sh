@@ -12,7 +12,10 @@
 # of the rules 60 times shorter (minutes become seconds, so alerts fire in the production
 # order: the page about the api before the stack-wide ProbeReadinessLost it inhibits),
 # group_wait 3 s (a few evaluations, so inhibitors from other rule groups arrive first, as the
-# production 15 s does) and group_interval 1 s. Whole run: about 20 s, never more than 90 s.
+# production 15 s does) and group_interval 1 s. Whole run: about 20 s. Each wait is for an
+# event and bounded generously (a loaded machine delays scrapes, evaluations and
+# notifications); the whole test never runs past 240 s (CTest's limit is 300 s). The delays
+# are printed, not asserted.
 # Needs prometheus, prometheus-alertmanager, jq and curl (tests/lib/deps.sh) and a built probe.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -55,8 +58,8 @@ trap 'exit 143' TERM
 started_ms=$(date +%s%3N)
 # since MS: seconds from the date +%s%3N time MS to now, to a tenth.
 since() { local now; now=$(date +%s%3N); printf '%d.%d' $(((now - $1) / 1000)) $(((now - $1) % 1000 / 100)); }
-# The whole test stays under 90 s: no wait goes past this, whatever its own limit.
-deadline_ms=$((started_ms + 85000))
+# The whole test stays under 240 s: no wait goes past this, whatever its own limit.
+deadline_ms=$((started_ms + 240000))
 
 # wait_for SECONDS WHAT COMMAND...: runs COMMAND every 0.2 s until it succeeds; fails naming
 # WHAT after SECONDS (or at the test's deadline).
@@ -80,7 +83,7 @@ replace() {
   printf '%s\n' "${text//"$old"/"$new"}" >"$file"
 }
 
-http_ok() { curl -fs -o /dev/null --max-time 1 "$1"; }
+http_ok() { curl -fs -o /dev/null --max-time 5 "$1"; }
 
 # ---- the receiver, the api and probe -------------------------------------------------------
 api_port=$(free_port 28300)
@@ -97,14 +100,14 @@ start_api() {
   "$standin" http --listen "127.0.0.1:$api_port" >>"$work/api.log" 2>&1 &
   api_pid=$!
   pids+=("$api_pid")
-  wait_for 5 "api stand-in on :$api_port" http_ok "http://127.0.0.1:$api_port/health"
+  wait_for 60 "api stand-in on :$api_port" http_ok "http://127.0.0.1:$api_port/health"
 }
 start_api
-wait_for 5 "receiver stand-in on :$receiver_port" grep -q '^listening on' "$work/receiver.log"
+wait_for 60 "receiver stand-in on :$receiver_port" grep -q '^listening on' "$work/receiver.log"
 
 cat >"$work/probe.yaml" <<YAML
 listen: "127.0.0.1:$probe_port"
-defaults: {interval: 1s, timeout: 500ms, failure_threshold: 1}
+defaults: {interval: 1s, timeout: 1s, failure_threshold: 1}
 targets:
   - {name: api, type: http, url: "http://127.0.0.1:$api_port/health"}
   - {name: cache, type: tcp, address: "127.0.0.1:$dead_port", critical: false}
@@ -112,7 +115,7 @@ deploy: {journal: "$work/journal.jsonl"}
 YAML
 "$probe" serve --config "$work/probe.yaml" 2>"$work/probe.log" &
 pids+=($!)
-wait_for 10 "probe /ready (api up)" http_ok "http://127.0.0.1:$probe_port/ready"
+wait_for 60 "probe /ready (api up)" http_ok "http://127.0.0.1:$probe_port/ready"
 
 # ---- Prometheus: deploy/monitoring/prometheus.yml, 1 s, local addresses, rules with short for:
 mkdir "$work/rules"
@@ -159,15 +162,15 @@ prometheus-alertmanager --config.file="$work/alertmanager.yml" --storage.path="$
   >"$work/alertmanager.log" 2>&1 &
 pids+=($!)
 
-wait_for 20 "Prometheus ready on :$prometheus_port" http_ok "http://127.0.0.1:$prometheus_port/-/ready"
-wait_for 10 "Alertmanager ready on :$alertmanager_port" http_ok "http://127.0.0.1:$alertmanager_port/-/ready"
+wait_for 60 "Prometheus ready on :$prometheus_port" http_ok "http://127.0.0.1:$prometheus_port/-/ready"
+wait_for 60 "Alertmanager ready on :$alertmanager_port" http_ok "http://127.0.0.1:$alertmanager_port/-/ready"
 # query PROMQL: prints the first sample's value, or nothing.
 query() {
-  curl -fs --max-time 2 "http://127.0.0.1:$prometheus_port/api/v1/query" --data-urlencode "query=$1" |
+  curl -fs --max-time 10 "http://127.0.0.1:$prometheus_port/api/v1/query" --data-urlencode "query=$1" |
     jq -r '.data.result[0].value[1] // empty'
 }
 scraped() { [ "$(query 'probe_target_up{job="probe",target="api"}')" = 1 ]; }
-wait_for 15 "Prometheus scraping probe with api up" scraped
+wait_for 60 "Prometheus scraping probe with api up" scraped
 rules_loaded=$(curl -fs "http://127.0.0.1:$prometheus_port/api/v1/rules" | jq '[.data.groups[].rules[] | select(.type == "alerting")] | length')
 [ "$rules_loaded" -gt 0 ] || fail "Prometheus loaded no alerting rules"
 pass "probe, Prometheus ($rules_loaded alerting rules) and Alertmanager up"
@@ -185,7 +188,7 @@ seen() { [ -n "$("$@")" ]; }
 kill "$api_pid"
 wait "$api_pid" 2>/dev/null || true
 killed_ms=$(date +%s%3N)
-wait_for 30 "ProbeCriticalTargetDown for api at the Telegram stand-in" seen telegram_text FIRING
+wait_for 90 "ProbeCriticalTargetDown for api at the Telegram stand-in" seen telegram_text FIRING
 page_delay=$(since "$killed_ms")
 message=$(telegram_text FIRING | head -n 1)
 [ "$(jq -r '.body.chat_id | tostring' <<<"$message")" = "$chat_id" ] || fail "sendMessage chat_id: $message"
@@ -197,30 +200,30 @@ pass "api killed: ProbeCriticalTargetDown reached Telegram ${page_delay}s later,
 
 # ProbeReadinessLost (probe_ready == 0, later than the page) fires too, and is inhibited by it.
 readiness_inhibited() {
-  curl -fs --max-time 2 "http://127.0.0.1:$alertmanager_port/api/v2/alerts" | jq -e '
+  curl -fs --max-time 10 "http://127.0.0.1:$alertmanager_port/api/v2/alerts" | jq -e '
     (.[] | select(.labels.alertname == "ProbeCriticalTargetDown" and .labels.target == "api")
       | .fingerprint) as $page
     | any(.[]; .labels.alertname == "ProbeReadinessLost" and .status.state == "suppressed"
         and any(.status.inhibitedBy[]; . == $page))' >/dev/null
 }
-wait_for 20 "ProbeReadinessLost firing and inhibited by ProbeCriticalTargetDown" readiness_inhibited
+wait_for 60 "ProbeReadinessLost firing and inhibited by ProbeCriticalTargetDown" readiness_inhibited
 pass "ProbeReadinessLost fired and is inhibited"
 
 # ---- the api is back: the resolved notice --------------------------------------------------
 [ -z "$(telegram_text RESOLVED)" ] || fail "ProbeCriticalTargetDown resolved while the api was still down"
 start_api
 restarted_ms=$(date +%s%3N)
-wait_for 30 "the resolved notice of ProbeCriticalTargetDown for api" seen telegram_text RESOLVED
+wait_for 90 "the resolved notice of ProbeCriticalTargetDown for api" seen telegram_text RESOLVED
 pass "api back: RESOLVED reached Telegram $(since "$restarted_ms")s later"
 
 # ---- a warning: the non-critical cache never answers -> ProbeTargetDown at the webhook ------
 cache_down='select(.path == "/webhook") | .body | select(.receiver == "webhook" and .status == "firing")
   | .alerts[] | select(.status == "firing" and .labels.alertname == "ProbeTargetDown"
     and .labels.target == "cache" and .labels.severity == "warning" and .labels.job == "probe")'
-wait_for 30 "ProbeTargetDown for cache at the webhook stand-in" seen notifications "$cache_down"
+wait_for 90 "ProbeTargetDown for cache at the webhook stand-in" seen notifications "$cache_down"
 slack_title='select(.path == "/slack") | .body.attachments[]
   | select(.title == "FIRING: ProbeTargetDown (cache)" and (.text | contains("Non-critical target cache is down")))'
-wait_for 10 "ProbeTargetDown for cache at the Slack stand-in" seen notifications "$slack_title"
+wait_for 60 "ProbeTargetDown for cache at the Slack stand-in" seen notifications "$slack_title"
 pass "ProbeTargetDown (warning) for cache reached the webhook (firing, with its labels) and Slack"
 
 # ---- and nothing went the wrong way --------------------------------------------------------

@@ -13,6 +13,7 @@ source "$root/deploy/demo/stack.sh"
 work=$(mktemp -d /tmp/probe-shell.XXXXXX)
 chmod 755 "$work" # the PostgreSQL server runs as the postgres user
 trap 'demo_stop; rm -rf "$work"' EXIT
+trap 'exit 130' INT TERM
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
 demo_start "$work/stack" "$build_dir"
@@ -26,7 +27,7 @@ out=$("$probe" check --config "$config" --format json) || fail "exit $? with the
 
 # 2. The api stopped: exit 1, naming api and why.
 kill "$DEMO_API_PID"
-for _ in $(seq 1 100); do kill -0 "$DEMO_API_PID" 2>/dev/null || break; sleep 0.02; done
+wait_gone 60 "$DEMO_API_PID" || fail "the api (pid $DEMO_API_PID) did not stop"
 set +e
 out=$("$probe" check --config "$config" --format json)
 status=$?

@@ -23,6 +23,8 @@ for tool in docker-compose:docker-compose yamllint:yamllint jq:jq readelf:binuti
     fail "${tool%%:*} is not installed: apt-get install ${tool#*:} (npm: or the machine's Node.js)"
 done
 [ -x "$probe" ] || fail "$probe not found: build probe first (or set PROBE_BUILD_DIR)"
+# shellcheck source=tests/lib/procs.sh
+source "$root/tests/lib/procs.sh" # wait_until
 
 work=$(mktemp -d /tmp/probe-compose.XXXXXX)
 serve_pid=
@@ -243,7 +245,8 @@ while read -r soname; do
 done < <(readelf -d "$probe" | sed -n 's/.*Shared library: \[\(.*\)\]$/\1/p')
 pass "Dockerfile.probe installs the package of every library probe links: ${packages[*]}"
 
-# The HEALTHCHECK command, run for real: 0 while probe serves /healthz, non-zero once it stops.
+# The HEALTHCHECK command, run for real: 0 while probe serves /healthz (waited for up to 60 s:
+# a loaded machine), non-zero once it stops.
 # Compose repeats it (with $$ for $), so the two must not drift apart.
 check=$(sed -n 's/^ *CMD \(\[.*\/dev\/tcp\/.*\]\)$/\1/p' "$deploy/docker/Dockerfile.probe" | jq -r '.[2]')
 compose_check=$(sed -n 's/^ *test: \(\[.*\/dev\/tcp\/.*\]\)$/\1/p' "$deploy/docker-compose.yml" | jq -r '.[3]')
@@ -263,10 +266,8 @@ YAML
 "$probe" serve --config "$work/probe.yaml" 2>"$work/serve.log" &
 serve_pid=$!
 healthy=no
-for _ in $(seq 50); do
-  if bash -c "${check//9464/$port}" 2>/dev/null; then healthy=yes; break; fi
-  sleep 0.1
-done
+healthcheck_passes() { bash -c "${check//9464/$port}" 2>/dev/null; }
+if wait_until 60 healthcheck_passes; then healthy=yes; fi
 [ "$healthy" = yes ] || { cat "$work/serve.log" >&2; fail "the HEALTHCHECK command fails against a serving probe"; }
 kill "$serve_pid"
 wait "$serve_pid" || true

@@ -11,6 +11,8 @@
 #      rollback_failed); without the sidecar's token (switches, warns, records nothing); a
 #      failing migration (exit 1, deploy_failed recorded) and a failing pull (exit 1, nothing
 #      changed)
+# Waits are for events (probe answers, /ready turns), bounded generously; the checks' and the
+# gate's timeouts are far above what a healthy loopback api takes on a loaded machine.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 build_dir=${PROBE_BUILD_DIR:-$root/build}
@@ -19,6 +21,8 @@ scripts=$root/deploy/scripts
 export DEMO_STANDIN=$build_dir/tests/probe-standin
 # shellcheck source=tests/lib/pg.sh
 source "$root/tests/lib/pg.sh"
+# shellcheck source=tests/lib/procs.sh
+source "$root/tests/lib/procs.sh"
 
 work=$(mktemp -d /tmp/probe-deploy-scripts.XXXXXX)
 chmod 755 "$work"
@@ -29,8 +33,9 @@ cleanup() {
     kill "$serve_pid" 2>/dev/null || true
     wait "$serve_pid" 2>/dev/null || true
   fi
-  if [ -f "$work/api.pid" ]; then kill "$(cat "$work/api.pid")" 2>/dev/null || true; fi
-  pg_stop
+  local pid
+  if pid=$(cat "$work/api.pid" 2>/dev/null); then kill "$pid" 2>/dev/null || true; fi
+  pg_stop || true
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -158,10 +163,10 @@ probe_port=$(free_port 29500)
 token=deploy-test-token-$RANDOM$RANDOM
 cat >"$work/probe.yaml" <<YAML
 listen: "127.0.0.1:$probe_port"
-defaults: {interval: 200ms, timeout: 150ms, success_threshold: 1, failure_threshold: 2}
+defaults: {interval: 500ms, timeout: 500ms, success_threshold: 1, failure_threshold: 2}
 targets:
   - {name: api, type: http, url: "http://127.0.0.1:$DEMO_API_PORT/health"}
-gate: {timeout: 3s, consecutive_successes: 2, poll_interval: 100ms}
+gate: {timeout: 10s, consecutive_successes: 2, poll_interval: 100ms}
 deploy:
   dsn: "$PG_DSN"
   journal: "$work/state/journal.jsonl"
@@ -169,18 +174,18 @@ deploy:
 YAML
 "$probe" serve --config "$work/probe.yaml" 2>"$work/serve.log" &
 serve_pid=$!
-for _ in $(seq 1 100); do
-  curl -fs "http://127.0.0.1:$probe_port/healthz" >/dev/null 2>&1 && break
-  kill -0 "$serve_pid" 2>/dev/null || fail "probe serve died: $(cat "$work/serve.log")"
-  sleep 0.1
-done
-curl -fs "http://127.0.0.1:$probe_port/healthz" >/dev/null || fail "probe serve does not answer"
+serve_answers() { curl -fs "http://127.0.0.1:$probe_port/healthz" >/dev/null 2>&1; }
+serve_answers_or_died() { serve_answers || ! alive "$serve_pid"; }
+wait_until 60 serve_answers_or_died || true
+alive "$serve_pid" || fail "probe serve died: $(cat "$work/serve.log")"
+serve_answers || fail "probe serve does not answer after 60 s"
 
 # As on the server: the token for the sidecar comes from deploy/.env.
 printf 'GHCR_OWNER=example\nPROBE_TOKEN="%s"\n' "$token" >"$deploy_dir/.env"
 export PROBE_URL=http://127.0.0.1:$probe_port PROBE_LOCK_FILE=$work/probe-deploy.lock PROBE_ACTOR=deploy-test
 export FAKE_PROBE_BIN=$probe FAKE_PROBE_CONFIG=$work/probe.yaml
-api_version() { curl -s --max-time 2 "http://127.0.0.1:$DEMO_API_PORT/version" || true; }
+api_version() { curl -s --max-time 10 "http://127.0.0.1:$DEMO_API_PORT/version" || true; }
+ready_is() { [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 "$PROBE_URL/ready")" = "$1" ]; }
 kinds() {
   curl -fsS "$PROBE_URL/deploys?limit=${1:-20}" | jq -r '[.events[] | .kind + ":" + .sha] | join(" ")'
 }
@@ -235,10 +240,7 @@ script "$scripts/deploy-check.sh"
 grep -q "^deploy-check: OK: 5 containers up" "$work/out" || fail "summary: $(tail -n 1 "$work/out")"
 grep -q "rollback_succeeded" "$work/out" || fail "deploy-check.sh does not list the deploys"
 "$root/deploy/demo/switch_api.sh" bad
-for _ in $(seq 1 50); do
-  [ "$(curl -s -o /dev/null -w '%{http_code}' "$PROBE_URL/ready")" = 503 ] && break
-  sleep 0.1
-done
+wait_until 60 ready_is 503 || fail "/ready not 503 within 60 s of the api turning bad"
 script "$scripts/deploy-check.sh"
 [ "$status" = 1 ] || fail "deploy-check.sh with a bad api exited $status, want 1"
 summary=$(tail -n 1 "$work/out")
@@ -288,10 +290,7 @@ script env FAKE_DOCKER_FAIL=alembic "$scripts/deploy.sh" ccccccc
 [ "$status" = 1 ] || fail "deploy.sh with a failing migration exited $status, want 1"
 grep -q "rollback.sh aaaaaaa" "$work/err" || fail "the way back is not named: $(cat "$work/err")"
 [ "$(kinds 1)" = "deploy_failed:ccccccc" ] || fail "newest event: $(kinds 1)"
-for _ in $(seq 1 50); do
-  [ "$(curl -s -o /dev/null -w '%{http_code}' "$PROBE_URL/ready")" = 200 ] && break
-  sleep 0.1
-done
+wait_until 60 ready_is 200 || fail "/ready not 200 within 60 s: the api runs $(api_version)"
 script "$scripts/deploy-check.sh"
 if [ "$status" != 1 ] || [[ $(tail -n 1 "$work/out") != *"last deploy event deploy_failed ccccccc"* ]]; then
   fail "deploy-check.sh after a failed migration: $status $(tail -n 1 "$work/out")"

@@ -30,6 +30,8 @@ fixture=$root/tests/shell/fixtures/promql/probe.yaml
 source "$root/tests/lib/deps.sh"
 # shellcheck source=tests/lib/pg.sh
 source "$root/tests/lib/pg.sh"
+# shellcheck source=tests/lib/procs.sh
+source "$root/tests/lib/procs.sh" # alive, wait_until
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
 pass() { echo "ok: $*"; }
@@ -91,12 +93,11 @@ standin_port=$(free_port 28600)
 : >"$work/standin.log" # before the background start: the loop below reads it at once
 "$standin" http --listen "127.0.0.1:$standin_port" --version v1 >"$work/standin.log" 2>&1 &
 standin_pid=$!
-for _ in $(seq 1 100); do
-  grep -q "^listening on" "$work/standin.log" && break
-  kill -0 "$standin_pid" 2>/dev/null || fail "probe-standin exited: $(cat "$work/standin.log")"
-  sleep 0.1
-done
-grep -q "^listening on" "$work/standin.log" || fail "probe-standin not listening after 10 s"
+standin_listens() { grep -q "^listening on" "$work/standin.log"; }
+standin_listens_or_died() { standin_listens || ! alive "$standin_pid"; }
+wait_until 60 standin_listens_or_died || true
+alive "$standin_pid" || fail "probe-standin exited: $(cat "$work/standin.log")"
+standin_listens || fail "probe-standin not listening after 60 s"
 
 probe_port=$(free_port 29600)
 export PROMQL_PROBE_PORT=$probe_port PROMQL_STANDIN_PORT=$standin_port PROMQL_PG_DSN=$pg_dsn \
@@ -104,12 +105,11 @@ export PROMQL_PROBE_PORT=$probe_port PROMQL_STANDIN_PORT=$standin_port PROMQL_PG
 url=http://127.0.0.1:$probe_port
 "$probe" serve --config "$fixture" >"$work/serve.log" 2>&1 &
 serve_pid=$!
-for _ in $(seq 1 100); do
-  curl -fsS -o /dev/null "$url/healthz" 2>/dev/null && break
-  kill -0 "$serve_pid" 2>/dev/null || fail "probe serve exited: $(cat "$work/serve.log")"
-  sleep 0.1
-done
-curl -fsS -o /dev/null "$url/healthz" || fail "probe serve not answering /healthz after 10 s: $(cat "$work/serve.log")"
+serve_answers() { curl -fsS -o /dev/null --max-time 10 "$url/healthz" 2>/dev/null; }
+serve_answers_or_died() { serve_answers || ! alive "$serve_pid"; }
+wait_until 60 serve_answers_or_died || true
+alive "$serve_pid" || fail "probe serve exited: $(cat "$work/serve.log")"
+serve_answers || fail "probe serve not answering /healthz after 60 s: $(cat "$work/serve.log")"
 
 # A deploy recorded through the sidecar: probe_deploy_info gets a SHA, and the sidecar sends
 # the webhook notification (probe_notifications_total).
@@ -118,7 +118,8 @@ PROBE_TOKEN=$PROMQL_TOKEN "$probe" deploy record --url "$url" --event deploy_suc
 
 # Some families appear only once something happened: per-target gauges after a target's first
 # check, probe_deploy_info after a deploy, probe_notifications_total after a notification.
-# Wait (at most 15 s) for all four targets checked, the deploy and the notification.
+# Wait (at most 60 s: a loaded machine) for all four targets checked, the deploy and the
+# notification.
 scrape=$work/metrics.txt
 ready_scrape() {
   curl -fsS "$url/metrics" >"$scrape" 2>/dev/null || return 1
@@ -128,11 +129,7 @@ ready_scrape() {
   done
   grep -q '^probe_deploy_info{.*sha="abc1234"' "$scrape" && grep -q '^probe_notifications_total{' "$scrape"
 }
-for _ in $(seq 1 150); do
-  ready_scrape && break
-  sleep 0.1
-done
-ready_scrape || fail "after 15 s the scrape still lacks a target's first check, probe_deploy_info{sha=\"abc1234\"} or probe_notifications_total:
+wait_until 60 ready_scrape || fail "after 60 s the scrape still lacks a target's first check, probe_deploy_info{sha=\"abc1234\"} or probe_notifications_total:
 $(grep -v '_bucket' "$scrape")
 --- serve.log:
 $(tail -n 20 "$work/serve.log")"

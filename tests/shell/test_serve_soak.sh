@@ -2,11 +2,12 @@
 # probe serve under sustained scraping while its checks run: 20 http targets on one
 # probe-standin, each checked every second, and wrk hammering /metrics for 10 s, then /ready
 # for 10 s (2 threads, 16 kept-alive connections, as the benchmark in tests/bench/run.sh).
-# Asserts that wrk saw no socket error (connect, read, write, timeout) and no non-2xx answer,
-# that the checks kept running and passing under the load, that probe is alive afterwards and
-# still stops cleanly on SIGTERM, and that its RSS is steady: VmRSS is sampled every second and
-# the last sample may not be more than 25 % above the one at 5 s. Prints requests/s, p99 and
-# the RSS samples. About 21 s.
+# Asserts that wrk saw no socket error (connect, read, write, a request over 10 s) and no
+# non-2xx answer, that the checks kept running and passing under the load, that probe is alive
+# afterwards and still stops cleanly on SIGTERM, and that its RSS is steady: VmRSS is sampled
+# every second and the last sample may not be more than 25 % above the one at 5 s. Prints
+# requests/s, p99, the checks that ran and the RSS samples: speed is a figure here (and in
+# tests/bench/run.sh), not a bound, since the machine may be loaded. About 21 s.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 build_dir=${PROBE_BUILD_DIR:-$root/build}
@@ -35,7 +36,7 @@ max_growth_percent=25
 
 work=$(mktemp -d /tmp/probe-soak.XXXXXX)
 # shellcheck source=tests/lib/procs.sh
-source "$root/tests/lib/procs.sh" # pids, stop_started
+source "$root/tests/lib/procs.sh" # pids, stop_started, wait_until
 serve_pid=
 cleanup() {
   stop_started
@@ -44,15 +45,12 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# Waits (bounded, 10 s) for "listening on 127.0.0.1:PORT" in file $1 and prints PORT.
+# Waits (bounded, 60 s) for "listening on 127.0.0.1:PORT" in file $1 and prints PORT.
+port_in() { sed -nE 's/.*listening on 127\.0\.0\.1:([0-9]+).*/\1/p' "$1" | head -n 1; }
+has_port() { [ -n "$(port_in "$1")" ]; }
 listening_port() {
-  local _ port
-  for _ in $(seq 1 200); do
-    port=$(sed -nE 's/.*listening on 127\.0\.0\.1:([0-9]+).*/\1/p' "$1" | head -n 1)
-    [ -n "$port" ] && { echo "$port"; return 0; }
-    sleep 0.05
-  done
-  fail "nothing listening after 10 s: $(tail -n 5 "$1")"
+  wait_until 60 has_port "$1" || fail "nothing listening after 60 s: $(tail -n 5 "$1")"
+  port_in "$1"
 }
 
 # Sum of probe_checks_total{result=$1} over every target in a scrape of probe.
@@ -78,12 +76,8 @@ pids+=("$serve_pid")
 url=http://127.0.0.1:$(listening_port "$work/serve.log")
 
 # Every target up before the load, so /ready answers 200 (not 503) from the first request.
-for _ in $(seq 1 100); do
-  [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$url/ready")" = 200 ] && break
-  sleep 0.1
-done
-[ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$url/ready")" = 200 ] ||
-  fail "probe not ready after 10 s: $(curl -s --max-time 2 "$url/ready")"
+ready() { [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 "$url/ready")" = 200 ]; }
+wait_until 60 ready || fail "probe not ready after 60 s: $(curl -s --max-time 10 "$url/ready")"
 pass "$targets targets up"
 
 # Whether process $1 is gone; one that has exited but is not reaped yet is a zombie, which
@@ -103,7 +97,7 @@ pids+=("$sampler_pid")
 successes_before=$(checks_with success)
 failures_before=$(($(checks_with failure) + $(checks_with timeout) + $(checks_with error)))
 for path in /metrics /ready; do
-  wrk -t2 -c16 -d"${phase_seconds}s" --latency "$url$path" >"$work/wrk-${path#/}.txt" 2>&1 ||
+  wrk -t2 -c16 -d"${phase_seconds}s" --timeout 10s --latency "$url$path" >"$work/wrk-${path#/}.txt" 2>&1 ||
     fail "wrk $path: $(cat "$work/wrk-${path#/}.txt")"
 done
 kill "$sampler_pid"
@@ -125,18 +119,19 @@ for path in /metrics /ready; do
 done
 pass "no socket errors, no non-2xx answers"
 
-# The scrapes did not starve the checks: 20 targets a second over 20 s, at least half of them
-# counted (the load shares 2 cores with probe's checks and the stand-in), and none failed. The
-# stand-in closes a kept-alive connection after 1 s idle, the checks' interval, so now and then
-# it closes one just as probe reuses it; probe must send that request again, not fail it.
-echo "checks during the load: $successes passed, $failures failed"
+# The scrapes did not starve the checks: 20 targets a second over 20 s is 400 checks (the load
+# shares 2 cores with probe's checks and the stand-in, and the machine may be busier still), so
+# at least two rounds, a tenth of that, must have run, and none failed. The stand-in closes a
+# kept-alive connection after 1 s idle, the checks' interval, so now and then it closes one just
+# as probe reuses it; probe must send that request again, not fail it.
+echo "checks during the load: $successes passed (of $((targets * 2 * phase_seconds)) due), $failures failed"
 [ "$failures" -eq 0 ] || fail "$failures checks failed under the load: $(curl -s "$url/status")"
-[ "$successes" -ge $((targets * phase_seconds)) ] ||
-  fail "only $successes checks passed during the load, want >= $((targets * phase_seconds))"
+[ "$successes" -ge $((targets * 2 * phase_seconds / 10)) ] ||
+  fail "only $successes checks passed during the load, want >= $((targets * 2 * phase_seconds / 10))"
 pass "checks kept running and passing"
 
 ! exited "$serve_pid" || fail "probe serve died: $(tail -n 20 "$work/serve.log")"
-[ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$url/healthz")" = 200 ] ||
+[ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 "$url/healthz")" = 200 ] ||
   fail "probe serve alive but /healthz does not answer 200"
 pass "probe serve alive and answering"
 
@@ -157,13 +152,10 @@ else
   pass "RSS steady: $at_5s KiB at 5 s, $last KiB at the end (peak $peak KiB)"
 fi
 
-# Still stops as it should after the load: SIGTERM, exit 0, within 5 s.
+# Still stops as it should after the load: SIGTERM, exit 0 (each check in flight has 1 s; 60 s
+# is a hang).
 kill -TERM "$serve_pid"
-for _ in $(seq 1 50); do
-  exited "$serve_pid" && break
-  sleep 0.1
-done
-exited "$serve_pid" || fail "probe serve still running 5 s after SIGTERM"
+wait_until 60 exited "$serve_pid" || fail "probe serve still running 60 s after SIGTERM"
 status=0
 wait "$serve_pid" || status=$?
 [ "$status" -eq 0 ] || fail "probe serve exited $status after SIGTERM: $(tail -n 5 "$work/serve.log")"

@@ -1,7 +1,8 @@
 // The elastic pool behind probe's HTTP server: a new task finds a thread while fewer than the
 // maximum are busy, the pool never passes its maximum (the rest queue), it shrinks back to its
 // minimum when idle, a throwing task does not take a thread down, and shutdown runs what is
-// queued and joins everything.
+// queued and joins everything. Each wait polls for its condition with a generous deadline
+// (k_wait): threads start late on a loaded machine, and nothing here depends on how late.
 #include <atomic>
 #include <condition_variable>
 #include <mutex>
@@ -16,6 +17,8 @@ namespace probe::util {
 namespace {
 
 using namespace std::chrono_literals;
+
+constexpr std::chrono::milliseconds k_wait = 30s;
 
 // Tasks that block until released, counting how many are running.
 class Gate {
@@ -59,10 +62,10 @@ TEST(ElasticPool, EveryTaskFindsAThreadUpToTheMaximum) {
     pool.submit(gate.task());
   }
   // Six blocked tasks run at once: none waits behind another.
-  EXPECT_TRUE(fakes::eventually([&] { return gate.running() == 6; }, 2s)) << gate.running();
+  EXPECT_TRUE(fakes::eventually([&] { return gate.running() == 6; }, k_wait)) << gate.running();
   EXPECT_EQ(pool.threads(), 6U);
   gate.open();
-  EXPECT_TRUE(fakes::eventually([&] { return gate.done() == 6; }, 2s));
+  EXPECT_TRUE(fakes::eventually([&] { return gate.done() == 6; }, k_wait));
 }
 
 TEST(ElasticPool, BeyondTheMaximumTasksQueue) {
@@ -71,11 +74,11 @@ TEST(ElasticPool, BeyondTheMaximumTasksQueue) {
   for (int i = 0; i < 5; ++i) {
     pool.submit(gate.task());
   }
-  EXPECT_TRUE(fakes::eventually([&] { return gate.running() == 3; }, 2s));
+  EXPECT_TRUE(fakes::eventually([&] { return gate.running() == 3; }, k_wait));
   EXPECT_EQ(pool.threads(), 3U);
   EXPECT_EQ(pool.queued(), 2U);
   gate.open();
-  EXPECT_TRUE(fakes::eventually([&] { return gate.done() == 5; }, 2s));
+  EXPECT_TRUE(fakes::eventually([&] { return gate.done() == 5; }, k_wait));
 }
 
 TEST(ElasticPool, ShrinksToItsMinimumWhenIdle) {
@@ -85,13 +88,13 @@ TEST(ElasticPool, ShrinksToItsMinimumWhenIdle) {
   for (int i = 0; i < 10; ++i) {
     pool.submit(gate.task());
   }
-  EXPECT_TRUE(fakes::eventually([&] { return gate.running() == 10; }, 2s));
+  EXPECT_TRUE(fakes::eventually([&] { return gate.running() == 10; }, k_wait));
   gate.open();
-  EXPECT_TRUE(fakes::eventually([&] { return pool.threads() == 2; }, 3s)) << pool.threads();
+  EXPECT_TRUE(fakes::eventually([&] { return pool.threads() == 2; }, k_wait)) << pool.threads();
   // Still works after shrinking, and the threads that ended were joined on the way.
   std::atomic<int> ran{0};
   pool.submit([&] { ++ran; });
-  EXPECT_TRUE(fakes::eventually([&] { return ran == 1; }, 2s));
+  EXPECT_TRUE(fakes::eventually([&] { return ran == 1; }, k_wait));
 }
 
 TEST(ElasticPool, AThrowingTaskDoesNotStopThePool) {
@@ -99,7 +102,7 @@ TEST(ElasticPool, AThrowingTaskDoesNotStopThePool) {
   std::atomic<int> ran{0};
   pool.submit([] { throw std::runtime_error("boom"); });
   pool.submit([&] { ++ran; });
-  EXPECT_TRUE(fakes::eventually([&] { return ran == 1; }, 2s));
+  EXPECT_TRUE(fakes::eventually([&] { return ran == 1; }, k_wait));
   EXPECT_EQ(pool.threads(), 1U);
 }
 
