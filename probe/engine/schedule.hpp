@@ -16,7 +16,7 @@ struct RunTiming {
   std::chrono::nanoseconds lag{0};
   // Due runs that passed while this one waited for a free worker: probe is overloaded.
   std::uint64_t skipped_saturated = 0;
-  // Due runs that passed while this one was still in flight: the check took its interval.
+  // Due runs that passed while this one was running: it ran into its next due time.
   std::uint64_t skipped_in_flight = 0;
 
   std::uint64_t skipped() const { return skipped_saturated + skipped_in_flight; }

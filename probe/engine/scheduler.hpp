@@ -39,8 +39,10 @@ struct TargetSnapshot {
 };
 
 // At most this many checks run at once. Each in-flight check holds a thread (checks block on
-// their socket within their timeout), and a thread costs memory: about 60 KiB resident each,
-// measured (README, Performance), so 256 cost about 15 MiB. Past it, due checks wait.
+// their socket within their timeout), and a thread costs memory: 30-33 KiB resident each with
+// an http check in flight (tests/bench/run.sh --only sched), so 256 add about 8 MiB to a
+// sidecar of 14. That covers 256 targets hanging at once, far more than a Compose stack has;
+// past it due checks wait in order, start late and skip runs (counted), and an alert fires.
 inline constexpr std::size_t k_max_check_workers = 256;
 
 // The pool's bounds; tests set a low ceiling or a short idle time.

@@ -305,8 +305,9 @@ if wants sched; then
     stop_pid "$serve_pid"
     base_rss=${base_rss:-$rss}
     awk -v n="$n" -v r="$rss" -v a="$anon" -v t="$threads" -v b="$base_rss" 'BEGIN {
-      per = (n > 1) ? sprintf("%.1f KiB", (r - b) / (n - 1)) : "-"
-      if (n > 256) per = per " (" 256 " in flight: the ceiling)"
+      inflight = (n > 256) ? 256 : n # the pool ceiling: the rest wait
+      per = (n > 1) ? sprintf("%.1f KiB", (r - b) / (inflight - 1)) : "-"
+      if (n > 256) per = per " (256 in flight, the ceiling; the rest wait)"
       printf "| %d | %.1f MiB | %.1f MiB | %d | %s |\n", n, r / 1024, a / 1024, t, per }'
   done
 fi
