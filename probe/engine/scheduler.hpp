@@ -48,7 +48,7 @@ inline constexpr std::size_t k_max_check_workers = 256;
 // The pool's bounds; tests set a low ceiling or a short idle time.
 struct WorkerLimits {
   std::size_t max_workers = k_max_check_workers;
-  // Threads kept however idle (the old fixed pool's minimum).
+  // Threads kept however idle: enough for a small stack's quick checks.
   std::size_t min_workers = 4;
   // A thread beyond min_workers with nothing to do for this long ends.
   std::chrono::milliseconds idle_timeout{30'000};
