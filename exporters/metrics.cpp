@@ -127,6 +127,20 @@ ProbeMetrics::ProbeMetrics(const std::string& version, const std::string& revisi
                                    .Name("probe_heartbeat_max_age_seconds")
                                    .Help("The heartbeat target's max_age")
                                    .Register(*m_registry))),
+      m_check_lag(keep(BuildGauge()
+                           .Name("probe_check_lag_seconds")
+                           .Help("How late the target's last check started after it was due")
+                           .Register(*m_registry))),
+      m_checks_skipped(
+          keep(BuildCounter()
+                   .Name("probe_checks_skipped_total")
+                   .Help("Due checks not run, by reason: saturated = still waiting for a free "
+                         "worker, in_flight = the previous check of the target still running")
+                   .Register(*m_registry))),
+      m_check_interval(keep(BuildGauge()
+                                .Name("probe_check_interval_seconds")
+                                .Help("The target's check interval")
+                                .Register(*m_registry))),
       m_ready(keep(BuildGauge()
                        .Name("probe_ready")
                        .Help("1 when every critical target is UP")
@@ -212,6 +226,13 @@ ProbeMetrics::TargetSeries& ProbeMetrics::series_for(const config::Target& targe
   }
   series.critical = &m_target_critical.Add(labels);
   series.latency_budget = &m_latency_budget.Add(labels);
+  series.lag = &m_check_lag.Add(name_only);
+  // Both reasons exist from the start at 0, so increase() sees the first skip.
+  series.skipped_saturated =
+      &m_checks_skipped.Add({{"target", target.name}, {"reason", "saturated"}});
+  series.skipped_in_flight =
+      &m_checks_skipped.Add({{"target", target.name}, {"reason", "in_flight"}});
+  series.interval = &m_check_interval.Add(name_only);
   return m_series.emplace(target.name, std::move(series)).first->second;
 }
 
@@ -233,6 +254,10 @@ void ProbeMetrics::remove_series(const TargetSeries& series) {
   }
   m_target_critical.Remove(series.critical);
   m_latency_budget.Remove(series.latency_budget);
+  m_check_lag.Remove(series.lag);
+  m_checks_skipped.Remove(series.skipped_saturated);
+  m_checks_skipped.Remove(series.skipped_in_flight);
+  m_check_interval.Remove(series.interval);
 }
 
 void ProbeMetrics::observe(const config::Target& target, const engine::TargetState& state,
@@ -269,6 +294,20 @@ void ProbeMetrics::set_target_config(TargetSeries& series, const config::Target&
   if (const auto* heartbeat = std::get_if<config::HeartbeatTarget>(&target.spec)) {
     series.heartbeat_max_age->Set(seconds(heartbeat->max_age));
   }
+}
+
+void ProbeMetrics::observe_timing(const config::Target& target, const engine::RunTiming& timing) {
+  const VersionBump bump(m_version);
+  const std::lock_guard<std::mutex> lock(m_mutex);
+  TargetSeries& series = series_for(target);
+  series.lag->Set(std::chrono::duration<double>(timing.lag).count());
+  if (timing.skipped_saturated > 0) {
+    series.skipped_saturated->Increment(static_cast<double>(timing.skipped_saturated));
+  }
+  if (timing.skipped_in_flight > 0) {
+    series.skipped_in_flight->Increment(static_cast<double>(timing.skipped_in_flight));
+  }
+  series.interval->Set(seconds(target.interval));
 }
 
 void ProbeMetrics::remove_target(const std::string& name) {

@@ -19,6 +19,7 @@
 #include <prometheus/registry.h>
 
 #include "exporters/render_cache.hpp"
+#include "probe/engine/schedule.hpp"
 #include "probe/engine/target_state.hpp"
 
 namespace probe::exporters {
@@ -29,6 +30,10 @@ public:
 
   // Records one result of `target` and its debounced `state`; `ready` is the new verdict.
   void observe(const config::Target& target, const engine::TargetState& state, bool ready);
+
+  // Records how late `target`'s last run started and the due runs skipped before it finished
+  // (probe_check_lag_seconds, probe_checks_skipped_total), with its interval to compare.
+  void observe_timing(const config::Target& target, const engine::RunTiming& timing);
 
   // Drops every series of target `name` (removed or changed type on reload).
   void remove_target(const std::string& name);
@@ -71,6 +76,12 @@ private:
     prometheus::Gauge* critical = nullptr;
     prometheus::Gauge* latency_budget = nullptr;
     prometheus::Gauge* heartbeat_max_age = nullptr; // heartbeat targets only
+    // The scheduler's view: lateness, skipped runs by reason, and the interval they are
+    // measured against.
+    prometheus::Gauge* lag = nullptr;
+    prometheus::Counter* skipped_saturated = nullptr;
+    prometheus::Counter* skipped_in_flight = nullptr;
+    prometheus::Gauge* interval = nullptr;
   };
 
   TargetSeries& series_for(const config::Target& target);
@@ -97,6 +108,9 @@ private:
   prometheus::Family<prometheus::Gauge>& m_target_critical;
   prometheus::Family<prometheus::Gauge>& m_latency_budget;
   prometheus::Family<prometheus::Gauge>& m_heartbeat_max_age;
+  prometheus::Family<prometheus::Gauge>& m_check_lag;
+  prometheus::Family<prometheus::Counter>& m_checks_skipped;
+  prometheus::Family<prometheus::Gauge>& m_check_interval;
   prometheus::Gauge& m_ready;
   prometheus::Gauge& m_reload_successful;
   prometheus::Gauge& m_reload_success_timestamp;

@@ -42,7 +42,8 @@ Sidecar::Sidecar(std::string config_path, std::optional<std::string> listen_over
                       [this] { return m_metrics.versions(); }, std::chrono::milliseconds(250)),
       m_scheduler(checks::CheckContext{&util::system_clock(), &m_watchdog},
                   [this](const config::Target& target, const engine::TargetState& state,
-                         bool ready) { on_result(target, state, ready); }) {
+                         const engine::RunTiming& timing,
+                         bool ready) { on_result(target, state, timing, ready); }) {
   m_scheduler.set_targets(m_config->targets);
   m_metrics.record_reload(true, std::chrono::system_clock::now());
   exporters::ServerHooks hooks;
@@ -172,8 +173,9 @@ std::string Sidecar::token() const {
 }
 
 void Sidecar::on_result(const config::Target& target, const engine::TargetState& state,
-                        bool ready) {
+                        const engine::RunTiming& timing, bool ready) {
   m_metrics.observe(target, state, ready);
+  m_metrics.observe_timing(target, timing);
   // Log transitions only: a line per check would drown what matters.
   if (state.since == state.last_checked) {
     spdlog::info("target {}: {} ({})", target.name, engine::to_string(state.health),

@@ -41,7 +41,8 @@ private:
   // Background: replays the journal, refreshes the deploy metrics, sends notifications.
   void deploy_loop();
   void refresh_deploy_metrics();
-  void on_result(const config::Target& target, const engine::TargetState& state, bool ready);
+  void on_result(const config::Target& target, const engine::TargetState& state,
+                 const engine::RunTiming& timing, bool ready);
 
   std::string m_config_path;
   std::optional<std::string> m_listen_override;

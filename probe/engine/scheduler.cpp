@@ -3,20 +3,29 @@
 
 #include <algorithm>
 
+#include <spdlog/spdlog.h>
+
 #include "probe/checks/heartbeat_check.hpp"
 #include "probe/util/clock.hpp"
+#include "probe/util/elastic_pool.hpp"
 
 namespace probe::engine {
 namespace {
 
 using SteadyClock = std::chrono::steady_clock;
 
+// Saturation is news once, not once per due check.
+constexpr std::chrono::seconds k_saturation_log_every{60};
+
 } // namespace
 
 Scheduler::Scheduler(checks::CheckContext context, ResultObserver observer, CheckFactory factory,
-                     std::size_t max_workers)
+                     WorkerLimits limits)
     : m_context(context), m_observer(std::move(observer)), m_factory(std::move(factory)),
-      m_max_workers(max_workers) {}
+      m_limits(limits) {
+  m_limits.max_workers = std::max<std::size_t>(1, m_limits.max_workers);
+  m_limits.min_workers = std::min(m_limits.min_workers, m_limits.max_workers);
+}
 
 Scheduler::~Scheduler() {
   stop();
@@ -95,11 +104,14 @@ void Scheduler::start() {
   }
   m_running = true;
   m_stopping = false;
-  const std::size_t workers = std::clamp<std::size_t>(
-      m_entries.size(), std::min<std::size_t>(4, m_max_workers), m_max_workers);
-  for (std::size_t i = 0; i < workers; ++i) {
-    m_workers.emplace_back([this] { worker_loop(); });
+  // After a stop() the runs that were waiting or in flight are off the timeline: put every
+  // target back on it (one run each; a run long past due starts at once).
+  m_timeline.clear();
+  for (const auto& [name, entry] : m_entries) {
+    schedule(entry);
   }
+  m_pool = std::make_unique<util::ElasticPool>(m_limits.min_workers, m_limits.max_workers,
+                                               m_limits.idle_timeout);
   m_dispatcher = std::thread([this] { dispatch_loop(); });
 }
 
@@ -110,17 +122,20 @@ void Scheduler::stop() {
       return;
     }
     m_stopping = true;
-    m_queue.clear(); // queued but not started: abandon
   }
   m_dispatch_wake.notify_all();
-  m_work_ready.notify_all();
   m_dispatcher.join();
-  for (std::thread& worker : m_workers) {
-    worker.join();
-  }
-  m_workers.clear();
+  // Nothing submits any more. Checks not started yet return at once (m_stopping); shutdown()
+  // waits for the running ones, each within its own timeout. Not under m_mutex: they take it.
+  m_pool->shutdown();
   const std::lock_guard<std::mutex> lock(m_mutex);
+  m_pool.reset();
   m_running = false;
+}
+
+std::size_t Scheduler::worker_threads() const {
+  const std::lock_guard<std::mutex> lock(m_mutex);
+  return m_pool ? m_pool->threads() : 0;
 }
 
 void Scheduler::dispatch_loop() {
@@ -138,52 +153,79 @@ void Scheduler::dispatch_loop() {
       m_dispatch_wake.wait_until(lock, due);
       continue;
     }
-    m_queue.push_back(first->second); // off the timeline while it runs: no overlap
-    m_timeline.erase(first);
-    m_work_ready.notify_one();
+    EntryPtr entry = first->second;
+    m_timeline.erase(first); // off the timeline while it waits and runs: no overlap
+    dispatch(entry);
   }
 }
 
-void Scheduler::worker_loop() {
+void Scheduler::dispatch(const EntryPtr& entry) {
+  // The pool starts a thread when none is idle, up to the ceiling; past it the check waits in
+  // order, and its lag (and the runs it skips) show the overload.
+  ++m_waiting;
+  if (m_busy + m_waiting > m_limits.max_workers && !m_saturated) {
+    m_saturated = true;
+    const SteadyClock::time_point now = SteadyClock::now();
+    m_saturated_since = now;
+    if (!m_saturation_ever || now - m_saturation_logged >= k_saturation_log_every) {
+      m_saturation_ever = true;
+      m_saturation_warned = true;
+      m_saturation_logged = now;
+      spdlog::warn("scheduler: all {} check workers are busy; due checks wait for one and start "
+                   "late (probe_check_lag_seconds, probe_checks_skipped_total)",
+                   m_limits.max_workers);
+    }
+  }
+  m_pool->submit([this, entry] { run(entry); });
+}
+
+void Scheduler::run(const EntryPtr& entry) {
   std::unique_lock<std::mutex> lock(m_mutex);
-  while (true) {
-    m_work_ready.wait(lock, [this] { return m_stopping || !m_queue.empty(); });
-    if (m_stopping) {
-      return;
-    }
-    EntryPtr entry = std::move(m_queue.front());
-    m_queue.pop_front();
-    lock.unlock();
-    checks::CheckResult result;
-    try {
-      result = entry->check->run(entry->target.timeout);
-    } catch (const std::exception& e) {
-      result = checks::make_result(checks::CheckStatus::error, e.what(), "error");
-    }
-    lock.lock();
-    finish(entry, result);
+  --m_waiting;
+  if (m_stopping || entry->removed) {
+    return; // dropped while it waited: stopping, or removed by a reload
   }
+  ++m_busy;
+  const SteadyClock::time_point started = SteadyClock::now();
+  lock.unlock();
+  checks::CheckResult result;
+  try {
+    result = entry->check->run(entry->target.timeout);
+  } catch (const std::exception& e) {
+    result = checks::make_result(checks::CheckStatus::error, e.what(), "error");
+  }
+  const SteadyClock::time_point finished = SteadyClock::now();
+  lock.lock();
+  --m_busy;
+  finish(entry, result, started, finished);
 }
 
-void Scheduler::finish(const EntryPtr& entry, const checks::CheckResult& result) {
+void Scheduler::finish(const EntryPtr& entry, const checks::CheckResult& result,
+                       SteadyClock::time_point started, SteadyClock::time_point finished) {
+  if (m_saturated && m_busy + m_waiting < m_limits.max_workers) {
+    m_saturated = false;
+    if (m_saturation_warned) {
+      spdlog::info("scheduler: a check worker is free again after {:.1f} s with all busy",
+                   std::chrono::duration<double>(finished - m_saturated_since).count());
+    }
+    m_saturation_warned = false;
+  }
   if (entry->removed) {
     return;
   }
   entry->state.apply(result, entry->target.success_threshold, entry->target.failure_threshold,
                      m_context.clock != nullptr ? m_context.clock->system_now()
                                                 : std::chrono::system_clock::now());
-  // Fixed rate: the next run keeps the original phase; runs missed while the pool was busy are
-  // skipped rather than fired in a burst.
-  const SteadyClock::time_point now = SteadyClock::now();
-  do {
-    entry->due += entry->target.interval;
-  } while (entry->due <= now);
+  // Fixed rate: the next run keeps the original phase; runs missed while this one waited for a
+  // worker or ran are skipped rather than fired in a burst, and counted.
+  const NextRun next = next_run(entry->due, entry->target.interval, started, finished);
+  entry->due = next.due;
   if (!m_stopping) {
     schedule(entry);
     m_dispatch_wake.notify_all();
   }
   if (m_observer) {
-    m_observer(entry->target, entry->state, ready_locked());
+    m_observer(entry->target, entry->state, next.timing, ready_locked());
   }
 }
 

@@ -1,6 +1,10 @@
 // The elastic pool; see elastic_pool.hpp.
 #include "probe/util/elastic_pool.hpp"
 
+#include <csignal>
+#include <system_error>
+
+#include <pthread.h>
 #include <spdlog/spdlog.h>
 
 namespace probe::util {
@@ -10,8 +14,7 @@ ElasticPool::ElasticPool(std::size_t min_threads, std::size_t max_threads,
     : m_min_threads(min_threads), m_max_threads(std::max<std::size_t>(1, max_threads)),
       m_idle_timeout(idle_timeout) {
   const std::lock_guard<std::mutex> lock(m_mutex);
-  while (m_threads < std::min(m_min_threads, m_max_threads)) {
-    start_thread();
+  while (m_threads < std::min(m_min_threads, m_max_threads) && start_thread()) {
   }
 }
 
@@ -27,9 +30,7 @@ void ElasticPool::submit(std::function<void()> task) {
   join_finished();
   m_queue.push_back(std::move(task));
   // More queued tasks than idle threads to take them: one more thread, while allowed.
-  if (m_queue.size() > m_idle && m_threads < m_max_threads) {
-    start_thread();
-  } else {
+  if (m_queue.size() <= m_idle || m_threads >= m_max_threads || !start_thread()) {
     m_work_ready.notify_one();
   }
 }
@@ -58,21 +59,41 @@ std::size_t ElasticPool::queued() const {
   return m_queue.size();
 }
 
-void ElasticPool::start_thread() {
+bool ElasticPool::start_thread() {
+  // A thread starts with its creator's signal mask, and threads start from whichever thread
+  // submits. The process signals are blocked in every pool thread, so that the one thread
+  // that waits for them (`probe serve`'s sigwait) always gets them, however the pool grows.
+  sigset_t blocked;
+  sigset_t previous;
+  sigemptyset(&blocked);
+  for (const int signal_number : {SIGHUP, SIGINT, SIGTERM, SIGQUIT, SIGUSR1, SIGUSR2}) {
+    sigaddset(&blocked, signal_number);
+  }
+  pthread_sigmask(SIG_BLOCK, &blocked, &previous);
   // The thread takes m_mutex first, so it cannot look at its iterator before it is set here.
   const auto self = m_running.emplace(m_running.end());
-  *self = std::thread([this, self] {
-    work();
-    // Hand this thread's handle to whoever joins next; the lock is released on return and
-    // nothing of the pool is touched after it.
-    const std::lock_guard<std::mutex> lock(m_mutex);
-    m_finished.splice(m_finished.end(), m_running, self);
-    if (m_running.empty()) {
-      m_all_ended.notify_all();
-    }
-  });
+  try {
+    *self = std::thread([this, self] {
+      work();
+      // Hand this thread's handle to whoever joins next; the lock is released on return and
+      // nothing of the pool is touched after it.
+      const std::lock_guard<std::mutex> lock(m_mutex);
+      m_finished.splice(m_finished.end(), m_running, self);
+      if (m_running.empty()) {
+        m_all_ended.notify_all();
+      }
+    });
+  } catch (const std::system_error& e) {
+    // Out of threads (ulimit -u, a container's pids limit): the task waits for a running one.
+    m_running.erase(self);
+    pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+    spdlog::error("thread pool: cannot start a thread ({} running): {}", m_threads, e.what());
+    return false;
+  }
+  pthread_sigmask(SIG_SETMASK, &previous, nullptr);
   ++m_threads;
   ++m_idle; // idle from the start: the next submit() must not start another for the same task
+  return true;
 }
 
 void ElasticPool::join_finished() {

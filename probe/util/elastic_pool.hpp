@@ -1,9 +1,11 @@
-// A thread pool that grows with demand and shrinks when idle. probe's HTTP server gives each
-// connection a thread for as long as the connection lasts (cpp-httplib's model), so a fixed
-// pool of 8 is held by 8 idle kept-alive or slowloris clients and a scrape waits behind them.
-// This pool starts a thread whenever every thread is busy (up to `max_threads`), so a new
-// request always finds one, and lets threads beyond `min_threads` end after `idle_timeout`,
-// so a quiet sidecar keeps only a few. No probe knowledge.
+// A thread pool that grows with demand and shrinks when idle, for work that blocks: probe's
+// HTTP server gives each connection a thread for as long as the connection lasts
+// (cpp-httplib's model), and the scheduler gives each in-flight check one. A fixed pool of 8 is
+// held by 8 idle kept-alive or slowloris clients (or 8 hanging targets) and the rest waits
+// behind them. This pool starts a thread whenever every thread is busy (up to `max_threads`),
+// so a new task always finds one, and lets threads beyond `min_threads` end after
+// `idle_timeout`, so a quiet sidecar keeps only a few. Its threads block the process signals
+// (SIGHUP, SIGINT, SIGTERM, ...), whichever thread starts them. No probe knowledge.
 #pragma once
 
 #include <chrono>
@@ -36,7 +38,7 @@ public:
 
 private:
   void work();
-  void start_thread();  // with m_mutex held
+  bool start_thread();  // with m_mutex held; false when the system refuses a thread
   void join_finished(); // with m_mutex held
 
   const std::size_t m_min_threads;

@@ -3,7 +3,7 @@
 # prometheus-blackbox-exporter, on loopback, bounded in time. Prints figures (tables), never a
 # pass/fail; the README's Performance section quotes them. Usage:
 #
-#   tests/bench/run.sh [--seconds S] [--only cost|scrape|oneshot|gate]
+#   tests/bench/run.sh [--seconds S] [--only cost|scrape|oneshot|gate|sched]
 #
 #   1. sidecar cost: N = 4, 10, 100, 1000 http targets (one stand-in server, one URL per target)
 #      checked every 1 s for S seconds (default 30) by `probe serve`, then the same URLs probed
@@ -20,6 +20,11 @@
 #      interval (plus whole intervals), so the 20 trials cover every phase of the polling once
 #      and the median measures probe, not the luck of the draw (plain random moments put the
 #      median of 20 anywhere within +-28 ms of the true one).
+#   5. scheduler under load: 200 http targets that answer in 500 ms, each checked every 1 s for
+#      S seconds: checks run against the 200 x S due, runs skipped (probe_checks_skipped_total
+#      by reason), the largest probe_check_lag_seconds, threads. Then the memory a check in
+#      flight costs: N = 1, 64, 256, 512 targets that hang for their whole 5 s timeout, all in
+#      flight at once (the pool's ceiling is 256: past it, checks wait), RSS and threads.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 build_dir=${PROBE_BUILD_DIR:-$root/build}
@@ -34,7 +39,7 @@ while [ $# -gt 0 ]; do
   case $1 in
     --seconds) seconds=$2; shift ;;
     --only) only=$2; shift ;;
-    -h | --help) sed -n '2,22p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,27p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -229,4 +234,80 @@ YAML
   sort -n "$work/gate.txt" | awk '{ v[NR] = $1 } END {
     printf "| trials | median | max | min | goal (poll/2 + 10 ms) |\n|---|---|---|---|---|\n| %d | %.1f ms | %.1f ms | %.1f ms | 135 ms |\n",
       NR, (v[int((NR + 1) / 2)] + v[int(NR / 2) + 1]) / 2, v[NR], v[1] }'
+fi
+
+# --- 5. scheduler under load --------------------------------------------------------------
+if wants sched; then
+  # $1 = targets, $2 = listen port, $3 = interval and timeout, $4 = the stand-in's port
+  sched_config() {
+    {
+      echo "listen: \"127.0.0.1:$2\""
+      echo "defaults: {interval: $3, timeout: $3, success_threshold: 1, failure_threshold: 3}"
+      echo "targets:"
+      for i in $(seq 0 $(($1 - 1))); do
+        echo "  - {name: t$i, type: http, url: \"http://127.0.0.1:$4/health?t=$i\"}"
+      done
+    } >"$work/sched-$1.yaml"
+  }
+  # Starts probe serve on $work/sched-$1.yaml (listening on $2); sets serve_pid and serve_url.
+  start_sched() {
+    "$probe" serve --config "$work/sched-$1.yaml" 2>"$work/sched-$1.log" &
+    serve_pid=$!
+    pids+=("$serve_pid")
+    serve_url=http://127.0.0.1:$2
+    wait_http "$serve_url/healthz"
+  }
+  metric_sum() { # $1 = scrape URL, $2 = awk pattern of the sample lines
+    curl -fs "$1/metrics" | awk -v re="$2" '$0 ~ re { sum += $NF } END { printf "%d", sum }'
+  }
+
+  slow_port=$(free_port 28800)
+  "$standin" http --listen "127.0.0.1:$slow_port" --mode slow --delay 500ms --threads 600 \
+    >"$work/standin-slow.log" 2>&1 &
+  pids+=($!)
+  wait_http "http://127.0.0.1:$slow_port/health"
+  printf '\n## 5. scheduler: 200 http targets answering in 500 ms, each checked every 1 s for %s s\n\n' "$seconds"
+  port=$(free_port 29700)
+  sched_config 200 "$port" 1s "$slow_port"
+  start_sched 200 "$port"
+  sleep 3 # past the first runs
+  k0=$(checks_done "$serve_url")
+  s0=$(metric_sum "$serve_url" '^probe_checks_skipped_total[{].*reason="saturated"')
+  f0=$(metric_sum "$serve_url" '^probe_checks_skipped_total[{].*reason="in_flight"')
+  sleep "$seconds"
+  k1=$(checks_done "$serve_url")
+  s1=$(metric_sum "$serve_url" '^probe_checks_skipped_total[{].*reason="saturated"')
+  f1=$(metric_sum "$serve_url" '^probe_checks_skipped_total[{].*reason="in_flight"')
+  max_lag=$(curl -fs "$serve_url/metrics" | awk '/^probe_check_lag_seconds[{]/ { if ($NF > m) m = $NF } END { printf "%.1f ms", m * 1000 }')
+  threads=$(threads_of "$serve_pid")
+  stop_pid "$serve_pid"
+  printf '| due checks | checks run | share | skipped: saturated / in_flight | largest lag (last runs) | probe threads |\n|---|---|---|---|---|---|\n'
+  awk -v due="$((200 * seconds))" -v ran="$((k1 - k0))" -v s="$((s1 - s0))" -v f="$((f1 - f0))" \
+    -v lag="$max_lag" -v t="$threads" 'BEGIN {
+      printf "| %d | %d | %.1f %% | %d / %d | %s | %d |\n", due, ran, 100 * ran / due, s, f, lag, t }'
+
+  printf '\n## 5b. memory per check in flight: N targets hanging for their whole 5 s timeout\n\n'
+  hang_port=$(free_port 28850)
+  "$standin" http --listen "127.0.0.1:$hang_port" --mode slow --delay 10s --threads 1100 \
+    >"$work/standin-hang.log" 2>&1 &
+  pids+=($!)
+  for _ in $(seq 1 100); do grep -q "^listening on" "$work/standin-hang.log" && break; sleep 0.1; done
+  printf '| N | probe RSS | of it anonymous | probe threads | RSS above N = 1, per check in flight |\n|---|---|---|---|---|\n'
+  base_rss=
+  for n in 1 64 256 512; do
+    port=$(free_port 29750)
+    sched_config "$n" "$port" 5s "$hang_port"
+    start_sched "$n" "$port"
+    sleep 3 # first runs are spread over 0.5 s; every check is then in flight until 5 s
+    rss=$(awk '/^VmRSS:/ { print $2 }' "/proc/$serve_pid/status")
+    anon=$(awk '/^RssAnon:/ { print $2 }' "/proc/$serve_pid/status")
+    threads=$(threads_of "$serve_pid")
+    stop_pid "$serve_pid"
+    base_rss=${base_rss:-$rss}
+    awk -v n="$n" -v r="$rss" -v a="$anon" -v t="$threads" -v b="$base_rss" 'BEGIN {
+      inflight = (n > 256) ? 256 : n # the pool ceiling: the rest wait
+      per = (n > 1) ? sprintf("%.1f KiB", (r - b) / (inflight - 1)) : "-"
+      if (n > 256) per = per " (256 in flight, the ceiling; the rest wait)"
+      printf "| %d | %.1f MiB | %.1f MiB | %d | %s |\n", n, r / 1024, a / 1024, t, per }'
+  done
 fi
