@@ -203,6 +203,9 @@ void Reader::check_keys(const YAML::Node& map, const std::string& field,
     if (!key.IsScalar()) {
       fail(key, field, "keys must be plain names");
     }
+    if (field.empty() && name.rfind("x-", 0) == 0) {
+      continue; // a Compose-style extension field: a place for anchors (x-defaults: &defaults)
+    }
     if (allowed.count(name) == 0) {
       // A near miss is usually a typo: say which keys are allowed.
       std::string list;
