@@ -30,7 +30,7 @@ void setup_serve_command(CLI::App& command, int& exit_code) {
       ->check(CLI::IsMember({"debug", "info", "warn", "error"}));
   command.callback([options, &exit_code] {
     // First, before any thread exists (logging's, the Sidecar's members', libpq's, ...): each
-    // inherits the mask, so only Sidecar::run()'s sigwait() ever takes TERM, INT or HUP.
+    // inherits the mask, so only Sidecar::run()'s signalfd ever takes TERM, INT or HUP.
     Sidecar::block_signals();
     util::setup_logging(options->log_format, options->log_level);
     const util::EnvLookup env = util::process_env();

@@ -1,12 +1,16 @@
 // The long-running sidecar; see sidecar.hpp.
 #include "probe/cli/sidecar.hpp"
 
+#include <cerrno>
 #include <csignal>
+#include <cstring>
 #include <thread>
 
 #include <httplib.h>
 #include <pthread.h>
 #include <spdlog/spdlog.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
 
 #include "exporters/status_json.hpp"
 #include "probe/cli/commands.hpp"
@@ -24,6 +28,23 @@ namespace {
 std::string names(const std::vector<std::string>& list) {
   return list.empty() ? "-" : util::join(list, ",");
 }
+
+// The signalfd run() reads its signals from.
+class SignalFd {
+public:
+  explicit SignalFd(const sigset_t& set) : m_fd(signalfd(-1, &set, SFD_CLOEXEC)) {
+    if (m_fd < 0) {
+      throw Error(std::string("signalfd: ") + std::strerror(errno), 1);
+    }
+  }
+  ~SignalFd() { close(m_fd); }
+  SignalFd(const SignalFd&) = delete;
+  SignalFd& operator=(const SignalFd&) = delete;
+  int get() const { return m_fd; }
+
+private:
+  int m_fd;
+};
 
 void log_notes(const config::Config& config) {
   for (const std::string& note : config.notes) {
@@ -256,10 +277,12 @@ int Sidecar::run() {
     throw Error("--listen: " + error);
   }
 
-  // Taken by sigwait() on this thread only. Blocked here again for a caller that forgot
-  // block_signals(); the threads already started would then not have them blocked.
+  // Taken from a signalfd on this thread only; blocked in every thread, this one included
+  // (sigwait() would unblock them in its caller while it waits). Blocked here again for a
+  // caller that forgot block_signals(); threads already started would still lack the mask.
   const sigset_t taken = signals();
   block_signals();
+  const SignalFd signal_fd(taken);
 
   const int port = m_server->bind(address->host, address->port);
   std::thread server_thread([this] { m_server->serve(); });
@@ -274,10 +297,11 @@ int Sidecar::run() {
 
   util::CoalescingWorker reloads([this] { reload(); }); // reload() catches everything
   while (true) {
-    int signal_number = 0;
-    if (sigwait(&taken, &signal_number) != 0) {
-      continue;
+    signalfd_siginfo info{};
+    if (read(signal_fd.get(), &info, sizeof info) != static_cast<ssize_t>(sizeof info)) {
+      continue; // EINTR
     }
+    const int signal_number = static_cast<int>(info.ssi_signo);
     if (signal_number == SIGHUP) {
       reloads.request();
       continue;

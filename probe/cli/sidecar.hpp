@@ -4,7 +4,8 @@
 //
 // Signals: SIGTERM, SIGINT and SIGHUP are blocked before the first thread starts (block_signals(),
 // called first thing by `probe serve`), so every thread, ours and the libraries', inherits the
-// mask and none can be killed by one; run()'s thread alone takes them with sigwait(). A HUP asks
+// mask and none can be killed by one; run()'s thread alone takes them, from a signalfd (so they
+// stay blocked in that thread too, as /proc/PID/task/*/status shows). A HUP asks
 // a CoalescingWorker for a reload, so reloads run one at a time off the signal thread, HUPs that
 // arrive during one make one more after it, and SIGTERM is seen, and stops gracefully with exit
 // 0, even in the middle of a reload.
