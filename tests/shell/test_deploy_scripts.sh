@@ -180,6 +180,9 @@ curl -fs "http://127.0.0.1:$probe_port/healthz" >/dev/null || fail "probe serve 
 printf 'GHCR_OWNER=example\nPROBE_TOKEN="%s"\n' "$token" >"$deploy_dir/.env"
 export PROBE_URL=http://127.0.0.1:$probe_port PROBE_LOCK_FILE=$work/probe-deploy.lock PROBE_ACTOR=deploy-test
 export FAKE_PROBE_BIN=$probe FAKE_PROBE_CONFIG=$work/probe.yaml
+# probe passes its rollback hook (rollback.sh, then the stand-in docker) an allow-list of its
+# environment plus these names.
+export PROBE_HOOK_ENV="FAKE_DOCKER_STATE FAKE_DOCKER_FAIL FAKE_PROBE_BIN FAKE_PROBE_CONFIG DEMO_API_PORT DEMO_WORK DEMO_STANDIN"
 api_version() { curl -s --max-time 2 "http://127.0.0.1:$DEMO_API_PORT/version" || true; }
 kinds() {
   curl -fsS "$PROBE_URL/deploys?limit=${1:-20}" | jq -r '[.events[] | .kind + ":" + .sha] | join(" ")'
