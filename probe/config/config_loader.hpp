@@ -22,8 +22,8 @@
 namespace probe::config {
 
 // Bounds on what a config may cost to read.
-inline constexpr std::size_t k_max_config_bytes = 1024 * 1024;
-inline constexpr std::size_t k_max_expanded_bytes = 4 * 1024 * 1024;
+inline constexpr std::size_t k_max_config_bytes = std::size_t{1024} * 1024;
+inline constexpr std::size_t k_max_expanded_bytes = std::size_t{4} * 1024 * 1024;
 inline constexpr std::size_t k_max_aliases = 10'000;
 
 // What the command that loads the config will use of it. A command that never checks a bearer

@@ -22,7 +22,7 @@ namespace {
 }
 
 std::string size_text(std::size_t bytes) {
-  constexpr std::size_t k_mib = 1024 * 1024;
+  constexpr std::size_t k_mib = std::size_t{1024} * 1024;
   return bytes % k_mib == 0 ? std::to_string(bytes / k_mib) + " MiB"
                             : std::to_string(bytes) + " bytes";
 }
@@ -138,65 +138,76 @@ std::string kind_of(const YAML::Node& node) {
   }
 }
 
+// The mappings a `<<` merges, in order: its value, or the items of its list.
+std::vector<YAML::Node> merge_sources(const YAML::Node& value, const std::string& name) {
+  if (value.IsMap()) {
+    return {value};
+  }
+  if (!value.IsSequence()) {
+    fail_at(name, value.Mark(),
+            "<<: a merge key takes a mapping or a list of mappings (<<: *defaults), not " +
+                kind_of(value));
+  }
+  std::vector<YAML::Node> sources;
+  for (const YAML::Node& source : value) {
+    if (!source.IsMap()) {
+      fail_at(name, source.Mark(),
+              "<<: a merge key takes mappings (<<: *defaults), not " + kind_of(source));
+    }
+    sources.push_back(source);
+  }
+  return sources;
+}
+
+void apply_merges(const YAML::Node& node, const std::string& name);
+
+// Merges the `<<` of mapping `node`, if it has one, into it.
+void merge_into(YAML::Node node, const std::string& name) {
+  std::optional<YAML::Node> merge_key;
+  YAML::Node merge_value;
+  std::set<std::string> keys; // the keys written in the mapping: they win
+  for (const auto& entry : node) {
+    if (!is_merge_key(entry.first)) {
+      if (entry.first.IsScalar()) {
+        keys.insert(entry.first.Scalar());
+      }
+    } else if (merge_key) {
+      fail_at(name, entry.first.Mark(),
+              "<<: duplicate merge key (merge several mappings with one: <<: [*a, *b])");
+    } else {
+      merge_key = entry.first;
+      merge_value = entry.second;
+    }
+  }
+  if (!merge_key) {
+    return;
+  }
+  const std::vector<YAML::Node> sources = merge_sources(merge_value, name);
+  node.remove(*merge_key);
+  for (const YAML::Node& source : sources) {
+    apply_merges(source, name);
+    for (const auto& entry : source) {
+      if (!entry.first.IsScalar() || keys.insert(entry.first.Scalar()).second) {
+        node.force_insert(entry.first, entry.second); // the same nodes: marks point at them
+      }
+    }
+  }
+}
+
 // Applies `<<` in `node` and below, in place: a mapping gets each key of the merged mappings
 // that it does not have, the first merged mapping winning over later ones, and loses its `<<`.
 // Nodes shared through aliases are merged once and seen merged everywhere; the walk costs at
 // most the document's expanded weight, which ShapeCheck bounded.
-void apply_merges(YAML::Node node, const std::string& name) {
+void apply_merges(const YAML::Node& node, const std::string& name) {
   if (node.IsSequence()) {
-    for (YAML::Node child : node) {
+    for (const YAML::Node& child : node) {
       apply_merges(child, name);
     }
-    return;
-  }
-  if (!node.IsMap()) {
-    return;
-  }
-  std::optional<YAML::Node> merge_key;
-  YAML::Node merge_value;
-  std::set<std::string> keys;
-  for (const auto& entry : node) {
-    if (is_merge_key(entry.first)) {
-      if (merge_key) {
-        fail_at(name, entry.first.Mark(),
-                "<<: duplicate merge key (merge several mappings with one: <<: [*a, *b])");
-      }
-      merge_key = entry.first;
-      merge_value = entry.second;
-    } else if (entry.first.IsScalar()) {
-      keys.insert(entry.first.Scalar());
+  } else if (node.IsMap()) {
+    merge_into(node, name);
+    for (const auto& entry : node) {
+      apply_merges(entry.second, name);
     }
-  }
-  if (merge_key) {
-    std::vector<YAML::Node> sources;
-    if (merge_value.IsMap()) {
-      sources.push_back(merge_value);
-    } else if (merge_value.IsSequence()) {
-      for (const YAML::Node& source : merge_value) {
-        if (!source.IsMap()) {
-          fail_at(name, source.Mark(),
-                  "<<: a merge key takes mappings (<<: *defaults), not " + kind_of(source));
-        }
-        sources.push_back(source);
-      }
-    } else {
-      fail_at(name, merge_value.Mark(),
-              "<<: a merge key takes a mapping or a list of mappings (<<: *defaults), not " +
-                  kind_of(merge_value));
-    }
-    node.remove(*merge_key);
-    for (const YAML::Node& source : sources) {
-      apply_merges(source, name);
-      for (const auto& entry : source) {
-        const bool plain = entry.first.IsScalar();
-        if (!plain || keys.insert(entry.first.Scalar()).second) {
-          node.force_insert(entry.first, entry.second); // the same nodes: marks point at them
-        }
-      }
-    }
-  }
-  for (const auto& entry : node) {
-    apply_merges(entry.second, name);
   }
 }
 

@@ -16,7 +16,7 @@
 namespace probe::config {
 
 struct DocumentLimits {
-  std::size_t max_expanded_bytes = 4 * 1024 * 1024; // scalar bytes, plus one per node
+  std::size_t max_expanded_bytes = std::size_t{4} * 1024 * 1024; // scalar bytes, one per node
   std::size_t max_aliases = 10'000;
 };
 

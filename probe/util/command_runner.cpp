@@ -90,7 +90,7 @@ bool allow_listed(std::string_view name) {
                                                   "HTTPS_PROXY",
                                                   "NO_PROXY",
                                                   "ALL_PROXY"};
-  if (k_names.count(name) != 0) {
+  if (k_names.contains(name)) {
     return true;
   }
   for (const std::string_view prefix : {"LC_", "DOCKER_", "COMPOSE_", "DEPLOY_"}) {
@@ -503,7 +503,7 @@ std::vector<std::string> hook_environment(const std::vector<std::string>& parent
   for (const std::string& entry : parent) {
     const std::string_view name = name_of(entry);
     if (entry.find('=') != std::string::npos &&
-        (allow_listed(name) || listed.count(std::string(name)) != 0)) {
+        (allow_listed(name) || listed.contains(std::string(name)))) {
       by_name[name] = entry;
     }
   }

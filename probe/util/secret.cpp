@@ -180,45 +180,48 @@ bool is_secret_name(std::string_view name) {
   return false;
 }
 
+namespace {
+
+// What mask_argv() makes of one argument; `mask_next` is set for a bare secret flag.
+std::string mask_argument(const std::string& arg, bool* mask_next) {
+  const std::size_t dashes = std::min(arg.find_first_not_of('-'), arg.size());
+  const std::size_t eq = arg.find('=');
+  const std::string_view name =
+      std::string_view(arg).substr(dashes, (eq == std::string::npos ? arg.size() : eq) - dashes);
+  const bool name_like =
+      !name.empty() && name.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                              "0123456789_-.") == std::string_view::npos;
+  if (name_like && (dashes > 0 || eq != std::string::npos) && is_secret_name(name)) {
+    if (eq == std::string::npos) {
+      *mask_next = true; // "--token VALUE"
+      return arg;
+    }
+    const std::string value = arg.substr(eq + 1);
+    return arg.substr(0, eq + 1) + (value.empty() || is_placeholder(value) ? value : "***");
+  }
+  const std::size_t url = arg.find("://");
+  if (url == std::string::npos) {
+    return arg;
+  }
+  // The URL starts after a '=' before its scheme: "--url=https://..." keeps its flag.
+  const std::size_t start = eq != std::string::npos && eq < url ? eq + 1 : 0;
+  return arg.substr(0, start) + mask_url_secrets(std::string_view(arg).substr(start));
+}
+
+} // namespace
+
 std::vector<std::string> mask_argv(const std::vector<std::string>& argv) {
   std::vector<std::string> out;
   out.reserve(argv.size());
   bool mask_next = false;
   for (const std::string& arg : argv) {
-    if (mask_next) {
+    if (mask_next && !is_placeholder(arg)) {
       mask_next = false;
-      if (!is_placeholder(arg)) {
-        out.emplace_back("***");
-        continue;
-      }
-    }
-    const std::size_t dashes = std::min(arg.find_first_not_of('-'), arg.size());
-    const std::size_t eq = arg.find('=');
-    const std::string_view name =
-        std::string_view(arg).substr(dashes, (eq == std::string::npos ? arg.size() : eq) - dashes);
-    const bool name_like =
-        !name.empty() &&
-        name.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-                               "0123456789_-.") == std::string_view::npos;
-    if (name_like && is_secret_name(name) && (dashes > 0 || eq != std::string::npos)) {
-      if (eq == std::string::npos) {
-        mask_next = true; // "--token VALUE"
-        out.push_back(arg);
-      } else {
-        const std::string value = arg.substr(eq + 1);
-        out.push_back(arg.substr(0, eq + 1) +
-                      (value.empty() || is_placeholder(value) ? value : "***"));
-      }
+      out.emplace_back("***");
       continue;
     }
-    if (arg.find("://") != std::string::npos) {
-      const std::size_t url = arg.find("://");
-      // The scheme starts after the last '=' before it: "--url=https://..." keeps its flag.
-      const std::size_t start = eq != std::string::npos && eq < url ? eq + 1 : 0;
-      out.push_back(arg.substr(0, start) + mask_url_secrets(std::string_view(arg).substr(start)));
-      continue;
-    }
-    out.push_back(arg);
+    mask_next = false;
+    out.push_back(mask_argument(arg, &mask_next));
   }
   return out;
 }
