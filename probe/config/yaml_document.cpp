@@ -278,7 +278,11 @@ YAML::Node parse_document(const std::string& text, const std::string& name,
   } catch (const YAML::Exception& e) {
     throw Error(location(name, e.mark) + ": invalid YAML: " + yaml_problem(e));
   }
-  apply_merges(root, name);
+  try {
+    apply_merges(root, name);
+  } catch (const YAML::Exception& e) {
+    throw Error(location(name, e.mark) + ": " + yaml_problem(e)); // not expected: only maps
+  }
   return root;
 }
 
