@@ -13,11 +13,19 @@ double round3(double value) {
   return std::round(value * 1000) / 1000;
 }
 
-nlohmann::json error_or_null(const engine::TargetState& state) {
+// The check's detail with the target's own secrets masked. The checks mask what they know to
+// (an HTTP check's query values); this is the second line, for a secret that reaches a detail
+// another way (a server that echoes the request, a library's error text).
+std::string shown_detail(const engine::TargetSnapshot& snapshot) {
+  return config::scrub(snapshot.state.last.detail, snapshot.target);
+}
+
+nlohmann::json error_or_null(const engine::TargetSnapshot& snapshot) {
+  const engine::TargetState& state = snapshot.state;
   if (state.checks == 0 || state.last.ok()) {
     return nullptr;
   }
-  return state.last.detail;
+  return shown_detail(snapshot);
 }
 
 } // namespace
@@ -40,7 +48,7 @@ nlohmann::json ready_document(const std::vector<engine::TargetSnapshot>& targets
         {"consecutive_successes", state.consecutive_successes},
         {"checks", state.checks},
         {"last_checked_at", timestamp_json(state.last_checked)},
-        {"error", error_or_null(state)},
+        {"error", error_or_null(snapshot)},
     };
   }
   return {{"ready", ready}, {"targets", by_name}};
@@ -60,8 +68,8 @@ nlohmann::json status_document(const std::vector<engine::TargetSnapshot>& target
         {"last_result", state.checks == 0 ? nlohmann::json(nullptr)
                                           : nlohmann::json(checks::to_string(state.last.status))},
         {"last_detail",
-         state.checks == 0 ? nlohmann::json(nullptr) : nlohmann::json(state.last.detail)},
-        {"last_error", error_or_null(state)},
+         state.checks == 0 ? nlohmann::json(nullptr) : nlohmann::json(shown_detail(snapshot))},
+        {"last_error", error_or_null(snapshot)},
         {"latency_ms",
          round3(std::chrono::duration<double, std::milli>(state.last.latency).count())},
         {"last_checked_at", timestamp_json(state.last_checked)},

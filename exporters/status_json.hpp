@@ -1,6 +1,7 @@
 // The JSON bodies of /ready and /status, built from a scheduler snapshot: pure functions, so
 // their shape is tested without a server. Neither ever contains a secret: target configs are
-// not echoed, and check details are already scrubbed by the checks.
+// not echoed, check details are masked by the checks, and each target's own secrets (URL query
+// values, secret headers, DSN password) are scrubbed from its detail here once more.
 #pragma once
 
 #include <vector>

@@ -53,6 +53,9 @@ demo_start() {
   API_URL="http://127.0.0.1:$DEMO_API_PORT"
   FRONTEND_URL="http://127.0.0.1:$DEMO_FRONTEND_PORT"
   export DEMO_WORK DEMO_STANDIN DEMO_API_PORT DEMO_FRONTEND_PORT
+  # The rollback hook (switch_api.sh) needs these; probe passes a hook only an allow-list of
+  # its environment plus the names listed here.
+  export PROBE_HOOK_ENV="DEMO_WORK DEMO_STANDIN DEMO_API_PORT"
   PROBE_JOURNAL=$DEMO_WORK/state/journal.jsonl
   PROBE_TOKEN=demo-token-$RANDOM$RANDOM
   export PROBE_JOURNAL PROBE_TOKEN

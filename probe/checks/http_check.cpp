@@ -10,6 +10,7 @@
 #include "probe/checks/tcp_check.hpp"
 #include "probe/util/duration.hpp"
 #include "probe/util/http_error.hpp"
+#include "probe/util/secret.hpp"
 #include "probe/util/watchdog.hpp"
 
 namespace probe::checks {
@@ -116,7 +117,9 @@ CheckResult HttpCheck::run(std::chrono::milliseconds timeout) {
   const bool cut_at_deadline = m_context.watchdog != nullptr && m_context.watchdog->disarm(alarm);
 
   CheckResult result;
-  const std::string asked = m_target.method + " " + m_url.path_and_query;
+  // The detail reaches /status, /ready (unauthenticated), logs and reports: query values,
+  // often API keys, are masked there (GET /health?api_key=*** -> 200).
+  const std::string asked = m_target.method + " " + util::mask_query(m_url.path_and_query);
   const bool body_cut_short = too_large && !keep_body && status != 0;
   if (outcome && !too_large) {
     status = outcome->status;

@@ -31,8 +31,13 @@ std::string version_string() {
 }
 
 config::Config load_config(const std::optional<std::string>& flag) {
+  return load_config(flag, config::LoadOptions{});
+}
+
+config::Config load_config(const std::optional<std::string>& flag,
+                           const config::LoadOptions& options) {
   const util::EnvLookup env = util::process_env();
-  return config::load_config_file(config::resolve_config_path(flag, env), env);
+  return config::load_config_file(config::resolve_config_path(flag, env), env, options);
 }
 
 int run(int argc, char** argv) {

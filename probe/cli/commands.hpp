@@ -9,7 +9,8 @@
 
 namespace probe::config {
 struct Config;
-}
+struct LoadOptions;
+} // namespace probe::config
 
 namespace probe::cli {
 
@@ -29,6 +30,9 @@ void setup_deploy_command(CLI::App& command, int& exit_code);
 
 // Loads the config named by --config / PROBE_CONFIG / the default paths; throws on error.
 config::Config load_config(const std::optional<std::string>& flag);
+// The same for a command that uses only part of the config's secrets (see LoadOptions).
+config::Config load_config(const std::optional<std::string>& flag,
+                           const config::LoadOptions& options);
 
 // "probe 0.1.0 (revision abc123)".
 std::string version_string();

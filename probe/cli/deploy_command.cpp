@@ -10,6 +10,7 @@
 
 #include "exporters/notify.hpp"
 #include "probe/cli/commands.hpp"
+#include "probe/config/config_loader.hpp"
 #include "probe/deploy/deploy_flow.hpp"
 #include "probe/deploy/deploy_lock.hpp"
 #include "probe/deploy/local_sink.hpp"
@@ -99,12 +100,13 @@ void check_where(const Target& where) {
 
 // The event sink for `where`, with the config it came from (none in --url mode).
 std::unique_ptr<deploy::EventSink> open_sink(const Target& where,
-                                             std::optional<config::Config>* config) {
+                                             std::optional<config::Config>* config,
+                                             const config::LoadOptions& load = {}) {
   check_where(where);
   if (where.url) {
     return std::make_unique<deploy::SidecarEventSink>(*where.url, token_from_env());
   }
-  *config = load_config(where.config);
+  *config = load_config(where.config, load);
   return std::make_unique<deploy::LocalEventSink>(
       (*config)->deploy,
       [](const std::string& warning) { std::cerr << "warning: " << warning << "\n"; });
@@ -240,7 +242,9 @@ int run_record(const RecordOptions& options) {
 
 int run_list(const ListOptions& options) {
   std::optional<config::Config> config;
-  const std::unique_ptr<deploy::EventSink> sink = open_sink(options.where, &config);
+  // Listing checks no token and sends no notification: their variables need not be set.
+  const std::unique_ptr<deploy::EventSink> sink =
+      open_sink(options.where, &config, config::LoadOptions{false, false});
   const std::vector<deploy::DeployEvent> events = sink->recent(options.limit);
   if (options.format == "json") {
     nlohmann::json list = nlohmann::json::array();

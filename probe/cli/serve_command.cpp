@@ -1,5 +1,5 @@
 // `probe serve`: the long-running sidecar (see sidecar.hpp). Exit 0 after a graceful stop on
-// SIGTERM/SIGINT, 2 when the config is bad at start.
+// SIGTERM/SIGINT, 2 when the config is bad at start. SIGHUP reloads the config.
 #include <memory>
 
 #include "probe/cli/commands.hpp"
@@ -29,6 +29,9 @@ void setup_serve_command(CLI::App& command, int& exit_code) {
   command.add_option("--log-level", options->log_level, "Least severe level logged")
       ->check(CLI::IsMember({"debug", "info", "warn", "error"}));
   command.callback([options, &exit_code] {
+    // First, before any thread exists (logging's, the Sidecar's members', libpq's, ...): each
+    // inherits the mask, so only Sidecar::run()'s signalfd ever takes TERM, INT or HUP.
+    Sidecar::block_signals();
     util::setup_logging(options->log_format, options->log_level);
     const util::EnvLookup env = util::process_env();
     Sidecar sidecar(config::resolve_config_path(options->config, env), options->listen);

@@ -1,17 +1,22 @@
 // The long-running sidecar; see sidecar.hpp.
 #include "probe/cli/sidecar.hpp"
 
+#include <cerrno>
 #include <csignal>
+#include <cstring>
 #include <thread>
 
 #include <httplib.h>
 #include <pthread.h>
 #include <spdlog/spdlog.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
 
 #include "exporters/status_json.hpp"
 #include "probe/cli/commands.hpp"
 #include "probe/config/config_loader.hpp"
 #include "probe/util/clock.hpp"
+#include "probe/util/coalescing_worker.hpp"
 #include "probe/util/error.hpp"
 #include "probe/util/strings.hpp"
 #include "probe/util/url.hpp"
@@ -24,9 +29,30 @@ std::string names(const std::vector<std::string>& list) {
   return list.empty() ? "-" : util::join(list, ",");
 }
 
+// The signalfd run() reads its signals from.
+class SignalFd {
+public:
+  explicit SignalFd(const sigset_t& set) : m_fd(signalfd(-1, &set, SFD_CLOEXEC)) {
+    if (m_fd < 0) {
+      throw Error(std::string("signalfd: ") + std::strerror(errno), 1);
+    }
+  }
+  ~SignalFd() { close(m_fd); }
+  SignalFd(const SignalFd&) = delete;
+  SignalFd& operator=(const SignalFd&) = delete;
+  int get() const { return m_fd; }
+
+private:
+  int m_fd;
+};
+
 void log_notes(const config::Config& config) {
   for (const std::string& note : config.notes) {
-    spdlog::info("config: {}", note);
+    if (note.rfind("warning: ", 0) == 0) {
+      spdlog::warn("config: {}", note.substr(9));
+    } else {
+      spdlog::info("config: {}", note);
+    }
   }
 }
 
@@ -179,22 +205,40 @@ void Sidecar::on_result(const config::Target& target, const engine::TargetState&
   // Log transitions only: a line per check would drown what matters.
   if (state.since == state.last_checked) {
     spdlog::info("target {}: {} ({})", target.name, engine::to_string(state.health),
-                 state.last.detail);
+                 config::scrub(state.last.detail, target));
   }
 }
 
 exporters::ReloadOutcome Sidecar::reload() {
-  const std::lock_guard<std::mutex> lock(m_config_mutex);
+  // One reload at a time; the config lock is held only to swap, so /status and heartbeats
+  // never wait for a file to be read.
+  const std::lock_guard<std::mutex> reloading(m_reload_mutex);
+  const auto failed = [this](const std::string& why) {
+    m_metrics.record_reload(false, std::chrono::system_clock::now());
+    spdlog::error("reload failed, keeping the running config: {}", why);
+    return exporters::ReloadOutcome{false, why};
+  };
   std::shared_ptr<const config::Config> next;
+  std::shared_ptr<const Channels> channels;
   try {
     next = std::make_shared<config::Config>(
         config::load_config_file(m_config_path, util::process_env()));
+    channels = std::make_shared<const Channels>(exporters::make_channels(next->notify, {}));
   } catch (const Error& e) {
-    m_metrics.record_reload(false, std::chrono::system_clock::now());
-    spdlog::error("reload failed, keeping the running config: {}", e.what());
-    return {false, e.what()};
+    return failed(e.what());
+  } catch (const std::bad_alloc&) {
+    // A config the loader's bounds did not foresee must not take the sidecar down.
+    return failed(m_config_path + ": out of memory while reading the config");
+  } catch (const std::exception& e) {
+    return failed(m_config_path + ": " + e.what());
   }
-  const engine::ReloadSummary summary = m_scheduler.set_targets(next->targets);
+  const std::lock_guard<std::mutex> lock(m_config_mutex);
+  engine::ReloadSummary summary;
+  try {
+    summary = m_scheduler.set_targets(next->targets);
+  } catch (const std::exception& e) {
+    return failed(m_config_path + ": applying the targets: " + e.what());
+  }
   for (const std::string& name : summary.removed) {
     m_metrics.remove_target(name);
   }
@@ -202,7 +246,7 @@ exporters::ReloadOutcome Sidecar::reload() {
   if (next->listen != m_config->listen && !m_listen_override) {
     spdlog::warn("reload: listen changed to {}; it takes effect at the next restart", next->listen);
   }
-  m_channels = std::make_shared<const Channels>(exporters::make_channels(next->notify, {}));
+  m_channels = std::move(channels);
   log_notes(*next);
   m_config = std::move(next);
   m_metrics.record_reload(true, std::chrono::system_clock::now());
@@ -213,6 +257,20 @@ exporters::ReloadOutcome Sidecar::reload() {
   return {true, message};
 }
 
+sigset_t Sidecar::signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGHUP);
+  return set;
+}
+
+void Sidecar::block_signals() {
+  const sigset_t set = signals();
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+}
+
 int Sidecar::run() {
   const std::string listen = m_listen_override.value_or(m_config->listen);
   std::string error;
@@ -221,14 +279,12 @@ int Sidecar::run() {
     throw Error("--listen: " + error);
   }
 
-  // Signals are taken by sigwait() on this thread only; every thread started below inherits
-  // the blocked mask.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGHUP);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  // Taken from a signalfd on this thread only; blocked in every thread, this one included
+  // (sigwait() would unblock them in its caller while it waits). Blocked here again for a
+  // caller that forgot block_signals(); threads already started would still lack the mask.
+  const sigset_t taken = signals();
+  block_signals();
+  const SignalFd signal_fd(taken);
 
   const int port = m_server->bind(address->host, address->port);
   std::thread server_thread([this] { m_server->serve(); });
@@ -241,21 +297,25 @@ int Sidecar::run() {
   spdlog::info("probe serve {} listening on {}:{} with {} target(s) from {}", version_string(),
                address->host, port, m_config->targets.size(), m_config_path);
 
+  util::CoalescingWorker reloads([this] { reload(); }); // reload() catches everything
   while (true) {
-    int signal_number = 0;
-    if (sigwait(&signals, &signal_number) != 0) {
-      continue;
+    signalfd_siginfo info{};
+    if (read(signal_fd.get(), &info, sizeof info) != static_cast<ssize_t>(sizeof info)) {
+      continue; // EINTR
     }
+    const int signal_number = static_cast<int>(info.ssi_signo);
     if (signal_number == SIGHUP) {
-      reload();
+      reloads.request();
       continue;
     }
     spdlog::info("received {}, stopping", signal_number == SIGTERM ? "SIGTERM" : "SIGINT");
     break;
   }
-  // Stop accepting first, then let in-flight checks finish (each within its timeout).
+  // Stop accepting first, let a reload under way finish, then let in-flight checks finish
+  // (each within its timeout).
   m_server->stop();
   server_thread.join();
+  reloads.stop();
   m_scheduler.stop();
   {
     const std::lock_guard<std::mutex> lock(m_deploy_mutex);

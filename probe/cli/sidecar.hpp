@@ -1,9 +1,18 @@
 // `probe serve` assembled: config -> scheduler -> metrics, and the HTTP server that shows them.
 // Owns the reload path (SIGHUP and POST /-/reload): a bad config keeps the running one and
-// sets probe_config_last_reload_successful to 0.
+// sets probe_config_last_reload_successful to 0, whatever the loader throws.
+//
+// Signals: SIGTERM, SIGINT and SIGHUP are blocked before the first thread starts (block_signals(),
+// called first thing by `probe serve`), so every thread, ours and the libraries', inherits the
+// mask and none can be killed by one; run()'s thread alone takes them, from a signalfd (so they
+// stay blocked in that thread too, as /proc/PID/task/*/status shows). A HUP asks
+// a CoalescingWorker for a reload, so reloads run one at a time off the signal thread, HUPs that
+// arrive during one make one more after it, and SIGTERM is seen, and stops gracefully with exit
+// 0, even in the middle of a reload.
 #pragma once
 
 #include <condition_variable>
+#include <csignal>
 #include <deque>
 #include <memory>
 #include <mutex>
@@ -28,6 +37,12 @@ public:
   Sidecar(std::string config_path, std::optional<std::string> listen_override);
   ~Sidecar();
 
+  // The signals run() takes: SIGTERM, SIGINT, SIGHUP.
+  static sigset_t signals();
+  // Blocks signals() in the calling thread, so every thread started from it afterwards has
+  // them blocked too. Call before anything that starts a thread.
+  static void block_signals();
+
   // Serves until SIGTERM or SIGINT; returns the exit code (0 after a graceful stop).
   int run();
 
@@ -46,7 +61,8 @@ private:
 
   std::string m_config_path;
   std::optional<std::string> m_listen_override;
-  mutable std::mutex m_config_mutex; // guards m_config and m_channels; serializes reloads
+  std::mutex m_reload_mutex;         // serializes reloads (SIGHUP and POST /-/reload)
+  mutable std::mutex m_config_mutex; // guards m_config and m_channels; held only to swap them
   std::shared_ptr<const config::Config> m_config;
   util::Watchdog m_watchdog;
   exporters::ProbeMetrics m_metrics;

@@ -149,6 +149,15 @@ std::string_view to_string(TargetType type);
 std::string_view to_string(HeartbeatSource source);
 std::string_view to_string(NotifyType type);
 
+// The secret values `target`'s config holds: its URL's query values and userinfo, the values of
+// headers named like a secret (Authorization, X-Api-Key), a DSN's password. For scrubbing text
+// that may quote them (a check detail shown by /status). Values under 4 characters are left
+// out: masking "1" would garble every number in the text, and they guard nothing.
+std::vector<std::string> secret_values(const Target& target);
+
+// `text` with every secret value of `target` replaced by "***".
+std::string scrub(std::string text, const Target& target);
+
 // The event kinds the contract defines, in lifecycle order.
 const std::vector<std::string>& event_kinds();
 

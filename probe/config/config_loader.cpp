@@ -3,21 +3,28 @@
 #include "probe/config/config_loader.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
+#include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <limits>
 #include <memory>
 #include <regex>
 #include <set>
-#include <sstream>
 #include <system_error>
 
+#include <fcntl.h>
 #include <libpq-fe.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
+#include "probe/config/yaml_document.hpp"
 #include "probe/util/error.hpp"
+#include "probe/util/pg_dsn.hpp"
+#include "probe/util/secret.hpp"
 #include "probe/util/strings.hpp"
 #include "probe/util/url.hpp"
 
@@ -29,9 +36,13 @@ using Keys = std::set<std::string>;
 // Walks one document, remembering the file name and the environment for every message.
 class Reader {
 public:
-  Reader(std::string file, const util::EnvLookup& env) : m_file(std::move(file)), m_env(env) {}
+  Reader(std::string file, const util::EnvLookup& env, const LoadOptions& options)
+      : m_file(std::move(file)), m_env(env), m_options(options) {}
 
   Config read(const YAML::Node& root);
+
+  // The secret fields whose value is written in the file itself, not taken from ${VAR}.
+  const std::vector<std::string>& literal_secrets() const { return m_literal_secrets; }
 
 private:
   [[noreturn]] void fail(const YAML::Node& node, const std::string& field,
@@ -46,6 +57,11 @@ private:
   // Scalars, after ${VAR} expansion. `secret` keeps the value out of messages.
   std::string string_value(const YAML::Node& node, const std::string& field,
                            bool secret = false) const;
+  // A secret only some commands use: with `needed` false, an unset ${VAR} leaves it empty
+  // (noted) instead of failing. Remembers a value written in the file itself, as
+  // `holds_literal` judges the text with every variable unset.
+  std::string secret_value(const YAML::Node& node, const std::string& field, bool needed,
+                           bool (*holds_literal)(const std::string& text));
   Duration duration_value(const YAML::Node& node, const std::string& field,
                           bool allow_zero = false) const;
   int int_value(const YAML::Node& node, const std::string& field, int min, int max) const;
@@ -53,22 +69,24 @@ private:
   std::vector<std::string> string_list(const YAML::Node& node, const std::string& field) const;
 
   Defaults read_defaults(const YAML::Node& node) const;
-  Target read_target(const YAML::Node& node, const std::string& field,
-                     const Defaults& defaults) const;
-  HttpTarget read_http(const YAML::Node& node, const std::string& field) const;
+  Target read_target(const YAML::Node& node, const std::string& field, const Defaults& defaults);
+  HttpTarget read_http(const YAML::Node& node, const std::string& field);
   HttpExpect read_expect(const YAML::Node& node, const std::string& field) const;
   TcpTarget read_tcp(const YAML::Node& node, const std::string& field) const;
-  PostgresTarget read_postgres(const YAML::Node& node, const std::string& field) const;
-  HeartbeatTarget read_heartbeat(const YAML::Node& node, const std::string& field) const;
+  PostgresTarget read_postgres(const YAML::Node& node, const std::string& field);
+  HeartbeatTarget read_heartbeat(const YAML::Node& node, const std::string& field);
   // `require_tcp`: liveness checks must go over TCP; the event store may use a socket.
-  Secret read_dsn(const YAML::Node& node, const std::string& field, bool require_tcp = true) const;
+  Secret read_dsn(const YAML::Node& node, const std::string& field, bool require_tcp = true);
   Gate read_gate(const YAML::Node& node) const;
-  Deploy read_deploy(const YAML::Node& node) const;
-  Notifier read_notifier(const YAML::Node& node, const std::string& field) const;
-  void read_notify(const YAML::Node& notify, Config& config) const;
+  Deploy read_deploy(const YAML::Node& node);
+  Notifier read_notifier(const YAML::Node& node, const std::string& field);
+  void read_notify(const YAML::Node& notify, Config& config);
 
   std::string m_file;
   const util::EnvLookup& m_env;
+  LoadOptions m_options;
+  std::vector<std::string> m_notes;
+  std::vector<std::string> m_literal_secrets;
 };
 
 const Keys k_top_keys{"listen", "defaults", "targets", "gate", "deploy", "notify"};
@@ -100,11 +118,46 @@ std::string in_quotes(const std::string& text) {
   return "\"" + text + "\"";
 }
 
-std::string location(const std::string& file, const YAML::Mark& mark) {
-  if (mark.is_null()) {
-    return file;
+// Whether a key may be echoed in a message: a plain name, not text that may be anything.
+bool showable_key(const std::string& key) {
+  static const std::regex k_plain("[A-Za-z0-9_.-]{1,64}");
+  return std::regex_match(key, k_plain);
+}
+
+// `holds_literal` judges for secret_value(), on the text with every ${VAR} unset.
+bool any_text(const std::string& text) {
+  return !text.empty();
+}
+bool dsn_with_password(const std::string& text) {
+  return !util::dsn_password(text).empty();
+}
+bool url_with_path(const std::string& text) {
+  return util::mask_url(text) != text; // a path, query or userinfo: a webhook's credential
+}
+// Userinfo, or a query parameter whose name says it is a secret (?api_key=...).
+bool url_with_credentials(const std::string& text) {
+  const std::size_t scheme = text.find("://");
+  const std::size_t authority = scheme == std::string::npos ? 0 : scheme + 3;
+  const std::size_t at = text.find('@', authority);
+  if (at != std::string::npos && at < text.find_first_of("/?#", authority)) {
+    return true;
   }
-  return file + ":" + std::to_string(mark.line + 1) + ":" + std::to_string(mark.column + 1);
+  const std::size_t question = text.find('?');
+  if (question == std::string::npos) {
+    return false;
+  }
+  for (const std::string& part :
+       util::split(text.substr(question + 1, text.find('#') - question - 1), '&')) {
+    const std::size_t eq = part.find('=');
+    if (eq != std::string::npos && eq + 1 < part.size() &&
+        util::is_secret_name(part.substr(0, eq))) {
+      return true;
+    }
+  }
+  return false;
+}
+bool never(const std::string& /*text*/) {
+  return false;
 }
 
 void Reader::fail_at(const YAML::Mark& mark, const std::string& field,
@@ -145,9 +198,13 @@ void Reader::check_keys(const YAML::Node& map, const std::string& field,
   for (const auto& entry : map) {
     const YAML::Node& key = entry.first;
     const std::string name = key.IsScalar() ? key.Scalar() : "?";
-    const std::string where = field.empty() ? name : field + "." + name;
+    const std::string shown = showable_key(name) ? name : "(a key that is not a plain name)";
+    const std::string where = field.empty() ? shown : field + "." + shown;
     if (!key.IsScalar()) {
       fail(key, field, "keys must be plain names");
+    }
+    if (field.empty() && name.rfind("x-", 0) == 0) {
+      continue; // a Compose-style extension field: a place for anchors (x-defaults: &defaults)
     }
     if (allowed.count(name) == 0) {
       // A near miss is usually a typo: say which keys are allowed.
@@ -183,6 +240,22 @@ std::string Reader::string_value(const YAML::Node& node, const std::string& fiel
   }
   (void)secret; // expansion errors never carry values, so nothing to hide yet
   return expanded.value;
+}
+
+std::string Reader::secret_value(const YAML::Node& node, const std::string& field, bool needed,
+                                 bool (*holds_literal)(const std::string& text)) {
+  if (node.IsScalar() && holds_literal(util::literal_text(node.Scalar()))) {
+    m_literal_secrets.push_back(field);
+  }
+  if (!needed && node.IsScalar()) {
+    const util::ExpandResult expanded = util::expand_env(node.Scalar(), m_env);
+    if (!expanded.unset.empty()) {
+      m_notes.push_back(field + ": " + expanded.unset +
+                        " is not set; left empty, as this command does not use it");
+      return "";
+    }
+  }
+  return string_value(node, field, true);
 }
 
 Duration Reader::duration_value(const YAML::Node& node, const std::string& field,
@@ -284,7 +357,7 @@ TargetType parse_type(const std::string& text, bool* ok) {
 }
 
 Target Reader::read_target(const YAML::Node& node, const std::string& field,
-                           const Defaults& defaults) const {
+                           const Defaults& defaults) {
   expect_map(node, field);
   Target target;
   target.name = string_value(require(node, "name", field), field + ".name");
@@ -347,10 +420,10 @@ Target Reader::read_target(const YAML::Node& node, const std::string& field,
   return target;
 }
 
-HttpTarget Reader::read_http(const YAML::Node& node, const std::string& field) const {
+HttpTarget Reader::read_http(const YAML::Node& node, const std::string& field) {
   HttpTarget http;
   const YAML::Node url_node = require(node, "url", field);
-  http.url = string_value(url_node, field + ".url");
+  http.url = secret_value(url_node, field + ".url", true, url_with_credentials);
   std::string url_error;
   if (!util::parse_http_url(http.url, &url_error)) {
     fail(url_node, field + ".url", url_error);
@@ -374,7 +447,9 @@ HttpTarget Reader::read_http(const YAML::Node& node, const std::string& field) c
       if (name.empty() || name.find_first_of(" :\r\n\t") != std::string::npos) {
         fail(entry.first, header_field, "is not a valid header name");
       }
-      const std::string value = string_value(entry.second, header_field, true);
+      // Authorization, X-Api-Key, Cookie: a value written in the file is a secret in it.
+      const std::string value = secret_value(entry.second, header_field, true,
+                                             util::is_secret_name(name) ? any_text : never);
       if (value.find_first_of("\r\n") != std::string::npos) {
         fail(entry.second, header_field, "header values may not contain line breaks");
       }
@@ -496,8 +571,8 @@ std::string dsn_problem(const std::string& libpq_message) {
   return "libpq cannot parse it";
 }
 
-Secret Reader::read_dsn(const YAML::Node& node, const std::string& field, bool require_tcp) const {
-  const std::string dsn = string_value(node, field, true);
+Secret Reader::read_dsn(const YAML::Node& node, const std::string& field, bool require_tcp) {
+  const std::string dsn = secret_value(node, field, true, dsn_with_password);
   char* parse_error = nullptr;
   PQconninfoOption* options = PQconninfoParse(dsn.c_str(), &parse_error);
   if (options == nullptr) {
@@ -527,7 +602,7 @@ Secret Reader::read_dsn(const YAML::Node& node, const std::string& field, bool r
   return Secret(dsn);
 }
 
-PostgresTarget Reader::read_postgres(const YAML::Node& node, const std::string& field) const {
+PostgresTarget Reader::read_postgres(const YAML::Node& node, const std::string& field) {
   PostgresTarget postgres;
   postgres.dsn = read_dsn(require(node, "dsn", field), field + ".dsn");
   if (node["query"]) {
@@ -536,7 +611,7 @@ PostgresTarget Reader::read_postgres(const YAML::Node& node, const std::string& 
   return postgres;
 }
 
-HeartbeatTarget Reader::read_heartbeat(const YAML::Node& node, const std::string& field) const {
+HeartbeatTarget Reader::read_heartbeat(const YAML::Node& node, const std::string& field) {
   HeartbeatTarget heartbeat;
   const YAML::Node source = require(node, "source", field);
   const std::string source_text = string_value(source, field + ".source");
@@ -585,7 +660,7 @@ Gate Reader::read_gate(const YAML::Node& node) const {
   return gate;
 }
 
-Deploy Reader::read_deploy(const YAML::Node& node) const {
+Deploy Reader::read_deploy(const YAML::Node& node) {
   Deploy deploy;
   if (!node.IsDefined() || node.IsNull()) {
     return deploy;
@@ -602,7 +677,8 @@ Deploy Reader::read_deploy(const YAML::Node& node) const {
     }
   }
   if (node["token"]) {
-    deploy.token = Secret(string_value(node["token"], "deploy.token", true));
+    deploy.token =
+        Secret(secret_value(node["token"], "deploy.token", m_options.need_tokens, any_text));
   }
   if (const YAML::Node rollback = node["rollback"]) {
     expect_map(rollback, "deploy.rollback");
@@ -631,29 +707,41 @@ Deploy Reader::read_deploy(const YAML::Node& node) const {
   return deploy;
 }
 
-Notifier Reader::read_notifier(const YAML::Node& node, const std::string& field) const {
+Notifier Reader::read_notifier(const YAML::Node& node, const std::string& field) {
   expect_map(node, field);
   Notifier notifier;
   const YAML::Node type = require(node, "type", field);
   const std::string type_text = string_value(type, field + ".type");
   Keys allowed{"type", "on", "optional"};
+  const bool needed = m_options.need_notify;
   if (type_text == "telegram") {
     notifier.type = NotifyType::telegram;
-    notifier.bot_token =
-        Secret(string_value(require(node, "bot_token", field), field + ".bot_token", true));
-    notifier.chat_id = string_value(require(node, "chat_id", field), field + ".chat_id");
+    notifier.bot_token = Secret(
+        secret_value(require(node, "bot_token", field), field + ".bot_token", needed, any_text));
+    notifier.chat_id =
+        secret_value(require(node, "chat_id", field), field + ".chat_id", needed, never);
     if (node["api_url"]) {
       notifier.api_url = string_value(node["api_url"], field + ".api_url");
+      // The Bot API takes its token in the path: credentials in the URL could only be a
+      // mistake, and would be printed wherever the URL is shown. Refused, like a target's.
+      std::string error;
+      if (!util::parse_http_url(notifier.api_url, &error)) {
+        fail(node["api_url"], field + ".api_url",
+             error.rfind("URL credentials", 0) == 0
+                 ? "URL credentials (user:password@) are not supported here"
+                 : error);
+      }
     }
     allowed.insert({"bot_token", "chat_id", "api_url"});
   } else if (type_text == "slack") {
     notifier.type = NotifyType::slack;
-    notifier.url =
-        Secret(string_value(require(node, "webhook_url", field), field + ".webhook_url", true));
+    notifier.url = Secret(secret_value(require(node, "webhook_url", field), field + ".webhook_url",
+                                       needed, url_with_path));
     allowed.insert("webhook_url");
   } else if (type_text == "webhook") {
     notifier.type = NotifyType::webhook;
-    notifier.url = Secret(string_value(require(node, "url", field), field + ".url", true));
+    notifier.url = Secret(
+        secret_value(require(node, "url", field), field + ".url", needed, url_with_credentials));
     allowed.insert("url");
   } else {
     fail(type, field + ".type", in_quotes(type_text) + " is not telegram, slack or webhook");
@@ -675,6 +763,18 @@ Notifier Reader::read_notifier(const YAML::Node& node, const std::string& field)
 Config Reader::read(const YAML::Node& root) {
   if (!root.IsMap()) {
     fail(root, "", "the config must be a mapping with a \"targets\" list, not " + node_kind(root));
+  }
+  // A mapping none of whose keys is probe's is some other file (`--config /etc/shadow` parses
+  // as one): its keys are its content, so they are counted, not shown.
+  const bool probe_config = std::any_of(root.begin(), root.end(), [](const auto& entry) {
+    return entry.first.IsScalar() && k_top_keys.count(entry.first.Scalar()) != 0;
+  });
+  if (!probe_config) {
+    fail(root, "",
+         "not a probe config: a mapping with " + std::to_string(root.size()) +
+             " key(s), none of them one of " +
+             util::join({k_top_keys.begin(), k_top_keys.end()}, ", ") +
+             " (the file's text is not shown)");
   }
   check_keys(root, "", k_top_keys);
   Config config;
@@ -706,6 +806,13 @@ Config Reader::read(const YAML::Node& root) {
       fail(targets[i]["name"], field + ".name",
            in_quotes(target.name) + " is already the name of " + it->second);
     }
+    const auto* heartbeat = std::get_if<HeartbeatTarget>(&target.spec);
+    if (heartbeat != nullptr && heartbeat->source == HeartbeatSource::push) {
+      // Only serve receives pushes: a one-shot command cannot judge such a target.
+      m_notes.push_back(field + " " + target.name +
+                        ": source: push is checked only by probe serve; probe check, probe wait "
+                        "--config and probe deploy verify --config report it as \"skipped\"");
+    }
     config.targets.push_back(std::move(target));
   }
   config.gate = read_gate(root["gate"]);
@@ -713,6 +820,7 @@ Config Reader::read(const YAML::Node& root) {
   if (const YAML::Node notify = root["notify"]) {
     read_notify(notify, config);
   }
+  config.notes.insert(config.notes.begin(), m_notes.begin(), m_notes.end());
   return config;
 }
 
@@ -738,7 +846,7 @@ const char* missing_credential(const Notifier& notifier) {
 // A channel with an empty credential could only fail at every send, so it is an error —
 // unless marked `optional: true`, the way to write one config for servers with and without
 // the channel's secrets (`bot_token: "${TELEGRAM_BOT_TOKEN:-}"`): then it is left out, noted.
-void Reader::read_notify(const YAML::Node& notify, Config& config) const {
+void Reader::read_notify(const YAML::Node& notify, Config& config) {
   if (!notify.IsSequence()) {
     fail(notify, "notify", "must be a list of channels, not " + node_kind(notify));
   }
@@ -748,12 +856,13 @@ void Reader::read_notify(const YAML::Node& notify, Config& config) const {
     const bool optional =
         notify[i]["optional"] && bool_value(notify[i]["optional"], field + ".optional");
     if (const char* missing = missing_credential(notifier)) {
-      if (!optional) {
+      if (!optional && m_options.need_notify) {
         fail(notify[i][missing], field + "." + missing,
              "is empty (mark the channel `optional: true` to leave it out when it is unset)");
       }
-      config.notes.push_back(field + ": " + std::string(to_string(notifier.type)) +
-                             " left out: optional, and its " + missing + " is empty");
+      config.notes.push_back(field + ": " + std::string(to_string(notifier.type)) + " left out: " +
+                             (optional ? "optional" : "this command sends no notifications") +
+                             ", and its " + missing + " is empty");
       continue;
     }
     config.notify.push_back(std::move(notifier));
@@ -762,34 +871,136 @@ void Reader::read_notify(const YAML::Node& notify, Config& config) const {
 
 } // namespace
 
-Config load_config_string(const std::string& text, const std::string& name,
-                          const util::EnvLookup& env) {
-  YAML::Node root;
-  try {
-    root = YAML::Load(text);
-  } catch (const YAML::Exception& e) {
-    throw Error(location(name, e.mark) + ": invalid YAML: " + e.msg);
+namespace {
+
+// The kind of a file that is not a regular one, for the refusal.
+std::string file_kind(mode_t mode) {
+  if (S_ISDIR(mode)) {
+    return "a directory";
   }
+  if (S_ISFIFO(mode)) {
+    return "a FIFO";
+  }
+  if (S_ISCHR(mode)) {
+    return "a character device";
+  }
+  if (S_ISBLK(mode)) {
+    return "a block device";
+  }
+  if (S_ISSOCK(mode)) {
+    return "a socket";
+  }
+  return "not a regular file";
+}
+
+class FileDescriptor {
+public:
+  explicit FileDescriptor(int fd) : m_fd(fd) {}
+  ~FileDescriptor() {
+    if (m_fd >= 0) {
+      ::close(m_fd);
+    }
+  }
+  FileDescriptor(const FileDescriptor&) = delete;
+  FileDescriptor& operator=(const FileDescriptor&) = delete;
+  int get() const { return m_fd; }
+
+private:
+  int m_fd;
+};
+
+struct FileText {
+  std::string text;
+  mode_t mode = 0;
+};
+
+// Reads the config at `path` (a symlink is followed) only when it is a regular file of at most
+// k_max_config_bytes, judged on the opened descriptor before a byte is read: O_NONBLOCK makes
+// opening a FIFO return at once instead of waiting for a writer, and a device or a directory
+// is refused by its type, so nothing here can block or read without end.
+FileText read_config_text(const std::string& path) {
+  const FileDescriptor fd(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY));
+  if (fd.get() < 0) {
+    throw Error(path + ": cannot read config: " + std::strerror(errno));
+  }
+  struct stat info {};
+  if (::fstat(fd.get(), &info) != 0) {
+    throw Error(path + ": cannot read config: " + std::strerror(errno));
+  }
+  if (!S_ISREG(info.st_mode)) {
+    throw Error(path + ": cannot read config: it is " + file_kind(info.st_mode) +
+                ", not a regular file");
+  }
+  const std::string too_large =
+      path + ": config is larger than " + std::to_string(k_max_config_bytes / 1024 / 1024) + " MiB";
+  if (static_cast<std::uintmax_t>(info.st_size) > k_max_config_bytes) {
+    throw Error(too_large + " (" + std::to_string(info.st_size) + " bytes)");
+  }
+  // One byte more than fstat said, to notice a file that grows while it is read.
+  FileText file{std::string(static_cast<std::size_t>(info.st_size) + 1, '\0'), info.st_mode};
+  std::size_t used = 0;
+  while (used <= k_max_config_bytes) {
+    if (used == file.text.size()) {
+      file.text.resize(std::min(file.text.size() * 2, k_max_config_bytes + 1));
+    }
+    const ssize_t n = ::read(fd.get(), file.text.data() + used, file.text.size() - used);
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n < 0) {
+      throw Error(path + ": cannot read config: " + std::strerror(errno));
+    }
+    if (n == 0) {
+      break;
+    }
+    used += static_cast<std::size_t>(n);
+  }
+  if (used > k_max_config_bytes) {
+    throw Error(too_large);
+  }
+  file.text.resize(used);
+  return file;
+}
+
+Config load_text(const std::string& text, const std::string& name, const util::EnvLookup& env,
+                 const LoadOptions& options, std::vector<std::string>* literal_secrets) {
+  const YAML::Node root =
+      parse_document(text, name, DocumentLimits{k_max_expanded_bytes, k_max_aliases});
   try {
-    return Reader(name, env).read(root);
+    Reader reader(name, env, options);
+    Config config = reader.read(root);
+    *literal_secrets = reader.literal_secrets();
+    return config;
   } catch (const YAML::Exception& e) {
     // A conversion yaml-cpp refused that the checks above did not foresee.
-    throw Error(location(name, e.mark) + ": " + e.msg);
+    throw Error(location(name, e.mark) + ": " + yaml_problem(e));
   }
 }
 
-Config load_config_file(const std::string& path, const util::EnvLookup& env) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    throw Error(path + ": cannot read config: " + std::strerror(errno));
+} // namespace
+
+Config load_config_string(const std::string& text, const std::string& name,
+                          const util::EnvLookup& env, const LoadOptions& options) {
+  std::vector<std::string> literal_secrets;
+  return load_text(text, name, env, options, &literal_secrets);
+}
+
+Config load_config_file(const std::string& path, const util::EnvLookup& env,
+                        const LoadOptions& options) {
+  const FileText file = read_config_text(path);
+  std::vector<std::string> literal_secrets;
+  Config config = load_text(file.text, path, env, options, &literal_secrets);
+  // As ssh does for a private key: a secret in a file others can read is worth a warning,
+  // not a refusal (the file may be meant for a group, or the secret a harmless default).
+  if ((file.mode & (S_IRGRP | S_IROTH)) != 0 && !literal_secrets.empty()) {
+    std::array<char, 8> mode{};
+    std::snprintf(mode.data(), mode.size(), "%04o", static_cast<unsigned>(file.mode & 07777));
+    config.notes.push_back("warning: " + path + " is readable by group or others (mode " +
+                           mode.data() + ") and holds secrets written in it (" +
+                           util::join(literal_secrets, ", ") + "): chmod 600 " + path +
+                           ", or take them from the environment (${VAR})");
   }
-  std::ostringstream text;
-  text << in.rdbuf();
-  constexpr std::size_t k_max_config_bytes = 4 * 1024 * 1024;
-  if (text.str().size() > k_max_config_bytes) {
-    throw Error(path + ": config is larger than 4 MiB");
-  }
-  return load_config_string(text.str(), path, env);
+  return config;
 }
 
 std::string resolve_config_path(const std::optional<std::string>& flag,

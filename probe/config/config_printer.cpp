@@ -9,7 +9,8 @@ namespace {
 using util::format_duration;
 
 void emit_http(YAML::Emitter& out, const HttpTarget& http) {
-  out << YAML::Key << "url" << YAML::Value << http.url;
+  // Query values are often API keys (?api_key=...): names shown, values masked.
+  out << YAML::Key << "url" << YAML::Value << util::mask_url_secrets(http.url);
   out << YAML::Key << "method" << YAML::Value << http.method;
   if (!http.headers.empty()) {
     // Header values are often credentials (Authorization): show only the names.
@@ -84,7 +85,9 @@ void emit_deploy(YAML::Emitter& out, const Deploy& deploy) {
   out << YAML::Key << "journal" << YAML::Value << deploy.journal;
   out << YAML::Key << "token" << YAML::Value << util::mask_token(deploy.token);
   out << YAML::Key << "rollback" << YAML::Value << YAML::BeginMap;
-  out << YAML::Key << "command" << YAML::Value << YAML::Flow << deploy.rollback.command;
+  // Arguments that carry a secret (--token=..., DB_PASSWORD=...) are masked; see mask_argv.
+  out << YAML::Key << "command" << YAML::Value << YAML::Flow
+      << util::mask_argv(deploy.rollback.command);
   out << YAML::Key << "timeout" << YAML::Value << format_duration(deploy.rollback.timeout);
   out << YAML::EndMap << YAML::EndMap;
 }
@@ -96,7 +99,7 @@ void emit_notifier(YAML::Emitter& out, const Notifier& notifier) {
   case NotifyType::telegram:
     out << YAML::Key << "bot_token" << YAML::Value << util::mask_token(notifier.bot_token);
     out << YAML::Key << "chat_id" << YAML::Value << notifier.chat_id;
-    out << YAML::Key << "api_url" << YAML::Value << notifier.api_url;
+    out << YAML::Key << "api_url" << YAML::Value << util::mask_url_secrets(notifier.api_url);
     break;
   case NotifyType::slack:
     out << YAML::Key << "webhook_url" << YAML::Value << util::mask_url(notifier.url.reveal());

@@ -7,6 +7,7 @@
 #include <array>
 #include <cerrno>
 #include <csignal>
+#include <set>
 #include <string_view>
 #include <system_error>
 #include <utility>
@@ -16,6 +17,9 @@
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include "probe/util/secret.hpp"
+#include "probe/util/strings.hpp"
 
 extern char** environ; // NOLINT(readability-redundant-declaration): not every libc declares it
 
@@ -58,22 +62,70 @@ private:
   int m_fd;
 };
 
-// The parent's environment with `extra_env` laid over it, as posix_spawnp wants it.
-std::vector<std::string> merged_environment(const std::vector<std::string>& extra_env) {
-  const auto name_of = [](std::string_view entry) { return entry.substr(0, entry.find('=')); };
-  std::map<std::string_view, std::string_view> by_name;
+std::string_view name_of(std::string_view entry) {
+  return entry.substr(0, entry.find('='));
+}
+
+// Whether a variable of probe's environment is one a hook may need: see hook_environment().
+bool allow_listed(std::string_view name) {
+  static const std::set<std::string_view> k_names{"PATH",
+                                                  "HOME",
+                                                  "USER",
+                                                  "LOGNAME",
+                                                  "SHELL",
+                                                  "PWD",
+                                                  "HOSTNAME",
+                                                  "LANG",
+                                                  "LANGUAGE",
+                                                  "TZ",
+                                                  "TMPDIR",
+                                                  "TERM",
+                                                  "XDG_RUNTIME_DIR",
+                                                  "SSH_AUTH_SOCK",
+                                                  "http_proxy",
+                                                  "https_proxy",
+                                                  "no_proxy",
+                                                  "all_proxy",
+                                                  "HTTP_PROXY",
+                                                  "HTTPS_PROXY",
+                                                  "NO_PROXY",
+                                                  "ALL_PROXY"};
+  if (k_names.contains(name)) {
+    return true;
+  }
+  for (const std::string_view prefix : {"LC_", "DOCKER_", "COMPOSE_", "DEPLOY_"}) {
+    if (name.substr(0, prefix.size()) == prefix) {
+      return !is_secret_name(name);
+    }
+  }
+  return false;
+}
+
+// The names listed in PROBE_HOOK_ENV.
+std::set<std::string> listed_names(const std::vector<std::string>& parent) {
+  std::set<std::string> names;
+  for (const std::string& entry : parent) {
+    if (name_of(entry) != "PROBE_HOOK_ENV") {
+      continue;
+    }
+    std::string list = entry.substr(entry.find('=') + 1);
+    std::replace(list.begin(), list.end(), ',', ' ');
+    for (const std::string& name : split(list, ' ')) {
+      if (!name.empty()) {
+        names.insert(name);
+      }
+    }
+  }
+  return names;
+}
+
+// The process environment as "NAME=value" strings.
+std::vector<std::string> own_environment() {
+  std::vector<std::string> entries;
   for (char** entry = environ; entry != nullptr && *entry != nullptr; ++entry) {
-    by_name[name_of(*entry)] = *entry;
+    entries.emplace_back(*entry);
   }
-  for (const std::string& entry : extra_env) {
-    by_name[name_of(entry)] = entry;
-  }
-  std::vector<std::string> merged;
-  merged.reserve(by_name.size());
-  for (const auto& [name, entry] : by_name) {
-    merged.emplace_back(entry);
-  }
-  return merged;
+  return entries;
 }
 
 // A null-terminated array of pointers into `strings`, which must outlive it.
@@ -424,7 +476,7 @@ CommandResult ProcessRunner::run(const std::vector<std::string>& argv,
     return cannot_start(std::move(result), argv, "posix_spawn setup: " + errno_text(err));
   }
   std::vector<std::string> args = argv;
-  std::vector<std::string> env = merged_environment(extra_env);
+  std::vector<std::string> env = hook_environment(own_environment(), extra_env);
   pid_t pid = -1;
   const int err = ::posix_spawnp(&pid, args[0].c_str(), setup.actions(), setup.attributes(),
                                  c_array(args).data(), c_array(env).data());
@@ -442,6 +494,28 @@ CommandResult ProcessRunner::run(const std::vector<std::string>& argv,
   result.output_tail = sink.tail();
   result.duration = std::chrono::duration_cast<milliseconds>(Clock::now() - start);
   return result;
+}
+
+std::vector<std::string> hook_environment(const std::vector<std::string>& parent,
+                                          const std::vector<std::string>& extra_env) {
+  const std::set<std::string> listed = listed_names(parent);
+  std::map<std::string_view, std::string_view> by_name;
+  for (const std::string& entry : parent) {
+    const std::string_view name = name_of(entry);
+    if (entry.find('=') != std::string::npos &&
+        (allow_listed(name) || listed.contains(std::string(name)))) {
+      by_name[name] = entry;
+    }
+  }
+  for (const std::string& entry : extra_env) {
+    by_name[name_of(entry)] = entry;
+  }
+  std::vector<std::string> merged;
+  merged.reserve(by_name.size());
+  for (const auto& [name, entry] : by_name) {
+    merged.emplace_back(entry);
+  }
+  return merged;
 }
 
 std::vector<std::string> substitute_placeholders(const std::vector<std::string>& argv,

@@ -4,6 +4,11 @@
 // started (docker compose and its helpers), not only the first process. CommandRunner is the
 // I/O seam: the deploy flow is tested with a fake that records what it was asked to run, and
 // ProcessRunner, the real one, is tested with real processes.
+//
+// The command does not inherit probe's whole environment: probe's holds PROBE_TOKEN and the
+// variables its config's ${...} secrets come from (DATABASE_URL, TELEGRAM_BOT_TOKEN), and a
+// hook is a script anyone on the deploy team edits. It gets an allow-list (see
+// hook_environment) plus what the caller passes.
 #pragma once
 
 #include <chrono>
@@ -34,8 +39,9 @@ struct CommandResult {
 class CommandRunner {
 public:
   virtual ~CommandRunner() = default;
-  // Runs `argv` (argv[0] a path or a name on PATH) with the environment plus `extra_env`
-  // ("NAME=value", replacing same-named variables), stops it after `timeout`, and passes each
+  // Runs `argv` (argv[0] a path or a name on PATH) with the allow-listed part of the
+  // environment plus `extra_env` ("NAME=value", replacing same-named variables; always
+  // passed), stops it after `timeout`, and passes each
   // line it prints, stdout and stderr interleaved, to `on_output_line` (may be empty).
   virtual CommandResult run(const std::vector<std::string>& argv,
                             const std::vector<std::string>& extra_env,
@@ -60,6 +66,16 @@ public:
 private:
   std::chrono::milliseconds m_kill_grace;
 };
+
+// The environment a command gets from `parent` ("NAME=value" entries, probe's own): only
+//   PATH HOME USER LOGNAME SHELL PWD HOSTNAME LANG LANGUAGE TZ TMPDIR TERM XDG_RUNTIME_DIR
+//   SSH_AUTH_SOCK, the proxy variables (http_proxy, HTTPS_PROXY, no_proxy, ... either case),
+//   and the names that start LC_, DOCKER_, COMPOSE_ or DEPLOY_,
+// each unless its name says it is a secret (is_secret_name: DOCKER_PASSWORD, DEPLOY_TOKEN), plus
+// the names listed in parent's PROBE_HOOK_ENV (space- or comma-separated; listed is passed,
+// secret-looking or not), then `extra_env` laid over it. Never PROBE_TOKEN, unless listed.
+std::vector<std::string> hook_environment(const std::vector<std::string>& parent,
+                                          const std::vector<std::string>& extra_env);
 
 // Returns `argv` with every argument that is exactly "{name}", for a name in `values`, replaced
 // by that value as one argument; other arguments, "--sha={name}" included, stay as they are.

@@ -74,6 +74,7 @@ ExpandResult expand_env(std::string_view text, const EnvLookup& lookup) {
     if (!value) {
       result.error = "environment variable " + name + " is not set (use ${" + name +
                      ":-default} to allow a default)";
+      result.unset = name;
       return result;
     }
     result.value += *value;
@@ -81,6 +82,32 @@ ExpandResult expand_env(std::string_view text, const EnvLookup& lookup) {
     pos = close + 1;
   }
   return result;
+}
+
+std::string literal_text(std::string_view text) {
+  // Every variable unset: a default is used where there is one; a bare ${NAME} becomes empty.
+  std::string out;
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    const std::size_t dollar = text.find('$', pos);
+    out += text.substr(pos, dollar - pos);
+    if (dollar == std::string_view::npos) {
+      break;
+    }
+    const std::size_t close = text.find('}', dollar);
+    if (dollar + 1 < text.size() && text[dollar + 1] == '{' && close != std::string_view::npos) {
+      const ExpandResult expanded =
+          expand_env(text.substr(dollar, close - dollar + 1),
+                     [](const std::string&) -> std::optional<std::string> { return std::nullopt; });
+      out += expanded.value;
+      pos = close + 1;
+    } else {
+      const bool doubled = dollar + 1 < text.size() && text[dollar + 1] == '$';
+      out += '$';
+      pos = dollar + (doubled ? 2 : 1);
+    }
+  }
+  return out;
 }
 
 } // namespace probe::util

@@ -5,6 +5,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace probe::util {
 
@@ -30,6 +31,27 @@ std::string mask_dsn(std::string_view dsn);
 // "https://hooks.slack.com/services/T/B/X" -> "https://hooks.slack.com/***": the path and
 // query of a webhook URL are its credential.
 std::string mask_url(std::string_view url);
+
+// A URL as a person may see it: scheme, host, port, path and query parameter names stay;
+// userinfo and every query value are hidden, and so is a fragment.
+// "https://u:pw@api:8443/x?api_key=abc&v=&flag#f" ->
+// "https://***@api:8443/x?api_key=***&v=&***#***". A parameter without "=" is hidden whole: a bare
+// query is as likely a token as a flag.
+std::string mask_url_secrets(std::string_view url);
+
+// The same rule for a request target alone: "/x?api_key=abc" -> "/x?api_key=***".
+std::string mask_query(std::string_view path_and_query);
+
+// Whether an option or variable called `name` carries a secret: its words (split on - _ .,
+// case ignored) include token, secret, password, passwd, pass, pwd, key, apikey, auth,
+// credential(s), cookie or private, or it contains token, secret or passw anywhere
+// (GHCR_TOKEN, DBPASSWORD).
+bool is_secret_name(std::string_view name);
+
+// `argv` as it may be printed: "--token=abc" -> "--token=***", "DB_PASSWORD=x" ->
+// "DB_PASSWORD=***", the word after a bare "--token" or "--password" -> "***" (unless it is
+// a {placeholder}), and userinfo and query values of any URL masked as mask_url_secrets does.
+std::vector<std::string> mask_argv(const std::vector<std::string>& argv);
 
 // A token shown only as whether it is set.
 std::string mask_token(const Secret& token);

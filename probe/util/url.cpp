@@ -3,6 +3,8 @@
 
 #include <charconv>
 
+#include "probe/util/secret.hpp"
+
 namespace probe::util {
 namespace {
 
@@ -75,14 +77,16 @@ std::optional<HostPort> parse_host_port(std::string_view text, std::string* erro
 
 std::optional<Url> parse_http_url(std::string_view text, std::string* error) {
   Url url;
+  // A message may quote the URL, but never its credentials: query values are often API keys.
+  const std::string shown = "\"" + mask_url_secrets(text) + "\"";
   const std::size_t scheme_end = text.find("://");
   if (scheme_end == std::string_view::npos) {
-    *error = "\"" + std::string(text) + "\" is not an http:// or https:// URL";
+    *error = shown + " is not an http:// or https:// URL";
     return std::nullopt;
   }
   url.scheme = std::string(text.substr(0, scheme_end));
   if (url.scheme != "http" && url.scheme != "https") {
-    *error = "\"" + std::string(text) + "\" is not an http:// or https:// URL";
+    *error = shown + " is not an http:// or https:// URL";
     return std::nullopt;
   }
   const std::size_t authority_start = scheme_end + 3;
@@ -101,7 +105,7 @@ std::optional<Url> parse_http_url(std::string_view text, std::string* error) {
   std::string host_error;
   const std::optional<HostPort> host_port = parse_host_port(with_port, &host_error);
   if (!host_port) {
-    *error = "\"" + std::string(text) + "\" has no valid host or port";
+    *error = shown + " has no valid host or port";
     return std::nullopt;
   }
   url.host = host_port->host;

@@ -184,6 +184,9 @@ serve_answers || fail "probe serve does not answer after 60 s"
 printf 'GHCR_OWNER=example\nPROBE_TOKEN="%s"\n' "$token" >"$deploy_dir/.env"
 export PROBE_URL=http://127.0.0.1:$probe_port PROBE_LOCK_FILE=$work/probe-deploy.lock PROBE_ACTOR=deploy-test
 export FAKE_PROBE_BIN=$probe FAKE_PROBE_CONFIG=$work/probe.yaml
+# probe passes its rollback hook (rollback.sh, then the stand-in docker) an allow-list of its
+# environment plus these names.
+export PROBE_HOOK_ENV="FAKE_DOCKER_STATE FAKE_DOCKER_FAIL FAKE_PROBE_BIN FAKE_PROBE_CONFIG DEMO_API_PORT DEMO_WORK DEMO_STANDIN"
 api_version() { curl -s --max-time 10 "http://127.0.0.1:$DEMO_API_PORT/version" || true; }
 ready_is() { [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 "$PROBE_URL/ready")" = "$1" ]; }
 kinds() {

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include "probe/config/config_loader.hpp"
 #include "probe/util/error.hpp"
@@ -66,6 +67,11 @@ std::string load_error(const std::string& yaml, const EnvLookup& env = stack_env
   }
   ADD_FAILURE() << "config was accepted:\n" << yaml;
   return "";
+}
+
+// The message `text` is refused with, whatever it is (load_error for files that are no config).
+std::string load_config_error_of(const std::string& text) {
+  return load_error(text);
 }
 
 // --- malformed configs: one exact message each -------------------------------------------------
@@ -1252,6 +1258,365 @@ TEST_F(ResolveConfigPath, EmptyProbeConfigIsIgnored) {
 
 TEST_F(ResolveConfigPath, FallsBackToEtcWhenNothingElse) {
   EXPECT_EQ(resolve_config_path(std::nullopt, fake_env({})), "/etc/probe/probe.yaml");
+}
+
+// --- hostile files (issue 12, items 6 and 7) --------------------------------------------------
+
+// A private directory for files of every kind; removed with everything in it.
+class HostileFile : public ::testing::Test {
+protected:
+  void SetUp() override {
+    std::string pattern =
+        (std::filesystem::temp_directory_path() / "probe-hostile-XXXXXX").string();
+    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
+    m_dir = pattern;
+  }
+  void TearDown() override {
+    std::error_code ignored;
+    std::filesystem::remove_all(m_dir, ignored);
+  }
+  std::string path(const std::string& name) const { return (m_dir / name).string(); }
+  std::string write(const std::string& name, const std::string& text, mode_t mode = 0600) const {
+    const std::string file = path(name);
+    std::ofstream(file, std::ios::binary) << text;
+    ::chmod(file.c_str(), mode);
+    return file;
+  }
+  // The message loading `file` fails with; records a failure when it loads.
+  static std::string file_error(const std::string& file) {
+    try {
+      load_config_file(file, stack_env());
+    } catch (const Error& e) {
+      EXPECT_EQ(e.exit_code(), 2);
+      return e.what();
+    }
+    ADD_FAILURE() << file << " loaded";
+    return "";
+  }
+
+  std::filesystem::path m_dir;
+};
+
+// Today: "DIR: the config must be a mapping with a "targets" list, not empty".
+TEST_F(HostileFile, DirectoryIsRefusedAsNotARegularFile) {
+  EXPECT_EQ(file_error(m_dir.string()),
+            m_dir.string() + ": cannot read config: it is a directory, not a regular file");
+}
+
+// Today opening a FIFO waits for a writer forever (and a reload holds the config lock meanwhile).
+TEST_F(HostileFile, FifoIsRefusedWithoutWaitingForAWriter) {
+  const std::string fifo = path("probe.yaml");
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  EXPECT_EQ(file_error(fifo), fifo + ": cannot read config: it is a FIFO, not a regular file");
+}
+
+// Today a symlink to /dev/zero reads until the 4 MiB check, 2 GB in all.
+TEST_F(HostileFile, SymlinkToADeviceIsRefusedByWhatItPointsAt) {
+  const std::string link = path("probe.yaml");
+  std::filesystem::create_symlink("/dev/zero", link);
+  EXPECT_EQ(file_error(link),
+            link + ": cannot read config: it is a character device, not a regular file");
+}
+
+TEST_F(HostileFile, SymlinkToARegularFileIsFollowed) {
+  const std::string target = write("real.yaml", k_target);
+  const std::string link = path("probe.yaml");
+  std::filesystem::create_symlink(target, link);
+  EXPECT_EQ(load_config_file(link, stack_env()).targets.size(), 1U);
+}
+
+TEST_F(HostileFile, FileOverOneMiBIsRefusedBySizeBeforeReading) {
+  const std::string text = k_target + "#" + std::string(1024 * 1024, 'x');
+  const std::string big = write("probe.yaml", text);
+  EXPECT_EQ(file_error(big),
+            big + ": config is larger than 1 MiB (" + std::to_string(text.size()) + " bytes)");
+}
+
+TEST_F(HostileFile, FileOfExactlyOneMiBIsRead) {
+  const std::string text = k_target + "#";
+  const std::string file =
+      write("probe.yaml", text + std::string(k_max_config_bytes - text.size(), 'x'));
+  EXPECT_EQ(load_config_file(file, stack_env()).targets.size(), 1U);
+}
+
+// The issue's alias bomb: a 100 KB anchored string repeated 30,000 times (220 KB of text, a
+// 3 GB document). Today `config check` dies of std::bad_alloc and a SIGHUP aborts serve.
+std::string flat_alias_bomb(std::size_t string_bytes, std::size_t aliases) {
+  std::string yaml = k_target + "deploy:\n  rollback:\n    command: [&a \"" +
+                     std::string(string_bytes, 'x') + "\"";
+  for (std::size_t i = 0; i < aliases; ++i) {
+    yaml += ", *a";
+  }
+  return yaml + "]\n";
+}
+
+TEST(ConfigLoaderBounds, AliasBombIsRefusedBeforeItExpands) {
+  const std::string yaml = flat_alias_bomb(100'000, 30'000);
+  ASSERT_LT(yaml.size(), 250'000U);
+  // The 41st alias crosses 4 MiB: 41 copies of 100,001 bytes plus the anchor itself.
+  EXPECT_EQ(load_error(yaml), "probe.yaml:5:100182: YAML aliases expand the config past 4 MiB");
+}
+
+// Billion laughs: each level doubles ten times; a few hundred bytes of text.
+TEST(ConfigLoaderBounds, NestedAliasBombIsRefused) {
+  std::string yaml = k_target + "x-0: &l0 [\"lol\"]\n";
+  for (int level = 1; level <= 9; ++level) {
+    const std::string prev = "*l" + std::to_string(level - 1);
+    yaml += "x-" + std::to_string(level) + ": &l" + std::to_string(level) + " [" + prev;
+    for (int i = 1; i < 10; ++i) {
+      yaml += ", " + prev;
+    }
+    yaml += "]\n";
+  }
+  const std::string message = load_error(yaml);
+  EXPECT_NE(message.find(": YAML aliases expand the config past 4 MiB"), std::string::npos)
+      << message;
+}
+
+TEST(ConfigLoaderBounds, TooManyAliasesAreRefusedEvenWhenSmall) {
+  EXPECT_EQ(load_error(flat_alias_bomb(1, 10'001)),
+            "probe.yaml:5:40023: more than 10000 YAML aliases (*name)");
+}
+
+TEST(ConfigLoaderBounds, AliasesWithinTheBoundsLoad) {
+  EXPECT_EQ(load(flat_alias_bomb(10, 1'000)).deploy.rollback.command.size(), 1'001U);
+}
+
+TEST(ConfigLoaderBounds, AliasInsideTheNodeItNamesIsACycle) {
+  EXPECT_EQ(load_error("targets:\n  - &a {name: a, type: tcp, address: \"h:1\", x: [*a]}\n"),
+            "probe.yaml:2:49: an alias inside the node it refers to (a cycle)");
+}
+
+// Today the second document is silently ignored.
+TEST(ConfigLoaderBounds, SecondDocumentIsRefused) {
+  EXPECT_EQ(load_error(k_target + "---\ntargets: []\n"),
+            "probe.yaml:3:1: a second YAML document (after \"---\"): a probe config is one "
+            "document");
+}
+
+TEST(ConfigLoaderBounds, ExplicitDocumentMarkersAroundOneDocumentAreFine) {
+  EXPECT_EQ(load("---\n" + k_target + "...\n").targets.size(), 1U);
+}
+
+// --- item 7: a file that is not a probe config is never quoted ---------------------------------
+
+// /etc/shadow's lines end in ":::", so YAML reads the file as a mapping whose keys are the
+// lines. Today: "shadow:1:1: root:$6$...::: unknown key (allowed here: ...)".
+constexpr const char* k_fake_shadow = "root:$6$FAKESALT$FAKESECRETHASHxyz:19000:0:99999:7:::\n"
+                                      "daemon:*:19000:0:99999:7:::\n";
+
+TEST(ConfigLoaderForeignFile, ShadowLikeFileIsDescribedNotQuoted) {
+  const std::string message = load_config_error_of(k_fake_shadow);
+  EXPECT_EQ(message,
+            "probe.yaml:1:1: not a probe config: a mapping with 2 key(s), none of them one "
+            "of defaults, deploy, gate, listen, notify, targets (the file's text is not "
+            "shown)");
+}
+
+TEST(ConfigLoaderForeignFile, NothingOfItsTextInAnyMessage) {
+  const std::vector<std::string> foreign{
+      k_fake_shadow,
+      "FAKESECRET=abc\n",                   // a scalar
+      "- FAKESECRET\n- two\n",              // a list
+      "FAKESECRET: [unclosed\n",            // bad YAML
+      "key: \"FAKESECRET \\q\"\n",          // an unknown escape: yaml-cpp appends it
+      "%YAML 9.FAKESECRET\n---\na: 1\n",    // a bad version: yaml-cpp appends it
+      "password: FAKESECRET\nuser: root\n", // keys that are plain names
+      "? [FAKESECRET]\n: x\n",              // a key that is not a scalar
+      "targets:\n  - {name: a, type: tcp, address: \"h:1\"}\n\"FAKE\\x01SECRET\": 1\n",
+  };
+  for (const std::string& text : foreign) {
+    const std::string message = load_config_error_of(text);
+    EXPECT_EQ(message.find("FAKE"), std::string::npos) << message;
+    EXPECT_EQ(message.rfind("probe.yaml", 0), 0U) << message;
+  }
+}
+
+TEST(ConfigLoaderForeignFile, YamlProblemsKeepOnlyYamlCppsFixedWords) {
+  EXPECT_EQ(load_config_error_of("key: \"FAKESECRET \\q\"\n"),
+            "probe.yaml:1:20: invalid YAML: unknown escape character");
+}
+
+TEST(ConfigLoaderForeignFile, AnUnknownKeyThatIsNotAPlainNameIsNotShown) {
+  EXPECT_EQ(
+      load_config_error_of(k_target + "\"FAKE SECRET!\": 1\n"),
+      "probe.yaml:3:1: (a key that is not a plain name): unknown key (allowed here: defaults, "
+      "deploy, gate, listen, notify, targets)");
+}
+
+// --- YAML merge keys (issue 12, item 18) -------------------------------------------------------
+
+TEST(ConfigLoaderMerge, MergedKeysFillInAndWrittenKeysWin) {
+  const Config config = load(R"(x-defaults: &defaults
+  type: http
+  url: "http://api:8000/health"
+  interval: 5s
+  timeout: 1s
+targets:
+  - <<: *defaults
+    name: api
+  - <<: *defaults
+    name: slow
+    timeout: 4s
+)");
+  ASSERT_EQ(config.targets.size(), 2U);
+  EXPECT_EQ(config.targets[0].name, "api");
+  EXPECT_EQ(config.targets[0].interval, Duration(5'000));
+  EXPECT_EQ(config.targets[0].timeout, Duration(1'000));
+  EXPECT_EQ(std::get<HttpTarget>(config.targets[0].spec).url, "http://api:8000/health");
+  EXPECT_EQ(config.targets[1].timeout, Duration(4'000));
+}
+
+TEST(ConfigLoaderMerge, AListOfMappingsMergesInOrderTheFirstWinning) {
+  const Config config = load(R"(x-fast: &fast {interval: 2s, timeout: 1s}
+x-tcp: &tcp {type: tcp, address: "cache:6379", interval: 30s, critical: false}
+targets:
+  - <<: [*fast, *tcp]
+    name: cache
+)");
+  EXPECT_EQ(config.targets[0].interval, Duration(2'000));
+  EXPECT_FALSE(config.targets[0].critical);
+  EXPECT_EQ(std::get<TcpTarget>(config.targets[0].spec).port, 6379);
+}
+
+TEST(ConfigLoaderMerge, ErrorsInMergedKeysPointAtWhereTheyAreWritten) {
+  EXPECT_EQ(load_error(R"(x-defaults: &defaults {type: tcp, address: "h:1", interval: soon}
+targets:
+  - <<: *defaults
+    name: a
+)"),
+            "probe.yaml:1:61: targets[0].interval: \"soon\" is not a duration (write e.g. 250ms, "
+            "10s, 2m, 1h)");
+}
+
+TEST(ConfigLoaderMerge, MergeOfAScalarIsRefused) {
+  EXPECT_EQ(load_error("targets:\n  - {<<: 3, name: a, type: tcp, address: \"h:1\"}\n"),
+            "probe.yaml:2:10: <<: a merge key takes a mapping or a list of mappings "
+            "(<<: *defaults), not a scalar");
+}
+
+TEST(ConfigLoaderMerge, QuotedMergeKeyIsAnOrdinaryKey) {
+  EXPECT_EQ(load_error("targets:\n  - {\"<<\": {}, name: a, type: tcp, address: \"h:1\"}\n"),
+            "probe.yaml:2:6: targets[0].(a key that is not a plain name): unknown key (allowed "
+            "here: address, critical, "
+            "failure_threshold, interval, name, success_threshold, timeout, type)");
+}
+
+// --- secrets a command does not use (issue 12, item 18) ----------------------------------------
+
+const std::string k_with_secrets = k_target + R"(deploy:
+  token: "${PROBE_TOKEN}"
+notify:
+  - {type: telegram, bot_token: "${TELEGRAM_BOT_TOKEN}", chat_id: "${TELEGRAM_CHAT_ID}"}
+)";
+
+TEST(ConfigLoaderOptions, UnsetTokenIsAnErrorForCommandsThatUseIt) {
+  EXPECT_EQ(load_error(k_with_secrets, fake_env({})),
+            "probe.yaml:4:10: deploy.token: environment variable PROBE_TOKEN is not set (use "
+            "${PROBE_TOKEN:-default} to allow a default)");
+}
+
+TEST(ConfigLoaderOptions, UnsetTokenAndNotifySecretsAreLeftOutForCommandsThatDoNotUseThem) {
+  const Config config =
+      load_config_string(k_with_secrets, "probe.yaml", fake_env({}), LoadOptions{false, false});
+  EXPECT_TRUE(config.deploy.token.empty());
+  EXPECT_TRUE(config.notify.empty());
+  EXPECT_EQ(config.notes,
+            (std::vector<std::string>{
+                "deploy.token: PROBE_TOKEN is not set; left empty, as this command does not use it",
+                "notify[0].bot_token: TELEGRAM_BOT_TOKEN is not set; left empty, as this command "
+                "does not use it",
+                "notify[0].chat_id: TELEGRAM_CHAT_ID is not set; left empty, as this command does "
+                "not use it",
+                "notify[0]: telegram left out: this command sends no notifications, and its "
+                "bot_token is empty"}));
+}
+
+TEST(ConfigLoaderOptions, SetSecretsAreKeptWhateverTheOptions) {
+  const Config config =
+      load_config_string(k_with_secrets, "probe.yaml", stack_env(), LoadOptions{false, false});
+  EXPECT_EQ(config.deploy.token.reveal(), "tok-123");
+  EXPECT_EQ(config.notify.size(), 1U);
+  EXPECT_TRUE(config.notes.empty());
+}
+
+TEST(ConfigLoaderOptions, TheDsnIsNeededWhateverTheOptions) {
+  EXPECT_EQ(load_error(k_target + "deploy: {dsn: \"${DATABASE_URL}\"}\n", fake_env({})),
+            "probe.yaml:3:15: deploy.dsn: environment variable DATABASE_URL is not set (use "
+            "${DATABASE_URL:-default} to allow a default)");
+}
+
+// --- notes (issue 12, item 15) -----------------------------------------------------------------
+
+TEST(ConfigLoaderNotes, PushHeartbeatIsNotedAsCheckedOnlyByServe) {
+  const Config config =
+      load(k_target + "  - {name: bot, type: heartbeat, source: push, max_age: 90s}\n");
+  EXPECT_EQ(config.notes,
+            (std::vector<std::string>{
+                "targets[1] bot: source: push is checked only by probe serve; probe check, probe "
+                "wait --config and probe deploy verify --config report it as \"skipped\""}));
+}
+
+// --- telegram api_url (issue 12, item 13) ------------------------------------------------------
+
+TEST(ConfigLoaderSecrets, TelegramApiUrlWithCredentialsIsRefusedUnquoted) {
+  const std::string message = load_error(k_target + R"(notify:
+  - {type: telegram, bot_token: "t", chat_id: "1", api_url: "https://user:hunter2@tg.example"}
+)");
+  EXPECT_EQ(message, "probe.yaml:4:61: notify[0].api_url: URL credentials (user:password@) are not "
+                     "supported here");
+}
+
+TEST(ConfigLoaderSecrets, TelegramApiUrlMustBeHttp) {
+  EXPECT_EQ(load_error(k_target + R"(notify:
+  - {type: telegram, bot_token: "t", chat_id: "1", api_url: "ftp://tg.example/?key=hunter2"}
+)"),
+            "probe.yaml:4:61: notify[0].api_url: \"ftp://tg.example/?key=***\" is not an http:// "
+            "or https:// URL");
+}
+
+TEST(ConfigLoaderSecrets, BadTargetUrlIsQuotedWithItsQueryValuesMasked) {
+  EXPECT_EQ(
+      load_error("targets:\n  - {name: a, type: http, url: \"http://a:0/x?api_key=hunter2\"}\n"),
+      "probe.yaml:2:32: targets[0].url: \"http://a:0/x?api_key=***\" has no valid host or port");
+}
+
+// --- a readable file that holds secrets (issue 12, item 13) ------------------------------------
+
+TEST_F(HostileFile, WorldReadableFileWithALiteralTokenGetsAWarning) {
+  const std::string file = write("probe.yaml", k_target + R"(deploy:
+  token: "tok-literal"
+  dsn: "postgresql://app:pw@db/app"
+)",
+                                 0644);
+  const Config config = load_config_file(file, stack_env());
+  EXPECT_EQ(config.notes, (std::vector<std::string>{
+                              "warning: " + file +
+                              " is readable by group or others (mode 0644) and holds "
+                              "secrets written in it (deploy.dsn, deploy.token): chmod 600 " +
+                              file + ", or take them from the environment (${VAR})"}));
+}
+
+TEST_F(HostileFile, PrivateFileOrSecretsFromTheEnvironmentGetNoWarning) {
+  const std::string literal = k_target + "deploy: {token: \"tok-literal\"}\n";
+  EXPECT_TRUE(load_config_file(write("private.yaml", literal, 0600), stack_env()).notes.empty());
+  const std::string from_env = k_target + R"(deploy:
+  token: "${PROBE_TOKEN}"
+  dsn: "${DATABASE_URL}"
+notify:
+  - {type: slack, webhook_url: "${SLACK_WEBHOOK_URL}"}
+)";
+  EXPECT_TRUE(load_config_file(write("shared.yaml", from_env, 0644), stack_env()).notes.empty());
+}
+
+TEST_F(HostileFile, ALiteralDefaultOfAVariableIsASecretInTheFile) {
+  const std::string file =
+      write("probe.yaml", k_target + "deploy: {token: \"${PROBE_TOKEN:-tok-default}\"}\n", 0640);
+  const Config config = load_config_file(file, stack_env());
+  ASSERT_EQ(config.notes.size(), 1U);
+  EXPECT_NE(config.notes[0].find("(mode 0640) and holds secrets written in it (deploy.token)"),
+            std::string::npos)
+      << config.notes[0];
 }
 
 } // namespace

@@ -59,5 +59,41 @@ TEST(StatusJson, ReadyDocumentKeysTargetsByName) {
   EXPECT_EQ(ready["targets"]["cache"]["state"], "unknown");
 }
 
+// /ready is unauthenticated and /status read-only for anyone who reaches the port: a target's
+// own secrets are scrubbed from its detail even when a check let one through (here a detail
+// that quotes the URL unmasked, as a redirect or a library's error text could). Fails before
+// the scrubbing: the api_key and the DSN password were served as they came.
+TEST(StatusJson, TargetSecretsAreScrubbedFromDetailsInStatusAndReady) {
+  engine::TargetSnapshot api;
+  api.target.name = "api";
+  api.target.type = config::TargetType::http;
+  config::HttpTarget http;
+  http.url = "http://api:8000/health?api_key=hunter2-key&v=1";
+  http.headers = {{"X-Api-Key", "header-secret"}, {"Accept", "application/json"}};
+  api.target.spec = http;
+  api.state.apply(checks::make_result(checks::CheckStatus::failure,
+                                      "GET /health?api_key=hunter2-key -> 503 (X-Api-Key: "
+                                      "header-secret, Accept: application/json)",
+                                      "status"),
+                  1, 1, std::chrono::system_clock::now());
+  engine::TargetSnapshot db = snapshot("db", true);
+  db.state.apply(checks::make_result(checks::CheckStatus::failure,
+                                     "password authentication failed (pw was pw-secret)",
+                                     "auth_failed"),
+                 1, 1, std::chrono::system_clock::now());
+  std::get<config::PostgresTarget>(db.target.spec).dsn =
+      util::Secret("postgresql://u:pw-secret@db/x");
+
+  const std::string status = status_document({api, db}, false, "v").dump();
+  const std::string ready = ready_document({api, db}, false).dump();
+  for (const std::string& body : {status, ready}) {
+    for (const char* secret : {"hunter2-key", "header-secret", "pw-secret"}) {
+      EXPECT_EQ(body.find(secret), std::string::npos) << secret << " in " << body;
+    }
+  }
+  EXPECT_EQ(status_document({api}, false, "v")["targets"][0]["last_error"],
+            "GET /health?api_key=*** -> 503 (X-Api-Key: ***, Accept: application/json)");
+}
+
 } // namespace
 } // namespace probe::exporters

@@ -203,14 +203,59 @@ TEST(ProcessRunner, StdinIsDevNull) {
 
 TEST(ProcessRunner, ExtraEnvReachesTheChildAndOverrides) {
   ::setenv("PROBE_PREVIOUS_SHA", "from-parent", 1);
-  ::setenv("PROBE_TEST_INHERITED", "inherited", 1);
+  ::setenv("DEPLOY_TEST_INHERITED", "inherited", 1);
   const Lines lines = sh_lines(
-      R"(echo "$PROBE_PREVIOUS_SHA"; echo "$PROBE_TEST_INHERITED"; echo "$PROBE_FAILED_SHA";)"
+      R"(echo "$PROBE_PREVIOUS_SHA"; echo "$DEPLOY_TEST_INHERITED"; echo "$PROBE_FAILED_SHA";)"
       R"( env | grep -c '^PROBE_PREVIOUS_SHA=')",
       {"PROBE_PREVIOUS_SHA=abc1234", "PROBE_FAILED_SHA=def5678"});
   ::unsetenv("PROBE_PREVIOUS_SHA");
-  ::unsetenv("PROBE_TEST_INHERITED");
+  ::unsetenv("DEPLOY_TEST_INHERITED");
   EXPECT_EQ(lines, (Lines{"abc1234", "inherited", "def5678", "1"}));
+}
+
+// The hook is a script the deploy team edits; probe's own token and the variables its config's
+// secrets come from stay with probe. (Fails before the allow-list: the hook saw everything.)
+TEST(ProcessRunner, SecretsInProbesEnvironmentDoNotReachTheChild) {
+  ::setenv("PROBE_TOKEN", "tok-parent-secret", 1);
+  ::setenv("DATABASE_URL", "postgresql://app:hunter2@db/app", 1);
+  ::setenv("DOCKER_PASSWORD", "docker-secret", 1);
+  const Lines lines = sh_lines(R"(env | grep -c -e tok-parent-secret -e hunter2 -e docker-secret;)"
+                               R"( echo "path=${PATH:+set}")");
+  ::unsetenv("PROBE_TOKEN");
+  ::unsetenv("DATABASE_URL");
+  ::unsetenv("DOCKER_PASSWORD");
+  EXPECT_EQ(lines, (Lines{"0", "path=set"}));
+}
+
+TEST(HookEnvironment, PassesTheAllowListAndDropsTheRest) {
+  const std::vector<std::string> parent{"PATH=/usr/bin",
+                                        "HOME=/root",
+                                        "LANG=C.UTF-8",
+                                        "LC_ALL=C",
+                                        "DOCKER_HOST=unix:///x",
+                                        "COMPOSE_PROJECT_NAME=homeguru",
+                                        "DEPLOY_LOCK_HELD=1",
+                                        "https_proxy=http://p",
+                                        "PROBE_TOKEN=tok",
+                                        "DATABASE_URL=postgresql://app:pw@db/app",
+                                        "TELEGRAM_BOT_TOKEN=1:abc",
+                                        "DOCKER_PASSWORD=pw",
+                                        "DEPLOY_TOKEN=t",
+                                        "GHCR_OWNER=me",
+                                        "PROBE_PREVIOUS_SHA=old",
+                                        "NOEQUALS"};
+  EXPECT_EQ(hook_environment(parent, {"PROBE_PREVIOUS_SHA=abc1234", "PROBE_FAILED_SHA=def5678"}),
+            (std::vector<std::string>{"COMPOSE_PROJECT_NAME=homeguru", "DEPLOY_LOCK_HELD=1",
+                                      "DOCKER_HOST=unix:///x", "HOME=/root", "LANG=C.UTF-8",
+                                      "LC_ALL=C", "PATH=/usr/bin", "PROBE_FAILED_SHA=def5678",
+                                      "PROBE_PREVIOUS_SHA=abc1234", "https_proxy=http://p"}));
+}
+
+TEST(HookEnvironment, ProbeHookEnvListsMoreNames) {
+  const std::vector<std::string> parent{"PATH=/usr/bin", "GHCR_OWNER=me", "REGISTRY_TOKEN=t",
+                                        "OTHER=x", "PROBE_HOOK_ENV=GHCR_OWNER, REGISTRY_TOKEN"};
+  EXPECT_EQ(hook_environment(parent, {}),
+            (std::vector<std::string>{"GHCR_OWNER=me", "PATH=/usr/bin", "REGISTRY_TOKEN=t"}));
 }
 
 TEST(ProcessRunner, ArgumentsArriveVerbatimWithNoShellInBetween) {

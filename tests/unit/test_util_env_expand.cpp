@@ -178,5 +178,21 @@ TEST_F(ExpandEnv, ErrorsNeverCarryADefaultValue) {
   }
 }
 
+TEST(LiteralText, IsWhatTheTextSaysWithEveryVariableUnset) {
+  EXPECT_EQ(literal_text("${PROBE_TOKEN}"), "");
+  EXPECT_EQ(literal_text("postgresql://app:${PW}@db/app"), "postgresql://app:@db/app");
+  EXPECT_EQ(literal_text("${TOKEN:-tok-default}"), "tok-default");
+  EXPECT_EQ(literal_text("${TOKEN-tok-default}"), "tok-default");
+  EXPECT_EQ(literal_text("tok-literal"), "tok-literal");
+  EXPECT_EQ(literal_text("a$$b$c"), "a$b$c");
+  EXPECT_EQ(literal_text("${unterminated"), "${unterminated");
+}
+
+TEST(ExpandEnvUnset, NamesTheUnsetVariable) {
+  const ExpandResult result =
+      expand_env("x${A:-1}${B}", [](const std::string&) { return std::optional<std::string>(); });
+  EXPECT_EQ(result.unset, "B");
+}
+
 } // namespace
 } // namespace probe::util

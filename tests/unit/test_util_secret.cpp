@@ -149,5 +149,70 @@ TEST(ConstantTimeEqual, EmptyStringsAreEqual) {
   EXPECT_TRUE(constant_time_equal("", ""));
 }
 
+// --- URLs as a person may see them (issue 12, item 13) ------------------------------------------
+
+TEST(MaskUrlSecrets, MasksQueryValuesKeepingNames) {
+  EXPECT_EQ(mask_url_secrets("https://api.example/health?api_key=abc123"),
+            "https://api.example/health?api_key=***");
+  EXPECT_EQ(mask_url_secrets("http://api:8000/x?a=1&b=&c"), "http://api:8000/x?a=***&b=&***");
+}
+
+TEST(MaskUrlSecrets, MasksUserinfoAndFragment) {
+  EXPECT_EQ(mask_url_secrets("https://user:p@ss@tg.example:8443/bot?x=1#frag"),
+            "https://***@tg.example:8443/bot?x=***#***");
+}
+
+TEST(MaskUrlSecrets, LeavesAUrlWithoutSecretsAlone) {
+  for (const char* url : {"http://api:8000/health", "https://api.telegram.org", "http://[::1]:80/",
+                          "http://h/?", "http://h/x#"}) {
+    EXPECT_EQ(mask_url_secrets(url), url);
+  }
+}
+
+TEST(MaskQuery, MasksTheQueryOfARequestTarget) {
+  EXPECT_EQ(mask_query("/health?api_key=abc123&verbose"), "/health?api_key=***&***");
+  EXPECT_EQ(mask_query("/health"), "/health");
+}
+
+TEST(IsSecretName, RecognisesTheUsualSpellings) {
+  for (const char* name :
+       {"token", "--token", "PROBE_TOKEN", "GHCR_TOKEN", "password", "DB_PASSWORD", "passwd",
+        "MYSECRETVALUE", "api-key", "api_key", "apikey", "X-Api-Key", "Authorization", "pass",
+        "Cookie", "client_secret", "private-key", "credentials"}) {
+    EXPECT_TRUE(is_secret_name(name)) << name;
+  }
+  for (const char* name : {"sha", "previous_sha", "url", "host", "DOCKER_HOST", "keyfile", "monkey",
+                           "passive", "author", "PATH", "HOME", "DEPLOY_LOCK_HELD"}) {
+    EXPECT_FALSE(is_secret_name(name)) << name;
+  }
+}
+
+TEST(MaskArgv, MasksValuesOfSecretArgumentsOnly) {
+  const std::vector<std::string> argv{"deploy/scripts/rollback.sh",
+                                      "--token=abc",
+                                      "--password",
+                                      "hunter2",
+                                      "--token",
+                                      "{previous_sha}",
+                                      "GHCR_TOKEN=ghp_x",
+                                      "MY_SECRET_THING=s",
+                                      "--sha=abc1234",
+                                      "--url=https://u:pw@h/x?key=k",
+                                      "https://h/x?sig=s",
+                                      "--empty-token=",
+                                      "{failed_sha}",
+                                      "plain"};
+  EXPECT_EQ(mask_argv(argv),
+            (std::vector<std::string>{"deploy/scripts/rollback.sh", "--token=***", "--password",
+                                      "***", "--token", "{previous_sha}", "GHCR_TOKEN=***",
+                                      "MY_SECRET_THING=***", "--sha=abc1234",
+                                      "--url=https://***@h/x?key=***", "https://h/x?sig=***",
+                                      "--empty-token=", "{failed_sha}", "plain"}));
+}
+
+TEST(MaskArgv, ABareSecretFlagAtTheEndMasksNothingElse) {
+  EXPECT_EQ(mask_argv({"hook", "--token"}), (std::vector<std::string>{"hook", "--token"}));
+}
+
 } // namespace
 } // namespace probe::util
