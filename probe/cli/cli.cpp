@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "probe/cli/commands.hpp"
+#include "probe/cli/flags.hpp"
 #include "probe/config/config_loader.hpp"
 #include "probe/util/error.hpp"
 #include "probe/version.hpp"
@@ -24,6 +25,35 @@ constexpr std::array<Command, 5> k_commands{{
     {"config", "Validate the config and print it resolved, secrets masked", setup_config_command},
 }};
 
+// `probe chek`: CLI11 would only say "A subcommand is required". Walks the words naming
+// subcommands and returns the message for the first that names none, or empty.
+std::string unknown_subcommand(CLI::App& app, int argc, char** argv) {
+  CLI::App* level = &app;
+  std::string parent;
+  for (int i = 1; i < argc; ++i) {
+    const std::string word = argv[i];
+    const std::vector<CLI::App*> subcommands =
+        level->get_subcommands(std::function<bool(CLI::App*)>());
+    if (word.empty() || word[0] == '-' || subcommands.empty()) {
+      return {}; // options (CLI11 judges them), or a command that takes no subcommand
+    }
+    CLI::App* next = nullptr;
+    std::vector<std::string> names;
+    for (CLI::App* sub : subcommands) {
+      names.push_back(sub->get_name());
+      if (sub->get_name() == word) {
+        next = sub;
+      }
+    }
+    if (next == nullptr) {
+      return unknown_command_message(parent, word, names);
+    }
+    parent += parent.empty() ? word : " " + word;
+    level = next;
+  }
+  return {};
+}
+
 } // namespace
 
 std::string version_string() {
@@ -41,7 +71,8 @@ int run(int argc, char** argv) {
                "probe"};
   app.set_version_flag("--version", version_string());
   app.require_subcommand(1);
-  app.footer("Exit codes: 0 ok, 1 checks failed, 2 usage or config error.\n"
+  app.footer("Exit codes: 0 ok, 1 checks failed, 2 usage or config error; `probe deploy verify` "
+             "also 3, 4 and 5 (probe COMMAND --help lists each command's).\n"
              "Config: --config FILE, else $PROBE_CONFIG, else ./probe.yaml, else "
              "/etc/probe/probe.yaml.");
   // The journal must see EFBIG when a file size limit is hit, not die of SIGXFSZ.
@@ -49,6 +80,10 @@ int run(int argc, char** argv) {
   int exit_code = 0;
   for (const Command& command : k_commands) {
     command.setup(*app.add_subcommand(command.name, command.summary), exit_code);
+  }
+  if (const std::string unknown = unknown_subcommand(app, argc, argv); !unknown.empty()) {
+    std::cerr << unknown << "\n";
+    return 2;
   }
   try {
     app.parse(argc, argv);

@@ -2,6 +2,7 @@
 #include "probe/cli/sidecar.hpp"
 
 #include <csignal>
+#include <cstdlib>
 #include <thread>
 
 #include <httplib.h>
@@ -10,6 +11,7 @@
 
 #include "exporters/status_json.hpp"
 #include "probe/cli/commands.hpp"
+#include "probe/cli/deploy_support.hpp"
 #include "probe/config/config_loader.hpp"
 #include "probe/util/clock.hpp"
 #include "probe/util/error.hpp"
@@ -27,6 +29,14 @@ std::string names(const std::vector<std::string>& list) {
 void log_notes(const config::Config& config) {
   for (const std::string& note : config.notes) {
     spdlog::info("config: {}", note);
+  }
+  // The sidecar never runs the rollback hook (deploy verify on the host does): only a warning.
+  const char* path = std::getenv("PATH");
+  std::string hook_problem;
+  if (!resolve_config_hook(config, path != nullptr ? path : "", &hook_problem)) {
+    spdlog::warn("config: {} (probe serve never runs it; deploy verify --config would refuse to "
+                 "start)",
+                 hook_problem);
   }
 }
 

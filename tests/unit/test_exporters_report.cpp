@@ -61,14 +61,16 @@ protected:
     CheckResult api =
         make_check_result(CheckStatus::success, nanoseconds(12'345'678), "GET /health -> 200");
     api.http_status = 200;
-    report.results.push_back({&m_api, api});
-    report.results.push_back(
-        {&m_db, make_check_result(CheckStatus::timeout, nanoseconds(2'000'000'000),
-                                  "no answer within 2s", "timeout")});
+    report.results.push_back({&m_api, api, {}});
+    report.results.push_back({&m_db,
+                              make_check_result(CheckStatus::timeout, nanoseconds(2'000'000'000),
+                                                "no answer within 2s", "timeout"),
+                              {}});
     report.results.push_back(
         {&m_cache,
          make_check_result(CheckStatus::failure, nanoseconds(420'000),
-                           "connect cache:6379: connection refused", "connection_refused")});
+                           "connect cache:6379: connection refused", "connection_refused"),
+         {}});
     return report;
   }
 
@@ -76,7 +78,7 @@ protected:
     Report report;
     report.wall = result.latency;
     report.started_at = fixed_start();
-    report.results.push_back({&target, std::move(result)});
+    report.results.push_back({&target, std::move(result), {}});
     return report;
   }
 
