@@ -156,7 +156,11 @@ SidecarAnswer SidecarClient::send(const std::string& method, const std::string& 
   const std::string asked = method + " " + m_base + path + ": ";
   if (!result) {
     answer.problem = asked + transport_problem(result, m_url, Clock::now() - start, read_timeout);
-    answer.retryable = true;
+    // A restart refuses or drops connections for a moment; a TLS mismatch stays.
+    const httplib::Error error = result.error();
+    answer.retryable = error != httplib::Error::SSLConnection &&
+                       error != httplib::Error::SSLServerVerification &&
+                       error != httplib::Error::SSLLoadingCerts;
     return answer;
   }
   answer.status = result->status;

@@ -35,7 +35,7 @@ struct SidecarAnswer {
   // Set unless the status is 2xx: "GET http://probe:9464/status: connection refused",
   // "GET .../deploys?limit=5000: 400: limit: a whole number from 1 to 1000".
   std::string problem;
-  bool retryable = false; // no answer, or 502/503/504: the sidecar may be restarting
+  bool retryable = false; // no answer (TLS failures aside), or 502/503/504: may be restarting
 
   bool ok() const { return status >= 200 && status < 300; }
 };
