@@ -75,7 +75,8 @@ TEST(VerifyUrlWatch, ACriticalTargetDownDuringTheWatchRollsBack) {
        "http://127.0.0.1:" + std::to_string(sidecar.port()), "--sha", "bbbbbbb", "--previous",
        "aaaaaaa", "--watch", "10s", "--lock-file", dir.path() + "/deploy.lock"},
       dir.path() + "/verify.log", {"PROBE_TOKEN=T", "PROBE_ROLLBACK_COMMAND='" + hook + "'"});
-  ASSERT_TRUE(fakes::eventually([&] { return has(verify.log(), "watching for 10s"); }, 30s))
+  ASSERT_TRUE(
+      fakes::eventually([&] { return has(verify.log(), "deploy: gate passed after"); }, 30s))
       << verify.log();
   api.set_mode(fakes::HttpMode::error_500); // the release breaks during the window
   ASSERT_TRUE(
