@@ -25,6 +25,16 @@ constexpr std::array<Command, 5> k_commands{{
     {"config", "Validate the config and print it resolved, secrets masked", setup_config_command},
 }};
 
+// Each command's exit codes for its --help (a command may replace them with its own). The
+// root's would otherwise be inherited, and `serve --help` would promise "1 checks failed".
+constexpr std::array<std::pair<const char*, const char*>, 5> k_exit_codes{{
+    {"check", "Exit codes: 0 every critical target passed; 1 one failed; 2 usage or config error."},
+    {"serve", "Exit codes: 0 after a graceful stop on SIGTERM or SIGINT; 2 config error at start."},
+    {"wait", "Exit codes: 0 ready; 1 not ready; 2 usage or config error."},
+    {"deploy", "Exit codes: each subcommand's --help lists them (verify: 0 to 5)."},
+    {"config", "Exit codes: 0 valid; 2 invalid."},
+}};
+
 // `probe chek`: CLI11 would only say "A subcommand is required". Walks the words naming
 // subcommands and returns the message for the first that names none, or empty.
 std::string unknown_subcommand(CLI::App& app, int argc, char** argv) {
@@ -78,8 +88,14 @@ int run(int argc, char** argv) {
   // The journal must see EFBIG when a file size limit is hit, not die of SIGXFSZ.
   std::signal(SIGXFSZ, SIG_IGN);
   int exit_code = 0;
-  for (const Command& command : k_commands) {
-    command.setup(*app.add_subcommand(command.name, command.summary), exit_code);
+  for (const Command& spec : k_commands) {
+    CLI::App& command = *app.add_subcommand(spec.name, spec.summary);
+    for (const auto& [name, footer] : k_exit_codes) {
+      if (std::string_view(name) == spec.name) {
+        command.footer(footer);
+      }
+    }
+    spec.setup(command, exit_code);
   }
   if (const std::string unknown = unknown_subcommand(app, argc, argv); !unknown.empty()) {
     std::cerr << unknown << "\n";

@@ -430,6 +430,9 @@ TEST(SmallOnes, EveryHelpListsItsExitCodes) {
       {{"deploy", "record", "--help"}, "Exit codes: 0 recorded"},
       {{"deploy", "list", "--help"}, "Exit codes: 0 listed"},
       {{"config", "check", "--help"}, "Exit codes: 0 valid"},
+      {{"serve", "--help"},
+       "Exit codes: 0 after a graceful stop on SIGTERM or SIGINT; 2 config "
+       "error at start."},
   };
   for (const auto& [args, expected] : cases) {
     const ProcessResult help = probe(args);
