@@ -7,6 +7,7 @@
 // Time bounds only separate "waited for a timeout" from "did not", with wide margins.
 #include <filesystem>
 #include <fstream>
+#include <regex>
 #include <thread>
 
 #include "serve_fixture.hpp"
@@ -58,7 +59,7 @@ std::string write_script(const std::string& path, const std::string& body) {
 TEST(VerifyUrlWatch, ACriticalTargetDownDuringTheWatchRollsBack) {
   fakes::TempDir dir;
   fakes::HttpStandin api;
-  RunningProbe sidecar(dir, "defaults: {interval: 100ms, timeout: 100ms, failure_threshold: 2}\n"
+  RunningProbe sidecar(dir, "defaults: {interval: 250ms, timeout: 250ms, failure_threshold: 2}\n"
                             "targets:\n"
                             "  - {name: api, type: http, url: \"" +
                                 api.url("/health") +
@@ -73,7 +74,7 @@ TEST(VerifyUrlWatch, ACriticalTargetDownDuringTheWatchRollsBack) {
   fakes::BackgroundProcess verify(
       {PROBE_BINARY, "deploy", "verify", "--url",
        "http://127.0.0.1:" + std::to_string(sidecar.port()), "--sha", "bbbbbbb", "--previous",
-       "aaaaaaa", "--watch", "10s", "--lock-file", dir.path() + "/deploy.lock"},
+       "aaaaaaa", "--watch", "20s", "--lock-file", dir.path() + "/deploy.lock"},
       dir.path() + "/verify.log", {"PROBE_TOKEN=T", "PROBE_ROLLBACK_COMMAND='" + hook + "'"});
   ASSERT_TRUE(
       fakes::eventually([&] { return has(verify.log(), "deploy: gate passed after"); }, 30s))
@@ -83,11 +84,11 @@ TEST(VerifyUrlWatch, ACriticalTargetDownDuringTheWatchRollsBack) {
       fakes::eventually([&] { return std::filesystem::exists(dir.path() + "/my hooks/ran"); }, 30s))
       << verify.log();
   api.set_mode(fakes::HttpMode::healthy); // the hook's rollback restored it
-  // The rollback is watched for 10 s too before it counts as healthy.
-  ASSERT_TRUE(fakes::eventually([&] { return !verify.running(); }, 60s)) << verify.log();
+  // The rollback is watched for 20 s too before it counts as healthy.
+  ASSERT_TRUE(fakes::eventually([&] { return !verify.running(); }, 90s)) << verify.log();
   const int code = verify.stop(SIGTERM, 1s);
   const std::string log = verify.log();
-  EXPECT_EQ(code, 3) << log; // before: the window could not fail, exit 0 after 10 s
+  EXPECT_EQ(code, 3) << log; // before: the window could not fail, exit 0 after 20 s
   EXPECT_TRUE(has(log, "a critical target went DOWN in the verification window:")) << log;
   EXPECT_TRUE(has(log, "deploy:   api: GET /health -> 500: status 500, want 2xx")) << log;
   EXPECT_TRUE(has(log, "deploy: hook: restoring aaaaaaa")) << log;
@@ -118,7 +119,7 @@ std::string push_config(const fakes::TempDir& dir, const fakes::HttpStandin& api
          dir.path() + "/journal.jsonl\"}\n";
 }
 
-TEST(PushHeartbeat, CheckReportsItSkippedAndPasses) {
+TEST(PushHeartbeatOneShot, CheckReportsItSkippedAndPasses) {
   fakes::TempDir dir;
   fakes::HttpStandin api;
   const std::string config = dir.write("probe.yaml", push_config(dir, api));
@@ -143,7 +144,7 @@ TEST(PushHeartbeat, CheckReportsItSkippedAndPasses) {
       << junit.out;
 }
 
-TEST(PushHeartbeat, WaitAndVerifyWithAConfigDoNotWaitForIt) {
+TEST(PushHeartbeatOneShot, WaitAndVerifyWithAConfigDoNotWaitForIt) {
   fakes::TempDir dir;
   fakes::HttpStandin api;
   const std::string config = dir.write("probe.yaml", push_config(dir, api));
@@ -187,7 +188,7 @@ TEST(SidecarUrl, WithoutATimeoutTheGraceIsShortNotTheGatesTwoMinutes) {
 TEST(SidecarUrl, APastedStatusOrReadyPathIsTheSameSidecar) {
   fakes::TempDir dir;
   fakes::HttpStandin api;
-  RunningProbe sidecar(dir, "defaults: {interval: 100ms, timeout: 100ms}\n"
+  RunningProbe sidecar(dir, "defaults: {interval: 250ms, timeout: 250ms}\n"
                             "targets:\n"
                             "  - {name: api, type: http, url: \"" +
                                 api.url("/health") +
@@ -287,7 +288,9 @@ TEST(DeployVerify, AFailedGateAndAFailedHookSayWhy) {
       probe({"deploy", "verify", "--config", config, "--sha", "bbbbbbb", "--previous", "aaaaaaa",
              "--lock-file", dir.path() + "/deploy.lock"});
   EXPECT_EQ(verify.exit_code, 4) << verify.err;
-  EXPECT_TRUE(has(verify.err, "deploy: deploy: gate failed after 1s; not ready:\n"
+  // "after 1s", or a little more when a round ran past the deadline on a loaded machine.
+  EXPECT_TRUE(has(verify.err, "deploy: deploy: gate failed after 1s")) << verify.err;
+  EXPECT_TRUE(has(verify.err, "; not ready:\n"
                               "deploy:   api: GET /health -> 500: status 500, want 2xx\n"))
       << verify.err;
   EXPECT_TRUE(has(verify.err, "deploy: rollback failed: the hook (deploy.rollback.command) "
@@ -453,12 +456,13 @@ TEST(SmallOnes, TheWatchReportsProgress) {
                                   "deploy: {journal: \"" +
                                   dir.path() + "/journal.jsonl\"}\n");
   const ProcessResult verify = probe({"deploy", "verify", "--config", config, "--sha", "aaaaaaa",
-                                      "--watch", "1s", "--lock-file", dir.path() + "/deploy.lock"});
+                                      "--watch", "3s", "--lock-file", dir.path() + "/deploy.lock"});
   EXPECT_EQ(verify.exit_code, 0) << verify.err;
-  EXPECT_TRUE(has(verify.err, "deploy: watching for 1s: a critical target going DOWN fails the "
+  EXPECT_TRUE(has(verify.err, "deploy: watching for 3s: a critical target going DOWN fails the "
                               "deploy\n"))
       << verify.err;
-  EXPECT_TRUE(has(verify.err, "deploy: watching: 1s left, no critical target down\n"))
+  EXPECT_TRUE(std::regex_search(
+      verify.err, std::regex("deploy: watching: [0-3]s left, no critical target down\n")))
       << verify.err;
 }
 
