@@ -126,6 +126,37 @@ void add_where(CLI::App& command, Target& where) {
                      "A running probe (e.g. http://probe:9464); token from PROBE_TOKEN");
 }
 
+// The rollback hook with its program resolved, and where it came from (`origin`): the
+// config's deploy.rollback.command, or PROBE_ROLLBACK_COMMAND in --url mode (none when unset).
+// Throws probe::Error (exit 2) when it names a program that cannot run.
+config::Rollback find_rollback_hook(const std::optional<config::Config>& config,
+                                    std::string* origin) {
+  std::string problem;
+  if (config) {
+    *origin = "deploy.rollback.command";
+    config::Rollback rollback = config->deploy.rollback;
+    std::optional<std::vector<std::string>> argv =
+        resolve_config_hook(*config, path_env(), &problem);
+    if (!argv) {
+      throw Error(config->path + ": " + problem);
+    }
+    rollback.command = std::move(*argv);
+    return rollback;
+  }
+  *origin = "PROBE_ROLLBACK_COMMAND";
+  config::Rollback rollback;
+  const char* hook = std::getenv("PROBE_ROLLBACK_COMMAND");
+  if (hook == nullptr || hook[0] == '\0') {
+    return rollback;
+  }
+  std::optional<std::vector<std::string>> argv = hook_from_env(hook, path_env(), &problem);
+  if (!argv) {
+    throw Error(problem);
+  }
+  rollback.command = std::move(*argv);
+  return rollback;
+}
+
 int run_verify(const VerifyOptions& options) {
   require_ref("--sha", options.sha);
   if (options.previous) {
@@ -142,26 +173,8 @@ int run_verify(const VerifyOptions& options) {
   std::unique_ptr<deploy::EventSink> sink = open_sink(options.where, &config);
 
   // The hook, found now: a deploy must not learn it has none when it has to roll back.
-  config::Rollback rollback = config ? config->deploy.rollback : config::Rollback{};
-  std::string rollback_origin = "deploy.rollback.command";
-  std::string hook_problem;
-  if (config) {
-    std::optional<std::vector<std::string>> argv =
-        resolve_config_hook(*config, path_env(), &hook_problem);
-    if (!argv) {
-      throw Error(config->path + ": " + hook_problem);
-    }
-    rollback.command = std::move(*argv);
-  } else {
-    rollback_origin = "PROBE_ROLLBACK_COMMAND";
-    if (const char* hook = std::getenv("PROBE_ROLLBACK_COMMAND"); hook != nullptr && hook[0] != 0) {
-      std::optional<std::vector<std::string>> argv = hook_from_env(hook, path_env(), &hook_problem);
-      if (!argv) {
-        throw Error(hook_problem);
-      }
-      rollback.command = std::move(*argv);
-    }
-  }
+  std::string rollback_origin;
+  const config::Rollback rollback = find_rollback_hook(config, &rollback_origin);
 
   // The gate: checks run here (config) or the sidecar's /status (--url).
   util::Watchdog watchdog;

@@ -29,6 +29,41 @@ std::optional<std::vector<std::string>> json_words(std::string_view text, std::s
   return words;
 }
 
+// Appends the '...' quoted text starting at `text[i]` (the quote) to `word`; returns the index
+// after the closing quote, or npos when there is none.
+std::size_t single_quoted(std::string_view text, std::size_t i, std::string& word) {
+  const std::size_t end = text.find('\'', i + 1);
+  if (end == std::string_view::npos) {
+    return end;
+  }
+  word.append(text.substr(i + 1, end - i - 1));
+  return end + 1;
+}
+
+// The same for "...": a backslash escapes only " \\ $ ` and a newline (which it removes).
+std::size_t double_quoted(std::string_view text, std::size_t i, std::string& word) {
+  for (++i; i < text.size() && text[i] != '"'; ++i) {
+    const bool escape = text[i] == '\\' && i + 1 < text.size() &&
+                        std::string_view("\"\\$`\n").find(text[i + 1]) != std::string_view::npos;
+    if (escape) {
+      ++i;
+    }
+    if (!(escape && text[i] == '\n')) { // backslash-newline continues the line
+      word += text[i];
+    }
+  }
+  return i < text.size() ? i + 1 : std::string_view::npos;
+}
+
+// Ends the word being built, if any.
+void finish_word(std::vector<std::string>& words, std::string& word, bool& in_word) {
+  if (in_word) {
+    words.push_back(std::move(word));
+    word.clear();
+    in_word = false;
+  }
+}
+
 } // namespace
 
 std::optional<std::vector<std::string>> split_shell_words(std::string_view text,
@@ -43,60 +78,36 @@ std::optional<std::vector<std::string>> split_shell_words(std::string_view text,
   while (i < text.size()) {
     const char c = text[i];
     if (blank(c)) {
-      if (in_word) {
-        words.push_back(std::move(word));
-        word.clear();
-        in_word = false;
-      }
+      finish_word(words, word, in_word);
       ++i;
-    } else if (c == '\'') {
-      const std::size_t end = text.find('\'', i + 1);
-      if (end == std::string_view::npos) {
-        *error = "unterminated ' quote";
-        return std::nullopt;
-      }
-      word.append(text.substr(i + 1, end - i - 1));
-      in_word = true;
-      i = end + 1;
-    } else if (c == '"') {
-      ++i;
-      while (i < text.size() && text[i] != '"') {
-        const bool escape =
-            text[i] == '\\' && i + 1 < text.size() &&
-            std::string_view("\"\\$`\n").find(text[i + 1]) != std::string_view::npos;
-        if (escape) {
-          ++i;
-        }
-        if (!(escape && text[i] == '\n')) { // backslash-newline continues the line
-          word += text[i];
-        }
-        ++i;
-      }
-      if (i >= text.size()) {
-        *error = "unterminated \" quote";
+      continue;
+    }
+    if (c == '\'' || c == '"') {
+      i = c == '\'' ? single_quoted(text, i, word) : double_quoted(text, i, word);
+      if (i == std::string_view::npos) {
+        *error = std::string("unterminated ") + c + " quote";
         return std::nullopt;
       }
       in_word = true;
-      ++i;
-    } else if (c == '\\') {
+      continue;
+    }
+    if (c == '\\') {
       if (i + 1 >= text.size()) {
         *error = "ends with a lone backslash";
         return std::nullopt;
       }
-      if (text[i + 1] != '\n') {
+      if (text[i + 1] != '\n') { // backslash-newline continues the line
         word += text[i + 1];
         in_word = true;
       }
       i += 2;
-    } else {
-      word += c;
-      in_word = true;
-      ++i;
+      continue;
     }
+    word += c;
+    in_word = true;
+    ++i;
   }
-  if (in_word) {
-    words.push_back(std::move(word));
-  }
+  finish_word(words, word, in_word);
   return words;
 }
 
