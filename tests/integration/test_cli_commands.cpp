@@ -336,6 +336,21 @@ TEST(DeployVerify, AMissingHookIsRefusedBeforeAnythingRuns) {
   EXPECT_EQ(sidecar.exit_code, 0) << sidecar.err;
   EXPECT_TRUE(has(sidecar.out, "# warning: deploy.rollback.command[0]: ")) << sidecar.out;
 
+  // probe serve never runs the hook: it starts, and says so in its log.
+  {
+    std::ifstream in(config);
+    const std::string yaml((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    RunningProbe serve(dir, yaml);
+    EXPECT_TRUE(fakes::eventually(
+        [&] {
+          return has(serve.process().log(),
+                     "config: deploy.rollback.command[0]: " + dir.path() +
+                         "/hooks/nope.sh: does not exist (probe serve never runs it");
+        },
+        10s))
+        << serve.process().log();
+  }
+
   // Relative to the config's directory, wherever the command runs from.
   write_script(dir.path() + "/hooks/nope.sh", "exit 0\n");
   const ProcessResult found = probe({"config", "check", "--config", config});
