@@ -42,13 +42,16 @@ std::string pad(const std::string& text, std::size_t width) {
 struct Counts {
   std::size_t passed = 0;
   std::size_t failed = 0;
+  std::size_t skipped = 0; // not checkable here: neither passed nor failed
   std::vector<std::string> failing_critical;
 };
 
 Counts count(const Report& report) {
   Counts counts;
   for (const TargetResult& row : report.results) {
-    if (row.result.ok()) {
+    if (!row.skipped.empty()) {
+      ++counts.skipped;
+    } else if (row.result.ok()) {
       ++counts.passed;
     } else {
       ++counts.failed;
@@ -75,9 +78,14 @@ std::string render_text(const Report& report, bool colour) {
   std::vector<std::array<std::string, 5>> rows;
   for (const TargetResult& row : report.results) {
     std::string name = row.target->name + (row.target->critical ? "" : " (non-critical)");
-    rows.push_back({name, std::string(config::to_string(row.target->type)),
-                    std::string(checks::to_string(row.result.status)),
-                    util::format_latency(row.result.latency), row.result.detail});
+    if (!row.skipped.empty()) {
+      rows.push_back(
+          {name, std::string(config::to_string(row.target->type)), "skipped", "-", row.skipped});
+    } else {
+      rows.push_back({name, std::string(config::to_string(row.target->type)),
+                      std::string(checks::to_string(row.result.status)),
+                      util::format_latency(row.result.latency), row.result.detail});
+    }
     for (std::size_t c = 0; c < width.size(); ++c) {
       width[c] = std::max(width[c], rows.back()[c].size());
     }
@@ -89,13 +97,16 @@ std::string render_text(const Report& report, bool colour) {
   out << headings[4] << "\n";
   for (std::size_t r = 0; r < rows.size(); ++r) {
     const CheckStatus status = report.results[r].result.status;
+    const bool skipped = !report.results[r].skipped.empty();
     out << pad(rows[r][0], width[0] + 2) << pad(rows[r][1], width[1] + 2)
-        << colourise(pad(rows[r][2], width[2]), status, colour) << "  "
-        << pad(rows[r][3], width[3] + 2) << rows[r][4] << "\n";
+        << (skipped ? pad(rows[r][2], width[2])
+                    : colourise(pad(rows[r][2], width[2]), status, colour))
+        << "  " << pad(rows[r][3], width[3] + 2) << rows[r][4] << "\n";
   }
   const Counts counts = count(report);
   out << report.results.size() << (report.results.size() == 1 ? " target: " : " targets: ")
-      << counts.passed << " passed, " << counts.failed << " failed in "
+      << counts.passed << " passed, " << counts.failed << " failed"
+      << (counts.skipped > 0 ? ", " + std::to_string(counts.skipped) + " skipped" : "") << " in "
       << util::format_latency(report.wall);
   if (!counts.failing_critical.empty()) {
     out << " (critical failing: " << util::join(counts.failing_critical, ", ") << ")";
@@ -107,6 +118,20 @@ std::string render_text(const Report& report, bool colour) {
 std::string render_json(const Report& report) {
   nlohmann::json targets = nlohmann::json::array();
   for (const TargetResult& row : report.results) {
+    if (!row.skipped.empty()) {
+      // Neither passed nor failed: "ok" is null, and the reason says why it was not checked.
+      targets.push_back({
+          {"name", row.target->name},
+          {"type", config::to_string(row.target->type)},
+          {"critical", row.target->critical},
+          {"ok", nullptr},
+          {"result", "skipped"},
+          {"latency_ms", nullptr},
+          {"error", nullptr},
+          {"details", {{"reason", "not_checkable_here"}, {"detail", row.skipped}}},
+      });
+      continue;
+    }
     nlohmann::json details = nlohmann::json::object();
     if (!row.result.reason.empty()) {
       details["reason"] = row.result.reason;
@@ -141,7 +166,7 @@ std::string render_json(const Report& report) {
 
 std::string render_junit(const Report& report) {
   const Counts counts = count(report);
-  std::size_t skipped = counts.failed - counts.failing_critical.size();
+  const std::size_t skipped = counts.failed - counts.failing_critical.size() + counts.skipped;
   std::ostringstream out;
   out << std::fixed << std::setprecision(3);
   out << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
@@ -159,6 +184,11 @@ std::string render_junit(const Report& report) {
     out << "    <testcase classname=\"probe." << type << "\" name=\""
         << util::xml_escape(row.target->name) << "\" time=\"" << to_ms(row.result.latency) / 1000
         << "\"";
+    if (!row.skipped.empty()) {
+      out << ">\n      <skipped message=\"not checked here: " << util::xml_escape(row.skipped)
+          << "\"/>\n    </testcase>\n";
+      continue;
+    }
     if (row.result.ok()) {
       out << "/>\n";
       continue;

@@ -67,20 +67,8 @@ bool contains(const std::string& text, const char* needle) {
 // is time left for it (libpq's ping cannot wait less than 2 s).
 std::string classify_connect_failure(const std::string& message, const std::string& dsn,
                                      Clock::time_point deadline) {
-  if (contains(message, "the database system is")) {
-    return "rejecting"; // SQLSTATE 57P03: starting up, shutting down, in recovery
-  }
-  if (contains(message, "authentication failed") || contains(message, "no pg_hba.conf entry") ||
-      contains(message, "does not exist") || contains(message, "password")) {
-    return "auth_failed";
-  }
-  if (contains(message, "Connection refused") || contains(message, "could not translate") ||
-      contains(message, "No route to host") || contains(message, "Network is unreachable") ||
-      contains(message, "server closed the connection")) {
-    return "no_response";
-  }
-  if (contains(message, "timeout expired")) {
-    return "timeout";
+  if (std::string reason = classify_connect_message(message); !reason.empty()) {
+    return reason;
   }
   const int left_s = remaining_ms(deadline) / 1000;
   if (left_s >= 2) {
@@ -137,7 +125,48 @@ PgQueryOutcome connect(PGconn* conn, const std::string& dsn, const std::string& 
   }
 }
 
+// The server's words for a failed query without the statement_timeout wrapper the query was
+// sent in: libpq's full message quotes the statement ("LINE 1: SET statement_timeout = 1999;
+// SELEC 1"), which is probe's doing, not the user's query; the primary message, the detail and
+// the hint say what went wrong.
+std::string query_error(const PGresult* result, const std::string& password) {
+  const char* primary = PQresultErrorField(result, PG_DIAG_MESSAGE_PRIMARY);
+  if (primary == nullptr) {
+    return clean_message(PQresultErrorMessage(result), password);
+  }
+  std::string text = primary;
+  if (const char* detail = PQresultErrorField(result, PG_DIAG_MESSAGE_DETAIL)) {
+    text += " (" + std::string(detail) + ")";
+  }
+  if (const char* hint = PQresultErrorField(result, PG_DIAG_MESSAGE_HINT)) {
+    text += "; hint: " + std::string(hint);
+  }
+  return clean_message(text.c_str(), password);
+}
+
 } // namespace
+
+std::string classify_connect_message(const std::string& message) {
+  if (contains(message, "the database system is")) {
+    return "rejecting"; // SQLSTATE 57P03: starting up, shutting down, in recovery
+  }
+  if (contains(message, "authentication failed") || contains(message, "no pg_hba.conf entry") ||
+      contains(message, "does not exist") || contains(message, "password")) {
+    return "auth_failed";
+  }
+  if (contains(message, "could not translate host name")) {
+    return "dns"; // libpq's getaddrinfo failed: the name is the problem, not the server
+  }
+  if (contains(message, "Connection refused") || contains(message, "No route to host") ||
+      contains(message, "Network is unreachable") ||
+      contains(message, "server closed the connection")) {
+    return "no_response";
+  }
+  if (contains(message, "timeout expired")) {
+    return "timeout";
+  }
+  return {};
+}
 
 PgQueryOutcome run_pg_query(const std::string& dsn, const std::string& query,
                             Clock::time_point deadline) {
@@ -150,8 +179,11 @@ PgQueryOutcome run_pg_query(const std::string& dsn, const std::string& query,
     return failed(CheckStatus::error, "error", "connect: out of memory");
   }
   if (PQstatus(conn.get()) == CONNECTION_BAD) {
-    return failed(CheckStatus::failure, "no_response",
-                  "connect: " + clean_message(PQerrorMessage(conn.get()), password));
+    // libpq may fail before the first poll: a name that does not resolve, a bad option.
+    const std::string message = clean_message(PQerrorMessage(conn.get()), password);
+    const std::string reason = classify_connect_message(message);
+    return failed(CheckStatus::failure, reason.empty() ? "no_response" : reason,
+                  "connect: " + message);
   }
   PgQueryOutcome connected = connect(conn.get(), dsn, password, deadline);
   if (!connected.ok) {
@@ -194,7 +226,7 @@ PgQueryOutcome run_pg_query(const std::string& dsn, const std::string& query,
       const bool cancelled = sqlstate != nullptr && std::string(sqlstate) == "57014";
       return failed(cancelled ? CheckStatus::timeout : CheckStatus::failure,
                     cancelled ? "timeout" : "query_failed",
-                    "query: " + clean_message(PQresultErrorMessage(next.get()), password));
+                    "query: " + query_error(next.get(), password));
     }
     last = std::move(next);
   }

@@ -21,8 +21,13 @@ struct PgQueryOutcome {
 
 // Connects to `dsn`, runs `query` and returns its first value, all before `deadline`.
 // Failures are classified as pg_isready tells them apart: no_response, rejecting (starting
-// up, shutting down, in recovery), auth_failed, query_failed, timeout.
+// up, shutting down, in recovery), auth_failed, dns, query_failed, timeout. A failed query's
+// detail is the server's message about the query, never the statement_timeout wrapper.
 PgQueryOutcome run_pg_query(const std::string& dsn, const std::string& query,
                             std::chrono::steady_clock::time_point deadline);
+
+// The reason libpq's connect `message` tells by itself ("dns" for a name that does not resolve,
+// "no_response", "rejecting", "auth_failed", "timeout"), or empty when it does not.
+std::string classify_connect_message(const std::string& message);
 
 } // namespace probe::checks

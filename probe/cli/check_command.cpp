@@ -1,5 +1,6 @@
 // `probe check`: every (or --only) target once, concurrently; a report in text, JSON or JUnit;
-// exit 0 when every critical target passed, 1 otherwise.
+// exit 0 when every critical target passed, 1 otherwise. A target only `probe serve` can judge
+// (a push heartbeat) is reported as skipped and does not count.
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -12,6 +13,7 @@
 
 #include "exporters/report.hpp"
 #include "probe/cli/commands.hpp"
+#include "probe/cli/flags.hpp"
 #include "probe/config/config.hpp"
 #include "probe/util/clock.hpp"
 #include "probe/util/error.hpp"
@@ -23,7 +25,7 @@ namespace {
 
 struct CheckOptions {
   std::optional<std::string> config;
-  std::string only;
+  std::vector<std::string> only;
   std::string format = "text";
   std::optional<std::string> output;
 };
@@ -53,24 +55,10 @@ void write_atomically(const std::string& path, const std::string& text) {
   }
 }
 
-std::vector<std::string> parse_only(const std::string& only) {
-  std::vector<std::string> names;
-  if (only.empty()) {
-    return names;
-  }
-  for (const std::string& name : util::split(only, ',')) {
-    const std::string trimmed(util::trim(name));
-    if (!trimmed.empty()) {
-      names.push_back(trimmed);
-    }
-  }
-  return names;
-}
-
 int run_check(const CheckOptions& options) {
+  const std::vector<std::string> only = parse_only(options.only);
   const config::Config config = load_config(options.config);
-  const std::vector<const config::Target*> selected =
-      engine::select_targets(config, parse_only(options.only));
+  const std::vector<const config::Target*> selected = engine::select_targets(config, only);
 
   util::Watchdog watchdog;
   const checks::CheckContext context{&util::system_clock(), &watchdog};
@@ -105,11 +93,16 @@ int run_check(const CheckOptions& options) {
 void setup_check_command(CLI::App& command, int& exit_code) {
   auto options = std::make_shared<CheckOptions>();
   command.add_option("--config,-c", options->config, "Config file");
-  command.add_option("--only", options->only, "Comma-separated target names to check");
+  command
+      .add_option("--only", options->only,
+                  "Targets to check, comma-separated; may be repeated (default: all)")
+      ->allow_extra_args(false);
   command.add_option("--format", options->format, "Report format")
       ->check(CLI::IsMember({"text", "json", "junit"}));
   command.add_option("--output,-o", options->output,
                      "Write the report to FILE (the text table still goes to stdout)");
+  command.footer("Exit codes: 0 every critical target passed (skipped ones, such as push "
+                 "heartbeats, do not count); 1 a critical target failed; 2 usage or config error.");
   command.callback([options, &exit_code] { exit_code = run_check(*options); });
 }
 

@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "probe/cli/commands.hpp"
+#include "probe/cli/flags.hpp"
 #include "probe/config/config_loader.hpp"
 #include "probe/util/error.hpp"
 #include "probe/version.hpp"
@@ -23,6 +24,45 @@ constexpr std::array<Command, 5> k_commands{{
      setup_deploy_command},
     {"config", "Validate the config and print it resolved, secrets masked", setup_config_command},
 }};
+
+// Each command's exit codes for its --help (a command may replace them with its own). The
+// root's would otherwise be inherited, and `serve --help` would promise "1 checks failed".
+constexpr std::array<std::pair<const char*, const char*>, 5> k_exit_codes{{
+    {"check", "Exit codes: 0 every critical target passed; 1 one failed; 2 usage or config error."},
+    {"serve", "Exit codes: 0 after a graceful stop on SIGTERM or SIGINT; 2 config error at start."},
+    {"wait", "Exit codes: 0 ready; 1 not ready; 2 usage or config error."},
+    {"deploy", "Exit codes: each subcommand's --help lists them (verify: 0 to 5)."},
+    {"config", "Exit codes: 0 valid; 2 invalid."},
+}};
+
+// `probe chek`: CLI11 would only say "A subcommand is required". Walks the words naming
+// subcommands and returns the message for the first that names none, or empty.
+std::string unknown_subcommand(CLI::App& app, int argc, char** argv) {
+  CLI::App* level = &app;
+  std::string parent;
+  for (int i = 1; i < argc; ++i) {
+    const std::string word = argv[i];
+    const std::vector<CLI::App*> subcommands =
+        level->get_subcommands(std::function<bool(CLI::App*)>());
+    if (word.empty() || word[0] == '-' || subcommands.empty()) {
+      return {}; // options (CLI11 judges them), or a command that takes no subcommand
+    }
+    CLI::App* next = nullptr;
+    std::vector<std::string> names;
+    for (CLI::App* sub : subcommands) {
+      names.push_back(sub->get_name());
+      if (sub->get_name() == word) {
+        next = sub;
+      }
+    }
+    if (next == nullptr) {
+      return unknown_command_message(parent, word, names);
+    }
+    parent += parent.empty() ? word : " " + word;
+    level = next;
+  }
+  return {};
+}
 
 } // namespace
 
@@ -46,14 +86,25 @@ int run(int argc, char** argv) {
                "probe"};
   app.set_version_flag("--version", version_string());
   app.require_subcommand(1);
-  app.footer("Exit codes: 0 ok, 1 checks failed, 2 usage or config error.\n"
+  app.footer("Exit codes: 0 ok, 1 checks failed, 2 usage or config error; `probe deploy verify` "
+             "also 3, 4 and 5 (probe COMMAND --help lists each command's).\n"
              "Config: --config FILE, else $PROBE_CONFIG, else ./probe.yaml, else "
              "/etc/probe/probe.yaml.");
   // The journal must see EFBIG when a file size limit is hit, not die of SIGXFSZ.
   std::signal(SIGXFSZ, SIG_IGN);
   int exit_code = 0;
-  for (const Command& command : k_commands) {
-    command.setup(*app.add_subcommand(command.name, command.summary), exit_code);
+  for (const Command& spec : k_commands) {
+    CLI::App& command = *app.add_subcommand(spec.name, spec.summary);
+    for (const auto& [name, footer] : k_exit_codes) {
+      if (std::string_view(name) == spec.name) {
+        command.footer(footer);
+      }
+    }
+    spec.setup(command, exit_code);
+  }
+  if (const std::string unknown = unknown_subcommand(app, argc, argv); !unknown.empty()) {
+    std::cerr << unknown << "\n";
+    return 2;
   }
   try {
     app.parse(argc, argv);

@@ -2,14 +2,23 @@
 // PostgreSQL with the journal behind it, the gate run here) or through a running sidecar
 // (`--url`: events via its /deploys, the gate on its /status). Exit codes per the contract:
 // verify 0 deployed, 1 failed with nothing to roll back to, 2 usage, 3 rolled back healthy,
-// 4 rollback failed, 5 another deploy holds the lock.
+// 4 rollback failed, 5 another deploy holds the lock. Everything that can be checked — flags,
+// the config, the rollback hook's program, the sidecar's URL — is checked before the first event
+// is recorded, so a mistake exits 2 with nothing done.
+#include <algorithm>
+#include <cctype>
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
 #include <memory>
 
+#include <unistd.h>
+
 #include "exporters/notify.hpp"
 #include "probe/cli/commands.hpp"
+#include "probe/cli/deploy_support.hpp"
+#include "probe/cli/flags.hpp"
+#include "probe/cli/progress.hpp"
 #include "probe/config/config_loader.hpp"
 #include "probe/deploy/deploy_flow.hpp"
 #include "probe/deploy/deploy_lock.hpp"
@@ -20,6 +29,7 @@
 #include "probe/util/duration.hpp"
 #include "probe/util/error.hpp"
 #include "probe/util/strings.hpp"
+#include "probe/util/terminal.hpp"
 #include "probe/util/watchdog.hpp"
 
 namespace probe::cli {
@@ -36,7 +46,7 @@ struct VerifyOptions {
   std::optional<std::string> previous;
   std::optional<std::string> timeout;
   std::optional<std::string> watch;
-  std::string only;
+  std::vector<std::string> only;
   std::string actor;
   std::optional<std::string> lock_file;
 };
@@ -75,16 +85,13 @@ void require_ref(const std::string& flag, const std::string& value) {
   }
 }
 
-util::Duration duration_flag(const std::optional<std::string>& text, const char* flag,
-                             util::Duration fallback) {
-  if (!text) {
-    return fallback;
-  }
-  const std::optional<util::Duration> value = util::parse_duration(*text);
-  if (!value) {
-    throw Error(std::string(flag) + ": \"" + *text + "\" is not a duration (e.g. 90s, 5m)");
-  }
-  return *value;
+void say(const std::string& line) {
+  std::cerr << "deploy: " << line << "\n";
+}
+
+std::string path_env() {
+  const char* path = std::getenv("PATH");
+  return path != nullptr ? path : "/usr/local/bin:/usr/bin:/bin";
 }
 
 std::string token_from_env() {
@@ -104,9 +111,12 @@ std::unique_ptr<deploy::EventSink> open_sink(const Target& where,
                                              const config::LoadOptions& load = {}) {
   check_where(where);
   if (where.url) {
-    return std::make_unique<deploy::SidecarEventSink>(*where.url, token_from_env());
+    return std::make_unique<deploy::SidecarEventSink>(*where.url, token_from_env(), say);
   }
   *config = load_config(where.config, load);
+  if (const std::string note = journal_only_note((*config)->deploy); !note.empty()) {
+    std::cerr << "warning: " << note << "\n";
+  }
   return std::make_unique<deploy::LocalEventSink>(
       (*config)->deploy,
       [](const std::string& warning) { std::cerr << "warning: " << warning << "\n"; });
@@ -118,40 +128,79 @@ void add_where(CLI::App& command, Target& where) {
                      "A running probe (e.g. http://probe:9464); token from PROBE_TOKEN");
 }
 
+// The rollback hook with its program resolved, and where it came from (`origin`): the
+// config's deploy.rollback.command, or PROBE_ROLLBACK_COMMAND in --url mode (none when unset).
+// Throws probe::Error (exit 2) when it names a program that cannot run.
+config::Rollback find_rollback_hook(const std::optional<config::Config>& config,
+                                    std::string* origin) {
+  std::string problem;
+  if (config) {
+    *origin = "deploy.rollback.command";
+    config::Rollback rollback = config->deploy.rollback;
+    std::optional<std::vector<std::string>> argv =
+        resolve_config_hook(*config, path_env(), &problem);
+    if (!argv) {
+      throw Error(config->path + ": " + problem);
+    }
+    rollback.command = std::move(*argv);
+    return rollback;
+  }
+  *origin = "PROBE_ROLLBACK_COMMAND";
+  config::Rollback rollback;
+  const char* hook = std::getenv("PROBE_ROLLBACK_COMMAND");
+  if (hook == nullptr || hook[0] == '\0') {
+    return rollback;
+  }
+  std::optional<std::vector<std::string>> argv = hook_from_env(hook, path_env(), &problem);
+  if (!argv) {
+    throw Error(problem);
+  }
+  rollback.command = std::move(*argv);
+  return rollback;
+}
+
 int run_verify(const VerifyOptions& options) {
   require_ref("--sha", options.sha);
   if (options.previous) {
     require_ref("--previous", *options.previous);
   }
+  const util::Duration watch =
+      options.watch ? parse_duration_flag(*options.watch, "--watch", true) : util::Duration(0);
+  std::optional<util::Duration> timeout_flag;
+  if (options.timeout) {
+    timeout_flag = parse_duration_flag(*options.timeout, "--timeout", false);
+  }
+  const std::vector<std::string> only = parse_only(options.only);
   std::optional<config::Config> config;
   std::unique_ptr<deploy::EventSink> sink = open_sink(options.where, &config);
-  const util::Duration watch = duration_flag(options.watch, "--watch", util::Duration(0));
+
+  // The hook, found now: a deploy must not learn it has none when it has to roll back.
+  std::string rollback_origin;
+  const config::Rollback rollback = find_rollback_hook(config, &rollback_origin);
 
   // The gate: checks run here (config) or the sidecar's /status (--url).
   util::Watchdog watchdog;
-  std::vector<std::string> only;
-  for (const std::string& name : util::split(options.only, ',')) {
-    if (!util::trim(name).empty()) {
-      only.emplace_back(util::trim(name));
-    }
-  }
   std::unique_ptr<engine::GateSource> source;
   util::Duration poll_interval{250};
   util::Duration gate_timeout{120'000};
   if (config) {
-    source = std::make_unique<engine::ConfigGateSource>(
+    auto checks = std::make_unique<engine::ConfigGateSource>(
         *config, only, config->gate.consecutive_successes,
         checks::CheckContext{&util::system_clock(), &watchdog});
+    for (const auto& [name, why] : checks->skipped()) {
+      say(name + ": skipped, not checked here: " + why);
+    }
+    source = std::move(checks);
     poll_interval = config->gate.poll_interval;
     gate_timeout = config->gate.timeout;
   } else {
     auto sidecar = std::make_unique<engine::SidecarGateSource>(*options.where.url, only, 0);
-    sidecar->discover();
+    sidecar->discover(engine::k_sidecar_grace, say);
     poll_interval = sidecar->poll_interval().value_or(poll_interval);
     gate_timeout = sidecar->timeout().value_or(gate_timeout);
     source = std::move(sidecar);
   }
-  gate_timeout = duration_flag(options.timeout, "--timeout", gate_timeout);
+  gate_timeout = timeout_flag.value_or(gate_timeout);
 
   // One deploy or rollback at a time, on this host and across the database.
   const std::string lock_path = options.lock_file.value_or(
@@ -177,33 +226,35 @@ int run_verify(const VerifyOptions& options) {
   deploy::VerifyWiring wiring;
   wiring.events = sink.get();
   wiring.runner = &runner;
-  wiring.rollback = config ? config->deploy.rollback : config::Rollback{};
-  wiring.log = [](const std::string& line) { std::cerr << "deploy: " << line << "\n"; };
+  wiring.rollback = rollback;
+  wiring.rollback_origin = rollback_origin;
+  wiring.log = [](const std::string& line) { say(util::terminal_safe(line)); };
   wiring.notify = [&](const deploy::DeployEvent& event) { exporters::notify_all(channels, event); };
+  const bool tty = isatty(STDERR_FILENO) != 0;
   wiring.gate = [&] {
     std::optional<engine::GateTracker> tracker;
+    Progress progress(std::cerr, "deploy: ", tty);
     const engine::GateOutcome outcome =
-        engine::run_gate(*source, tracker, gate_timeout, poll_interval, {});
+        engine::run_gate(*source, tracker, gate_timeout, poll_interval,
+                         [&](const std::optional<engine::GateTracker>& t) { progress.update(t); });
     deploy::GateResult result{outcome.open, {}, outcome.waited};
-    if (tracker) {
-      for (const engine::GateTarget* target : tracker->blocking()) {
-        result.failing.emplace_back(target->name,
-                                    target->seen ? target->last_detail : "never checked");
-      }
+    if (!outcome.error.empty()) {
+      result.failing.emplace_back("probe", outcome.error);
+    } else if (tracker) {
+      result.failing = tracker->failing();
     }
     return result;
   };
   wiring.watch = [&](util::Duration window) {
+    say("watching for " + util::format_duration(window) +
+        ": a critical target going DOWN fails the deploy");
     std::optional<engine::GateTracker> tracker;
-    return engine::run_watch(*source, tracker, window, poll_interval);
+    Progress progress(std::cerr, "deploy: ", tty);
+    return engine::run_watch(*source, tracker, window, poll_interval,
+                             [&](const std::optional<engine::GateTracker>& t, util::Duration left) {
+                               progress.watch(t, left);
+                             });
   };
-  if (config == std::nullopt && options.where.url) {
-    // Rollback needs a hook; through a sidecar the hook runs here, from PROBE_ROLLBACK_COMMAND.
-    if (const char* hook = std::getenv("PROBE_ROLLBACK_COMMAND")) {
-      wiring.rollback.command = util::split(hook, ' ');
-      wiring.rollback.command.push_back("{previous_sha}");
-    }
-  }
   deploy::VerifyRequest request{options.sha, options.previous,
                                 options.actor.empty() ? default_actor() : options.actor, watch};
   return deploy::verify(request, wiring);
@@ -222,10 +273,14 @@ int run_record(const RecordOptions& options) {
       deploy::make_event(options.kind, options.sha, options.previous,
                          options.actor.empty() ? default_actor() : options.actor);
   if (!options.event_id.empty()) {
-    if (!deploy::valid_event_id(options.event_id)) {
-      throw Error("--event-id: not a UUID");
+    // UUIDs are case-insensitive (RFC 4122); stored lower-case, as probe writes them.
+    std::string event_id = options.event_id;
+    std::transform(event_id.begin(), event_id.end(), event_id.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    if (!deploy::valid_event_id(event_id)) {
+      throw Error("--event-id: not a UUID (e.g. 0b5e8c3a-6f1d-4c2e-9a7b-3d4f5e6a7b8c)");
     }
-    event.event_id = options.event_id;
+    event.event_id = event_id;
   }
   if (!options.details.empty()) {
     event.details = nlohmann::json::parse(options.details, nullptr, false);
@@ -254,12 +309,7 @@ int run_list(const ListOptions& options) {
     std::cout << nlohmann::json{{"events", list}}.dump(2) << "\n";
     return 0;
   }
-  for (const deploy::DeployEvent& event : events) {
-    std::cout << deploy::format_time(event.occurred_at) << "  " << event.kind
-              << std::string(event.kind.size() < 19 ? 19 - event.kind.size() : 1, ' ') << event.sha
-              << (event.previous_sha.empty() ? "" : " (from " + event.previous_sha + ")") << "  "
-              << event.actor << "@" << event.host << "\n";
-  }
+  std::cout << render_event_list(events);
   return 0;
 }
 
@@ -280,10 +330,21 @@ void setup_deploy_command(CLI::App& command, int& exit_code) {
   verify_app->add_option(
       "--watch", verify->watch,
       "Verification window after the gate (a critical target DOWN in it fails the deploy)");
-  verify_app->add_option("--only", verify->only, "Comma-separated targets to gate on");
+  verify_app
+      ->add_option("--only", verify->only,
+                   "Targets to gate on, comma-separated; may be repeated (default: all)")
+      ->allow_extra_args(false);
   verify_app->add_option("--actor", verify->actor,
                          "Who deploys (default: $PROBE_ACTOR, $GITHUB_ACTOR, $USER)");
   verify_app->add_option("--lock-file", verify->lock_file, "Host lock file");
+  verify_app->footer(
+      "Exit codes: 0 deployed and healthy; 1 the gate failed and there is nothing to roll back "
+      "to; 2 usage or config error (bad SHA or flag, missing rollback hook), nothing recorded; "
+      "3 failed and rolled back to a healthy previous SHA; 4 the rollback failed; 5 another "
+      "deploy or rollback holds the lock.\n"
+      "With --url the hook is PROBE_ROLLBACK_COMMAND: words as a shell splits them ('...', "
+      "\"...\", backslash; no expansion, no shell) or a JSON array; the previous SHA is "
+      "appended unless a word is {previous_sha} or {failed_sha}.");
   verify_app->callback([verify, &exit_code] { exit_code = run_verify(*verify); });
 
   auto record = std::make_shared<RecordOptions>();
@@ -296,14 +357,20 @@ void setup_deploy_command(CLI::App& command, int& exit_code) {
                          "Who (default: $PROBE_ACTOR, $GITHUB_ACTOR, $USER)");
   record_app->add_option("--details", record->details, "A JSON object of details");
   record_app->add_option("--event-id", record->event_id, "UUID (default: a new one)");
+  record_app->footer("Exit codes: 0 recorded (its event_id on stdout); 1 it could not be kept "
+                     "(database, journal or sidecar); 2 usage or config error, or the sidecar "
+                     "refused it (bad field, token).");
   record_app->callback([record, &exit_code] { exit_code = run_record(*record); });
 
   auto list = std::make_shared<ListOptions>();
   CLI::App* list_app = command.add_subcommand("list", "The deploy audit log, newest first");
   add_where(*list_app, list->where);
-  list_app->add_option("--limit", list->limit, "How many events")->check(CLI::Range(1, 10000));
+  list_app->add_option("--limit", list->limit, "How many events, 1 to 1000 (default 20)")
+      ->check(CLI::Range(1, 1000));
   list_app->add_option("--format", list->format, "text or json")
       ->check(CLI::IsMember({"text", "json"}));
+  list_app->footer("Exit codes: 0 listed; 1 the log could not be read (sidecar unreachable); 2 "
+                   "usage or config error.");
   list_app->callback([list, &exit_code] { exit_code = run_list(*list); });
 }
 

@@ -3,6 +3,7 @@
 
 #include <cerrno>
 #include <csignal>
+#include <cstdlib>
 #include <cstring>
 #include <thread>
 
@@ -14,6 +15,7 @@
 
 #include "exporters/status_json.hpp"
 #include "probe/cli/commands.hpp"
+#include "probe/cli/deploy_support.hpp"
 #include "probe/config/config_loader.hpp"
 #include "probe/util/clock.hpp"
 #include "probe/util/coalescing_worker.hpp"
@@ -53,6 +55,14 @@ void log_notes(const config::Config& config) {
     } else {
       spdlog::info("config: {}", note);
     }
+  }
+  // The sidecar never runs the rollback hook (deploy verify on the host does): only a warning.
+  const char* path = std::getenv("PATH");
+  std::string hook_problem;
+  if (!resolve_config_hook(config, path != nullptr ? path : "", &hook_problem)) {
+    spdlog::warn("config: {} (probe serve never runs it; deploy verify --config would refuse to "
+                 "start)",
+                 hook_problem);
   }
 }
 

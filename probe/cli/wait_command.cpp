@@ -1,20 +1,23 @@
 // `probe wait`: the readiness gate deploy scripts block on. Exit 0 as soon as every selected
-// critical target has passed gate.consecutive_successes times in a row, 1 at --timeout naming
-// each failing target and its last error, 2 on bad usage. Progress goes to stderr: one live
-// line per target on a TTY, plain lines on change in a pipe.
+// critical target has passed gate.consecutive_successes times in a row; 1 when it did not: at
+// --timeout, naming each failing target and its last error, or at once when the sidecar of
+// `--url` stays unreachable past a short grace (it may be restarting) — said as such, not as a
+// timeout; 2 on bad usage, including a `--url` that does not lead to a probe. Progress goes to
+// stderr (see progress.hpp).
 #include <iostream>
-#include <map>
 #include <memory>
 
 #include <unistd.h>
 
 #include "probe/cli/commands.hpp"
+#include "probe/cli/flags.hpp"
+#include "probe/cli/progress.hpp"
 #include "probe/config/config.hpp"
 #include "probe/engine/gate_runner.hpp"
 #include "probe/util/clock.hpp"
 #include "probe/util/duration.hpp"
 #include "probe/util/error.hpp"
-#include "probe/util/strings.hpp"
+#include "probe/util/terminal.hpp"
 #include "probe/util/watchdog.hpp"
 
 namespace probe::cli {
@@ -24,79 +27,8 @@ struct WaitOptions {
   std::optional<std::string> config;
   std::optional<std::string> url;
   std::optional<std::string> timeout;
-  std::string only;
+  std::vector<std::string> only;
   int successes = 0;
-};
-
-std::optional<util::Duration> duration_flag(const std::optional<std::string>& text,
-                                            const char* flag) {
-  if (!text) {
-    return std::nullopt;
-  }
-  const std::optional<util::Duration> value = util::parse_duration(*text);
-  if (!value || value->count() == 0) {
-    throw Error(std::string(flag) + ": \"" + *text + "\" is not a duration (e.g. 90s, 2m)");
-  }
-  return value;
-}
-
-std::vector<std::string> split_names(const std::string& only) {
-  std::vector<std::string> names;
-  for (const std::string& name : util::split(only, ',')) {
-    if (!util::trim(name).empty()) {
-      names.emplace_back(util::trim(name));
-    }
-  }
-  return names;
-}
-
-// Renders progress to stderr: redrawn lines on a TTY, a line per change otherwise.
-class Progress {
-public:
-  Progress() : m_tty(isatty(STDERR_FILENO) != 0) {}
-
-  void update(const std::optional<engine::GateTracker>& tracker) {
-    if (!tracker) {
-      return;
-    }
-    if (m_tty) {
-      redraw(*tracker);
-      return;
-    }
-    for (const engine::GateTarget& target : tracker->targets()) {
-      const std::string line = describe(target, tracker->required());
-      std::string& previous = m_last[target.name];
-      const std::string key = (target.last_ok ? "pass " : "fail ") +
-                              std::to_string(std::min(target.streak, tracker->required()));
-      if (key != previous && target.seen) {
-        std::cerr << "wait: " << line << "\n";
-        previous = key;
-      }
-    }
-  }
-
-private:
-  static std::string describe(const engine::GateTarget& target, int required) {
-    const std::string mark = !target.seen ? "..  " : target.last_ok ? "ok  " : "FAIL";
-    return mark + " " + target.name + " " + std::to_string(std::min(target.streak, required)) +
-           "/" + std::to_string(required) + (target.critical ? "" : " (non-critical)") +
-           (target.last_detail.empty() ? "" : "  " + util::truncate(target.last_detail, 100));
-  }
-
-  void redraw(const engine::GateTracker& tracker) {
-    if (m_drawn > 0) {
-      std::cerr << "\033[" << m_drawn << "F"; // back to the first line drawn
-    }
-    for (const engine::GateTarget& target : tracker.targets()) {
-      std::cerr << "\033[2K" << describe(target, tracker.required()) << "\n";
-    }
-    m_drawn = tracker.targets().size();
-    std::cerr.flush();
-  }
-
-  bool m_tty;
-  std::size_t m_drawn = 0;
-  std::map<std::string, std::string> m_last;
 };
 
 int run_wait(const WaitOptions& options) {
@@ -104,8 +36,12 @@ int run_wait(const WaitOptions& options) {
     throw Error("--config and --url exclude each other: gate on checks run here, or on a "
                 "running probe");
   }
-  const std::vector<std::string> only = split_names(options.only);
-  std::optional<util::Duration> timeout = duration_flag(options.timeout, "--timeout");
+  const std::vector<std::string> only = parse_only(options.only);
+  std::optional<util::Duration> timeout;
+  if (options.timeout) {
+    timeout = parse_duration_flag(*options.timeout, "--timeout", false);
+  }
+  const auto say = [](const std::string& line) { std::cerr << "wait: " << line << "\n"; };
   util::Watchdog watchdog;
   std::unique_ptr<engine::GateSource> source;
   std::optional<config::Config> config;
@@ -113,7 +49,19 @@ int run_wait(const WaitOptions& options) {
   if (options.url) {
     auto sidecar =
         std::make_unique<engine::SidecarGateSource>(*options.url, only, options.successes);
-    sidecar->discover();
+    // Never retry longer than the user allowed for the whole wait.
+    const util::Duration grace =
+        std::min(engine::k_sidecar_grace, timeout.value_or(engine::k_sidecar_grace));
+    sidecar->set_grace(grace);
+    try {
+      sidecar->discover(grace, say);
+    } catch (const Error& e) {
+      if (e.exit_code() != 1) {
+        throw; // not a probe at that URL: a usage error
+      }
+      std::cerr << "wait: not ready: " << e.what() << "\n";
+      return 1;
+    }
     poll_interval = sidecar->poll_interval().value_or(poll_interval);
     timeout = timeout ? timeout : sidecar->timeout();
     source = std::move(sidecar);
@@ -123,12 +71,16 @@ int run_wait(const WaitOptions& options) {
     timeout = timeout ? timeout : config->gate.timeout;
     const int required =
         options.successes > 0 ? options.successes : config->gate.consecutive_successes;
-    source = std::make_unique<engine::ConfigGateSource>(
+    auto checks = std::make_unique<engine::ConfigGateSource>(
         *config, only, required, checks::CheckContext{&util::system_clock(), &watchdog});
+    for (const auto& [name, why] : checks->skipped()) {
+      say(name + ": skipped, not checked here: " + why);
+    }
+    source = std::move(checks);
   }
   const util::Duration limit = timeout.value_or(util::Duration(120'000));
 
-  Progress progress;
+  Progress progress(std::cerr, "wait: ", isatty(STDERR_FILENO) != 0);
   std::optional<engine::GateTracker> tracker;
   const engine::GateOutcome outcome =
       engine::run_gate(*source, tracker, limit, poll_interval,
@@ -137,16 +89,20 @@ int run_wait(const WaitOptions& options) {
     std::cerr << "wait: ready after " << util::format_duration(outcome.waited) << "\n";
     return 0;
   }
+  if (!outcome.error.empty()) {
+    std::cerr << "wait: not ready: " << outcome.error << "\n";
+    return 1;
+  }
   std::cerr << "wait: timed out after " << util::format_duration(limit);
   if (!tracker) {
-    std::cerr << ": " << (options.url ? "could not read " + *options.url + "/status" : "") << "\n";
+    std::cerr << ": the probe at " << options.url.value_or("?") << " never answered /status\n";
     return 1;
   }
   std::cerr << "; not ready:\n";
   for (const engine::GateTarget* target : tracker->blocking()) {
     std::cerr << "  " << target->name << ": "
-              << (target->seen ? target->last_detail : "never checked") << " (" << target->streak
-              << "/" << tracker->required() << " passes in a row)\n";
+              << (target->seen ? util::terminal_safe(target->last_detail) : "never checked") << " ("
+              << target->streak << "/" << tracker->required() << " passes in a row)\n";
   }
   return 1;
 }
@@ -157,14 +113,19 @@ void setup_wait_command(CLI::App& command, int& exit_code) {
   auto options = std::make_shared<WaitOptions>();
   command.add_option("--config,-c", options->config, "Run the checks here, from this config");
   command.add_option("--url", options->url,
-                     "Gate on a running probe instead (e.g. http://probe:9464)");
+                     "Gate on a running probe instead (its base URL, e.g. http://probe:9464)");
   command.add_option("--timeout", options->timeout,
                      "Give up after this long (default: gate.timeout)");
-  command.add_option("--only", options->only, "Comma-separated targets to wait for");
+  command
+      .add_option("--only", options->only,
+                  "Targets to wait for, comma-separated; may be repeated (default: all)")
+      ->allow_extra_args(false);
   command
       .add_option("--successes", options->successes,
                   "Passes in a row required (default: gate.consecutive_successes)")
       ->check(CLI::Range(1, 1000));
+  command.footer("Exit codes: 0 ready; 1 not ready (timed out, or the --url sidecar unreachable "
+                 "for 10s); 2 usage or config error (also a --url that is not a probe).");
   command.callback([options, &exit_code] { exit_code = run_wait(*options); });
 }
 

@@ -3,6 +3,7 @@
 
 #include "probe/deploy/event_store.hpp"
 #include "probe/util/duration.hpp"
+#include "probe/util/strings.hpp"
 
 namespace probe::deploy {
 namespace {
@@ -33,6 +34,18 @@ private:
   std::optional<std::string> m_revision_before;
 };
 
+// The last `count` lines of `text`.
+std::vector<std::string> last_lines(const std::string& text, std::size_t count) {
+  std::vector<std::string> lines = util::split(text, '\n');
+  while (!lines.empty() && lines.back().empty()) {
+    lines.pop_back();
+  }
+  if (lines.size() > count) {
+    lines.erase(lines.begin(), lines.end() - static_cast<std::ptrdiff_t>(count));
+  }
+  return lines;
+}
+
 nlohmann::json failing_json(const std::vector<std::pair<std::string, std::string>>& failing) {
   nlohmann::json list = nlohmann::json::array();
   for (const auto& [target, error] : failing) {
@@ -59,10 +72,16 @@ DeployEvent Verify::record(const std::string& kind, const std::string& sha,
 std::vector<std::pair<std::string, std::string>> Verify::gate_and_watch(const char* what) {
   const GateResult gate = m_wiring.gate();
   if (!gate.open) {
-    say(std::string(what) + ": gate failed after " + util::format_duration(gate.waited));
-    return gate.failing.empty()
-               ? std::vector<std::pair<std::string, std::string>>{{"gate", "timed out"}}
-               : gate.failing;
+    const auto failing =
+        gate.failing.empty()
+            ? std::vector<std::pair<std::string, std::string>>{{"gate", "timed out"}}
+            : gate.failing;
+    say(std::string(what) + ": gate failed after " + util::format_duration(gate.waited) +
+        "; not ready:");
+    for (const auto& [target, error] : failing) {
+      say("  " + target + ": " + error);
+    }
+    return failing;
   }
   say(std::string(what) + ": gate passed after " + util::format_duration(gate.waited));
   if (m_request.watch.count() > 0 && m_wiring.watch) {
@@ -73,7 +92,10 @@ std::vector<std::pair<std::string, std::string>> Verify::gate_and_watch(const ch
                            colon == std::string::npos ? "down" : down.substr(colon + 2));
     }
     if (!failing.empty()) {
-      say(std::string(what) + ": a critical target went DOWN in the verification window");
+      say(std::string(what) + ": a critical target went DOWN in the verification window:");
+      for (const auto& [target, error] : failing) {
+        say("  " + target + ": " + error);
+      }
     }
     return failing;
   }
@@ -98,8 +120,9 @@ int Verify::roll_back(const std::string& previous) {
   const std::vector<DeployEvent> log = m_wiring.events->recent(1000);
   record("rollback_started", previous, failed, {{"failed_sha", failed}});
   if (m_wiring.rollback.command.empty()) {
-    record("rollback_failed", previous, failed,
-           {{"error", "no deploy.rollback.command configured"}});
+    const std::string why = "no rollback hook: " + m_wiring.rollback_origin + " is not set";
+    say("rollback failed: " + why);
+    record("rollback_failed", previous, failed, {{"error", why}});
     return k_rollback_failed;
   }
   const std::vector<std::string> argv = util::substitute_placeholders(
@@ -115,6 +138,14 @@ int Verify::roll_back(const std::string& previous) {
         : hook.timed_out   ? "timed out after " + util::format_duration(m_wiring.rollback.timeout)
         : hook.signal != 0 ? "killed by signal " + std::to_string(hook.signal)
                            : "exited " + std::to_string(hook.exit_code);
+    say("rollback failed: the hook (" + m_wiring.rollback_origin + ") " + why);
+    const std::vector<std::string> tail = last_lines(hook.output_tail, 10);
+    if (!tail.empty()) {
+      say("the hook's last output:");
+      for (const std::string& line : tail) {
+        say("  | " + line);
+      }
+    }
     record("rollback_failed", previous, failed,
            {{"error", "rollback hook " + why},
             {"exit_code", hook.exit_code},

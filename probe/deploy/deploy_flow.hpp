@@ -41,7 +41,9 @@ public:
 
 struct GateResult {
   bool open = false;
-  std::vector<std::pair<std::string, std::string>> failing; // target, last error
+  // The targets that failed the gate and their last error (never a passing target's success
+  // text); ("probe", why) when the gate could not read its source at all.
+  std::vector<std::pair<std::string, std::string>> failing;
   std::chrono::milliseconds waited{0};
 };
 
@@ -60,6 +62,8 @@ struct VerifyWiring {
   std::function<std::vector<std::string>(std::chrono::milliseconds window)> watch;
   util::CommandRunner* runner = nullptr;
   config::Rollback rollback;
+  // Where `rollback` came from, for messages: the config key or the environment variable.
+  std::string rollback_origin = "deploy.rollback.command";
   std::function<void(const DeployEvent&)> notify; // may be empty
   std::function<void(const std::string&)> log;    // progress lines; may be empty
 };

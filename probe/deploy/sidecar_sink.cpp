@@ -1,76 +1,68 @@
 // Deploy events over the sidecar's HTTP API; see sidecar_sink.hpp.
 #include "probe/deploy/sidecar_sink.hpp"
 
-#include <httplib.h>
-
+#include "probe/util/duration.hpp"
 #include "probe/util/error.hpp"
-#include "probe/util/url.hpp"
 
 namespace probe::deploy {
 namespace {
 
-httplib::Client client_for(const std::string& url) {
-  std::string error;
-  const util::Url parsed = *util::parse_http_url(url, &error);
-  httplib::Client client(parsed.base());
-  client.set_connection_timeout(std::chrono::seconds(3));
-  client.set_read_timeout(std::chrono::seconds(15)); // the sidecar may wait for its database
-  return client;
-}
+constexpr std::chrono::seconds k_read_timeout{15}; // the sidecar may wait for its database
 
-std::string path_prefix(const std::string& url) {
-  std::string error;
-  const std::string path = util::parse_http_url(url, &error)->path_and_query;
-  return path == "/" ? "" : path;
+// A refusal (4xx: a bad field, the token, not a probe) is the caller's to fix: exit 2, as for a
+// usage error; an unreachable or failing sidecar is exit 1.
+int exit_code_for(const engine::SidecarAnswer& answer) {
+  return answer.status >= 400 && answer.status < 500 ? 2 : 1;
 }
 
 } // namespace
 
-SidecarEventSink::SidecarEventSink(std::string url, std::string token)
-    : m_url(std::move(url)), m_token(std::move(token)) {
-  while (!m_url.empty() && m_url.back() == '/') {
-    m_url.pop_back();
-  }
-  std::string error;
-  if (!util::parse_http_url(m_url, &error)) {
-    throw Error("--url: " + error);
-  }
-}
+SidecarEventSink::SidecarEventSink(std::string_view url, std::string token,
+                                   std::function<void(const std::string&)> log)
+    : m_client(url), m_token(std::move(token)), m_log(std::move(log)) {}
 
 void SidecarEventSink::record(const DeployEvent& event) {
-  httplib::Client client = client_for(m_url);
-  const httplib::Headers headers{{"Authorization", "Bearer " + m_token}};
-  const httplib::Result result =
-      client.Post(path_prefix(m_url) + "/deploys", headers,
-                  to_json(event).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
-                  "application/json");
-  if (!result) {
-    throw Error("POST " + m_url + "/deploys: " + httplib::to_string(result.error()), 1);
-  }
-  if (result->status != 200 && result->status != 201) {
-    throw Error("POST " + m_url + "/deploys: " + std::to_string(result->status) + " " +
-                    result->body.substr(0, 300),
-                1);
+  const std::string body =
+      to_json(event).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  const engine::SidecarAnswer answer = engine::SidecarClient::with_retries(
+      [&] { return m_client.post("/deploys", m_token, body, k_read_timeout); },
+      engine::k_sidecar_grace,
+      [this](const std::string& problem) {
+        if (m_log) {
+          m_log(problem + "; retrying for up to " + util::format_duration(engine::k_sidecar_grace));
+        }
+      });
+  if (!answer.ok()) {
+    throw Error(answer.problem + (answer.status == 401 ? " (PROBE_TOKEN must be the sidecar's "
+                                                         "deploy.token)"
+                                                       : ""),
+                exit_code_for(answer));
   }
 }
 
 std::vector<DeployEvent> SidecarEventSink::recent(std::size_t limit) {
-  httplib::Client client = client_for(m_url);
-  const httplib::Result result =
-      client.Get(path_prefix(m_url) + "/deploys?limit=" + std::to_string(limit));
-  if (!result || result->status != 200) {
-    throw Error("GET " + m_url + "/deploys: " +
-                    (result ? std::to_string(result->status) : httplib::to_string(result.error())),
-                1);
+  const std::string path = "/deploys?limit=" + std::to_string(limit);
+  const engine::SidecarAnswer answer = engine::SidecarClient::with_retries(
+      [&] { return m_client.get(path, k_read_timeout); }, engine::k_sidecar_grace,
+      [this](const std::string& problem) {
+        if (m_log) {
+          m_log(problem + "; retrying for up to " + util::format_duration(engine::k_sidecar_grace));
+        }
+      });
+  if (!answer.ok()) {
+    throw Error(answer.problem, exit_code_for(answer));
   }
-  const nlohmann::json body = nlohmann::json::parse(result->body, nullptr, false);
+  const nlohmann::json body = nlohmann::json::parse(answer.body, nullptr, false);
+  if (!body.is_object() || !body.contains("events") || !body["events"].is_array()) {
+    throw Error("GET " + m_client.url() + path + ": the answer is not probe's event list (is " +
+                    m_client.url() + " a probe serve?)",
+                2);
+  }
   std::vector<DeployEvent> events;
-  if (body.is_object() && body.contains("events") && body["events"].is_array()) {
-    for (const nlohmann::json& item : body["events"]) {
-      std::string error;
-      if (std::optional<DeployEvent> event = from_json(item, false, &error)) {
-        events.push_back(std::move(*event));
-      }
+  for (const nlohmann::json& item : body["events"]) {
+    std::string error;
+    if (std::optional<DeployEvent> event = from_json(item, false, &error)) {
+      events.push_back(std::move(*event));
     }
   }
   return events;

@@ -65,6 +65,23 @@ std::vector<const GateTarget*> GateTracker::down() const {
   return out;
 }
 
+std::vector<std::pair<std::string, std::string>> GateTracker::failing() const {
+  std::vector<std::pair<std::string, std::string>> failed;
+  std::vector<std::pair<std::string, std::string>> building;
+  for (const GateTarget* target : blocking()) {
+    if (!target->seen) {
+      failed.emplace_back(target->name, "never checked");
+    } else if (!target->last_ok) {
+      failed.emplace_back(target->name, target->last_detail);
+    } else {
+      building.emplace_back(target->name, std::to_string(target->streak) + "/" +
+                                              std::to_string(m_required) +
+                                              " passes in a row when the gate ended");
+    }
+  }
+  return failed.empty() ? building : failed;
+}
+
 std::vector<const GateTarget*> GateTracker::blocking() const {
   std::vector<const GateTarget*> out;
   for (const GateTarget& target : m_targets) {

@@ -6,6 +6,7 @@
 
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace probe::engine {
@@ -40,6 +41,11 @@ public:
   bool open() const;
   // Critical targets still holding the gate shut.
   std::vector<const GateTarget*> blocking() const;
+  // Why the gate is shut, per target, for a person and the audit log: the blocking targets
+  // whose last check failed (or that were never checked) with their last error. Only when
+  // every blocking target's last check passed (they were still building their streak) are
+  // those listed, as "2/3 passes in a row", never with a success text as their error.
+  std::vector<std::pair<std::string, std::string>> failing() const;
   const std::vector<GateTarget>& targets() const { return m_targets; }
   int required() const { return m_required; }
 

@@ -4,108 +4,143 @@
 #include <algorithm>
 #include <thread>
 
-#include <httplib.h>
 #include <nlohmann/json.hpp>
 
 #include "probe/util/duration.hpp"
 #include "probe/util/error.hpp"
-#include "probe/util/url.hpp"
+#include "probe/util/terminal.hpp"
 
 namespace probe::engine {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// /status may wait behind a reload's lock; five seconds is a sidecar in trouble.
+constexpr std::chrono::seconds k_status_timeout{5};
+
+} // namespace
 
 ConfigGateSource::ConfigGateSource(const config::Config& config,
                                    const std::vector<std::string>& only, int required,
                                    const checks::CheckContext& context)
     : m_checks(make_checks(select_targets(config, only), context)), m_required(required) {}
 
+std::vector<std::pair<std::string, std::string>> ConfigGateSource::skipped() const {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const TargetCheck& check : m_checks) {
+    if (!check.check) {
+      out.emplace_back(check.target->name, check.skipped);
+    }
+  }
+  return out;
+}
+
 void ConfigGateSource::poll(std::optional<GateTracker>& tracker) {
   if (!tracker) {
     std::vector<std::pair<std::string, bool>> names;
     for (const TargetCheck& check : m_checks) {
-      names.emplace_back(check.target->name, check.target->critical);
+      if (check.check) {
+        names.emplace_back(check.target->name, check.target->critical);
+      }
     }
     tracker.emplace(names, m_required);
   }
   for (const TargetResult& result : run_once(m_checks)) {
-    tracker->observe(result.target->name, result.result.ok(), result.result.detail,
-                     result.target->failure_threshold);
+    if (result.skipped.empty()) {
+      tracker->observe(result.target->name, result.result.ok(), result.result.detail,
+                       result.target->failure_threshold);
+    }
   }
 }
 
-SidecarGateSource::SidecarGateSource(std::string url, std::vector<std::string> only, int required)
-    : m_url(std::move(url)), m_only(std::move(only)), m_required(required) {
-  while (!m_url.empty() && m_url.back() == '/') {
-    m_url.pop_back();
-  }
-  std::string error;
-  if (!util::parse_http_url(m_url, &error)) {
-    throw Error("--url: " + error);
-  }
-}
+SidecarGateSource::SidecarGateSource(std::string_view url, std::vector<std::string> only,
+                                     int required)
+    : m_client(url), m_only(std::move(only)), m_required(required) {}
 
-std::optional<std::string> SidecarGateSource::fetch_status(std::string* error) {
-  std::string parse_error;
-  const util::Url url = *util::parse_http_url(m_url, &parse_error);
-  httplib::Client client(url.base());
-  client.set_connection_timeout(std::chrono::seconds(2));
-  client.set_read_timeout(std::chrono::seconds(5));
-  std::string prefix = url.path_and_query == "/" ? "" : url.path_and_query;
-  const httplib::Result result = client.Get(prefix + "/status");
-  if (!result) {
-    *error = "cannot reach probe at " + m_url + ": " + httplib::to_string(result.error());
+std::optional<nlohmann::json> SidecarGateSource::fetch_status(std::string* problem,
+                                                              bool* retryable) const {
+  const SidecarAnswer answer = m_client.get("/status", k_status_timeout);
+  *retryable = answer.retryable;
+  if (!answer.ok()) {
+    *problem = answer.problem;
     return std::nullopt;
   }
-  if (result->status != 200) {
-    *error = "probe at " + m_url + " answered /status with " + std::to_string(result->status);
+  nlohmann::json status = nlohmann::json::parse(answer.body, nullptr, false);
+  if (status.is_discarded() || !status.is_object() || !status.contains("targets") ||
+      !status["targets"].is_array()) {
+    *problem = "GET " + m_client.url() + "/status: the answer is not probe's status JSON (is " +
+               m_client.url() + " a probe serve?)";
     return std::nullopt;
   }
-  return result->body;
+  return status;
 }
 
-void SidecarGateSource::discover() {
-  std::string error;
-  const std::optional<std::string> body = fetch_status(&error);
-  if (!body) {
-    return;
+void SidecarGateSource::discover(std::chrono::milliseconds grace,
+                                 const std::function<void(const std::string&)>& say) {
+  std::optional<nlohmann::json> status;
+  std::string problem;
+  bool retryable = false;
+  const SidecarAnswer answer = SidecarClient::with_retries(
+      [&] {
+        SidecarAnswer round;
+        status = fetch_status(&round.problem, &round.retryable);
+        round.status = status ? 200 : 0;
+        return round;
+      },
+      grace,
+      [&](const std::string& first) {
+        if (say) {
+          say(first + "; retrying for up to " + util::format_duration(grace));
+        }
+      });
+  if (!status) {
+    problem = answer.problem;
+    retryable = answer.retryable;
+    // Unreachable: the gate cannot pass (exit 1). Not a probe: the URL is wrong (exit 2).
+    throw Error(problem, retryable ? 1 : 2);
   }
-  const nlohmann::json status = nlohmann::json::parse(*body, nullptr, false);
-  if (status.is_discarded() || !status.contains("gate")) {
-    return;
-  }
-  const nlohmann::json& gate = status["gate"];
-  if (gate.contains("poll_interval_ms")) {
+  const nlohmann::json gate = status->value("gate", nlohmann::json::object());
+  if (gate.contains("poll_interval_ms") && gate["poll_interval_ms"].is_number_integer()) {
     m_poll_interval = std::chrono::milliseconds(gate["poll_interval_ms"].get<long long>());
   }
-  if (gate.contains("timeout_ms")) {
+  if (gate.contains("timeout_ms") && gate["timeout_ms"].is_number_integer()) {
     m_timeout = std::chrono::milliseconds(gate["timeout_ms"].get<long long>());
   }
-  if (m_required <= 0 && gate.contains("consecutive_successes")) {
+  if (m_required <= 0 && gate.contains("consecutive_successes") &&
+      gate["consecutive_successes"].is_number_integer()) {
     m_required = gate["consecutive_successes"].get<int>();
   }
 }
 
 void SidecarGateSource::poll(std::optional<GateTracker>& tracker) {
-  std::string error;
-  const std::optional<std::string> body = fetch_status(&error);
-  const nlohmann::json status =
-      body ? nlohmann::json::parse(*body, nullptr, false) : nlohmann::json();
-  if (!body || status.is_discarded() || !status.contains("targets")) {
-    const std::string problem =
-        body ? "probe at " + m_url + " sent a /status that is not JSON" : error;
+  std::string problem;
+  bool retryable = false;
+  const std::optional<nlohmann::json> status = fetch_status(&problem, &retryable);
+  if (!status) {
     if (tracker) {
       for (const GateTarget& target : tracker->targets()) {
         tracker->set_streak(target.name, 0, false, problem);
       }
     }
-    m_last_error = problem;
+    const Clock::time_point now = Clock::now();
+    if (!m_failing_since) {
+      m_failing_since = now;
+    }
+    if (!retryable) {
+      m_gave_up = problem;
+    } else if (now - *m_failing_since >= m_grace) {
+      m_gave_up = problem + " (for " + util::format_duration(m_grace) + ")";
+    }
     return;
   }
+  m_failing_since.reset();
   if (!tracker) {
     if (m_required <= 0) {
-      m_required = status.contains("gate") ? status["gate"].value("consecutive_successes", 3) : 3;
+      const nlohmann::json gate = status->value("gate", nlohmann::json::object());
+      m_required = gate.value("consecutive_successes", 3);
     }
     std::vector<std::pair<std::string, bool>> names;
-    for (const nlohmann::json& target : status["targets"]) {
+    for (const nlohmann::json& target : (*status)["targets"]) {
       const std::string name = target.value("name", "");
       if (m_only.empty() || std::find(m_only.begin(), m_only.end(), name) != m_only.end()) {
         names.emplace_back(name, target.value("critical", true));
@@ -114,13 +149,14 @@ void SidecarGateSource::poll(std::optional<GateTracker>& tracker) {
     }
     for (const std::string& name : m_only) {
       if (m_baseline.count(name) == 0) {
-        throw Error("--only: the probe at " + m_url + " has no target named \"" + name + "\"");
+        throw Error("--only: the probe at " + m_client.url() + " has no target named \"" + name +
+                    "\"");
       }
     }
     tracker.emplace(names, m_required);
     return; // results from before the gate began do not count
   }
-  for (const nlohmann::json& target : status["targets"]) {
+  for (const nlohmann::json& target : (*status)["targets"]) {
     const std::string name = target.value("name", "");
     const auto baseline = m_baseline.find(name);
     if (baseline == m_baseline.end()) {
@@ -130,21 +166,29 @@ void SidecarGateSource::poll(std::optional<GateTracker>& tracker) {
     const long long streak = std::min<long long>(target.value("consecutive_successes", 0), fresh);
     const bool ok = target.value("last_result", "") == "success";
     const nlohmann::json detail = target.contains("last_detail") ? target["last_detail"] : nullptr;
+    // The sidecar's own debounced state (failure_threshold applied): DOWN seen in a check made
+    // since the gate began fails a verification window.
+    const bool down = fresh > 0 && target.value("state", "") == "down";
     tracker->set_streak(name, static_cast<int>(std::max(0LL, streak)), ok && fresh > 0,
                         fresh <= 0           ? "waiting for a fresh check"
                         : detail.is_string() ? detail.get<std::string>()
-                                             : "");
+                                             : "",
+                        down);
   }
 }
 
-std::vector<std::string> run_watch(GateSource& source, std::optional<GateTracker>& tracker,
-                                   std::chrono::milliseconds window,
-                                   std::chrono::milliseconds poll_interval) {
-  using Clock = std::chrono::steady_clock;
+std::vector<std::string>
+run_watch(GateSource& source, std::optional<GateTracker>& tracker, std::chrono::milliseconds window,
+          std::chrono::milliseconds poll_interval,
+          const std::function<void(const std::optional<GateTracker>&, std::chrono::milliseconds)>&
+              progress) {
   const Clock::time_point end = Clock::now() + window;
   while (Clock::now() < end) {
     const Clock::time_point round_start = Clock::now();
     source.poll(tracker);
+    if (const std::string problem = source.gave_up(); !problem.empty()) {
+      return {"probe: " + problem};
+    }
     if (tracker) {
       std::vector<std::string> down;
       for (const GateTarget* target : tracker->down()) {
@@ -154,6 +198,10 @@ std::vector<std::string> run_watch(GateSource& source, std::optional<GateTracker
         return down;
       }
     }
+    if (progress) {
+      progress(tracker, std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::max(Clock::duration::zero(), end - Clock::now())));
+    }
     std::this_thread::sleep_until(std::min(round_start + poll_interval, end));
   }
   return {};
@@ -162,7 +210,6 @@ std::vector<std::string> run_watch(GateSource& source, std::optional<GateTracker
 GateOutcome run_gate(GateSource& source, std::optional<GateTracker>& tracker,
                      std::chrono::milliseconds timeout, std::chrono::milliseconds poll_interval,
                      const std::function<void(const std::optional<GateTracker>&)>& progress) {
-  using Clock = std::chrono::steady_clock;
   const Clock::time_point start = Clock::now();
   const Clock::time_point deadline = start + timeout;
   GateOutcome outcome;
@@ -177,7 +224,8 @@ GateOutcome run_gate(GateSource& source, std::optional<GateTracker>& tracker,
       outcome.open = true;
       return outcome;
     }
-    if (Clock::now() >= deadline) {
+    outcome.error = source.gave_up();
+    if (!outcome.error.empty() || Clock::now() >= deadline) {
       return outcome;
     }
     // Rounds start every poll_interval; one that ran long is followed at once.

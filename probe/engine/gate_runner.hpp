@@ -1,7 +1,9 @@
 // The readiness gate's loop, shared by `probe wait` and `probe deploy verify`: poll a source
 // every `poll_interval` (start to start) until the tracker opens or `timeout` passes. Two
 // sources: checks run here from the config, or a running sidecar's /status (URL mode), so a
-// deploy script on the host can gate on the sidecar without a database connection.
+// deploy script on the host can gate on the sidecar without a database connection. A sidecar
+// that cannot be reached is retried for a grace period (it may be restarting) and then ends the
+// gate with the reason; one that is not a probe ends it at once.
 #pragma once
 
 #include <chrono>
@@ -10,9 +12,12 @@
 #include <optional>
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 #include "probe/config/config.hpp"
 #include "probe/engine/gate.hpp"
 #include "probe/engine/run_once.hpp"
+#include "probe/engine/sidecar_client.hpp"
 
 namespace probe::engine {
 
@@ -22,6 +27,9 @@ public:
   // One round of observations into `tracker`; creates the tracker on the first round that
   // knows the targets. Throws probe::Error on a problem no retry can fix (unknown --only name).
   virtual void poll(std::optional<GateTracker>& tracker) = 0;
+  // Set when no further poll can help (the sidecar unreachable past its grace, or not a
+  // probe): the problem, which ends the gate and the watch. Empty otherwise.
+  virtual std::string gave_up() const { return {}; }
 };
 
 // Runs the selected targets' checks itself, every round, concurrently.
@@ -30,6 +38,9 @@ public:
   ConfigGateSource(const config::Config& config, const std::vector<std::string>& only, int required,
                    const checks::CheckContext& context);
   void poll(std::optional<GateTracker>& tracker) override;
+  // The selected targets that cannot be checked here (push heartbeats), with the reason; they
+  // are left out of the gate.
+  std::vector<std::pair<std::string, std::string>> skipped() const;
 
 private:
   std::vector<TargetCheck> m_checks;
@@ -40,30 +51,42 @@ private:
 // state from before a deploy cannot open the gate.
 class SidecarGateSource final : public GateSource {
 public:
-  // `required` <= 0 takes the sidecar's own gate.consecutive_successes.
-  SidecarGateSource(std::string url, std::vector<std::string> only, int required);
+  // `required` <= 0 takes the sidecar's own gate.consecutive_successes. Throws probe::Error
+  // (exit 2) for a URL that cannot be a sidecar's.
+  SidecarGateSource(std::string_view url, std::vector<std::string> only, int required);
   void poll(std::optional<GateTracker>& tracker) override;
+  std::string gave_up() const override { return m_gave_up; }
   // The sidecar's gate.poll_interval / gate.timeout, once known.
   std::optional<std::chrono::milliseconds> poll_interval() const { return m_poll_interval; }
   std::optional<std::chrono::milliseconds> timeout() const { return m_timeout; }
-  // Fetches /status once to learn the sidecar's gate settings (best effort).
-  void discover();
+  // Reads /status once to learn the sidecar's gate settings, retrying an unreachable sidecar
+  // for `grace` (telling `say` once that it retries). Throws probe::Error: exit 1 when it
+  // stays unreachable, 2 when the URL does not lead to a probe (404, not JSON).
+  void discover(std::chrono::milliseconds grace,
+                const std::function<void(const std::string&)>& say = {});
+  // How long failures in a row are tolerated during the gate (default k_sidecar_grace).
+  void set_grace(std::chrono::milliseconds grace) { m_grace = grace; }
+  const std::string& url() const { return m_client.url(); }
 
 private:
-  std::optional<std::string> fetch_status(std::string* error);
+  // The parsed /status, or nullopt with `problem` and `retryable` set.
+  std::optional<nlohmann::json> fetch_status(std::string* problem, bool* retryable) const;
 
-  std::string m_url;
+  SidecarClient m_client;
   std::vector<std::string> m_only;
   int m_required;
   std::map<std::string, long long> m_baseline; // checks count when the gate began
   std::optional<std::chrono::milliseconds> m_poll_interval;
   std::optional<std::chrono::milliseconds> m_timeout;
-  std::string m_last_error;
+  std::chrono::milliseconds m_grace = k_sidecar_grace;
+  std::optional<std::chrono::steady_clock::time_point> m_failing_since;
+  std::string m_gave_up;
 };
 
 struct GateOutcome {
   bool open = false;
   std::chrono::milliseconds waited{0};
+  std::string error; // the source gave up: why (the gate did not time out)
 };
 
 // Polls `source` until the gate opens or `timeout` passes; `progress` is called after every
@@ -73,9 +96,13 @@ GateOutcome run_gate(GateSource& source, std::optional<GateTracker>& tracker,
                      const std::function<void(const std::optional<GateTracker>&)>& progress);
 
 // The verification window after a passed gate: keeps polling for `window` and returns the
-// critical targets that went DOWN ("name: last error"), or nothing when all stayed up.
-std::vector<std::string> run_watch(GateSource& source, std::optional<GateTracker>& tracker,
-                                   std::chrono::milliseconds window,
-                                   std::chrono::milliseconds poll_interval);
+// critical targets that went DOWN ("name: last error"), or nothing when all stayed up; a source
+// that gives up fails the window too ("probe: why"). `progress` (may be empty) is called after
+// every round with the tracker and the time left.
+std::vector<std::string>
+run_watch(GateSource& source, std::optional<GateTracker>& tracker, std::chrono::milliseconds window,
+          std::chrono::milliseconds poll_interval,
+          const std::function<void(const std::optional<GateTracker>&, std::chrono::milliseconds)>&
+              progress = {});
 
 } // namespace probe::engine

@@ -10,12 +10,26 @@
 
 namespace probe::engine {
 
+std::string not_checkable_here(const config::Target& target) {
+  const auto* heartbeat = std::get_if<config::HeartbeatTarget>(&target.spec);
+  if (heartbeat != nullptr && heartbeat->source == config::HeartbeatSource::push) {
+    return "push heartbeats are received by probe serve; read this target there (GET /status, "
+           "probe wait --url)";
+  }
+  return {};
+}
+
 std::vector<TargetCheck> make_checks(const std::vector<const config::Target*>& targets,
                                      const checks::CheckContext& context) {
   std::vector<TargetCheck> out;
   out.reserve(targets.size());
   for (const config::Target* target : targets) {
-    out.push_back(TargetCheck{target, checks::make_check(*target, context)});
+    std::string skipped = not_checkable_here(*target);
+    if (!skipped.empty()) {
+      out.push_back(TargetCheck{target, nullptr, std::move(skipped)});
+    } else {
+      out.push_back(TargetCheck{target, checks::make_check(*target, context), {}});
+    }
   }
   return out;
 }
@@ -26,6 +40,12 @@ std::vector<TargetResult> run_once(std::vector<TargetCheck>& checks, std::size_t
   auto worker = [&] {
     for (std::size_t i = next++; i < checks.size(); i = next++) {
       const config::Target& target = *checks[i].target;
+      if (!checks[i].check) {
+        results[i] = TargetResult{
+            &target, checks::make_result(checks::CheckStatus::error, checks[i].skipped, "skipped"),
+            checks[i].skipped};
+        continue;
+      }
       checks::CheckResult result;
       try {
         result = checks[i].check->run(target.timeout);
@@ -34,7 +54,7 @@ std::vector<TargetResult> run_once(std::vector<TargetCheck>& checks, std::size_t
         // target's failure.
         result = checks::make_result(checks::CheckStatus::error, e.what(), "error");
       }
-      results[i] = TargetResult{&target, std::move(result)};
+      results[i] = TargetResult{&target, std::move(result), {}};
     }
   };
   const std::size_t threads = std::min(checks.size(), std::max<std::size_t>(1, max_parallel));

@@ -1,5 +1,8 @@
 // Checks a set of targets once, concurrently: `probe check` and the config-mode readiness gate
 // use it. Wall time is about the slowest target's, since every check honours its own timeout.
+// A target that only `probe serve` can judge (a push heartbeat: the beats arrive at the
+// sidecar) is not run here but reported as skipped, with the reason, so a one-shot command
+// neither fails on it nor pretends it passed.
 #pragma once
 
 #include <memory>
@@ -12,15 +15,22 @@ namespace probe::engine {
 
 struct TargetCheck {
   const config::Target* target = nullptr;
-  std::unique_ptr<checks::Check> check;
+  std::unique_ptr<checks::Check> check; // null when the target cannot be checked here
+  std::string skipped;                  // why not, when `check` is null
 };
 
 struct TargetResult {
   const config::Target* target = nullptr;
   checks::CheckResult result;
+  // Not checked, and why ("push heartbeats are received by probe serve; ..."); empty when the
+  // check ran. A skipped target counts neither as passed nor as failed.
+  std::string skipped;
 };
 
-// Builds one check per target in `targets`.
+// Why `target` cannot be checked by a one-shot command, or empty when it can.
+std::string not_checkable_here(const config::Target& target);
+
+// Builds one check per target in `targets` (none, with the reason, for one it cannot check).
 std::vector<TargetCheck> make_checks(const std::vector<const config::Target*>& targets,
                                      const checks::CheckContext& context);
 

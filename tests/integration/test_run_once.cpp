@@ -142,9 +142,9 @@ TEST_F(RunOnceTest, ThrowingCheckBecomesAnErrorResultAndOthersStillRun) {
       fakes::http_target("api", api.url("/health"), 1s),
   };
   std::vector<engine::TargetCheck> checks;
-  checks.push_back(engine::TargetCheck{&targets.front(), std::make_unique<ThrowingCheck>()});
+  checks.push_back(engine::TargetCheck{&targets.front(), std::make_unique<ThrowingCheck>(), {}});
   checks.push_back(
-      engine::TargetCheck{&targets.back(), checks::make_check(targets.back(), m_context)});
+      engine::TargetCheck{&targets.back(), checks::make_check(targets.back(), m_context), {}});
 
   const std::vector<engine::TargetResult> results = engine::run_once(checks);
 

@@ -281,7 +281,7 @@ for env_file in "${env_files[@]}"; do
   while IFS= read -r line; do
     settings+=("$line")
   done < <(grep -E '^[A-Za-z_][A-Za-z0-9_]*=' "$env_file")
-  env -i PATH="$PATH" "${settings[@]}" "$probe" config check --config "$deploy/probe.yaml" >"$work/resolved" 2>&1 ||
+  env -i PATH="$PATH" "${settings[@]}" "$probe" config check --sidecar --config "$deploy/probe.yaml" >"$work/resolved" 2>&1 ||
     { cat "$work/resolved" >&2; fail "probe config check deploy/probe.yaml with $env_file"; }
   if grep -qF "$(env_value "$env_file" PROBE_TOKEN)" "$work/resolved"; then
     fail "probe config check printed PROBE_TOKEN"

@@ -200,7 +200,7 @@ kill_runs() { # COUNT SPAN SHA_PREFIX KEPT
 # every complete line is an event and at most a torn last line is skipped (with a warning).
 journal_parses() { # WHAT
   local lines skipped
-  "$probe" deploy list --config "$work/record.yaml" --limit 10000 --format json \
+  "$probe" deploy list --config "$work/record.yaml" --limit 1000 --format json \
     >"$work/list.json" 2>"$work/list.err" || fail "$1: deploy list failed: $(cat "$work/list.err")"
   lines=$(wc -l <"$journal")
   skipped=$(grep -c 'line skipped' "$work/list.err" || true)

@@ -135,7 +135,8 @@ TEST(DeployFlow, NoHookConfiguredIsRollbackFailed) {
   flow.gates = {false};
   flow.wiring.rollback.command.clear();
   EXPECT_EQ(flow.verify("bbbbbbb", "aaaaaaa"), k_rollback_failed);
-  EXPECT_EQ(flow.sink.events.back().details["error"], "no deploy.rollback.command configured");
+  EXPECT_EQ(flow.sink.events.back().details["error"],
+            "no rollback hook: deploy.rollback.command is not set");
 }
 
 TEST(DeployFlow, UnhealthyAfterTheRollbackIsRollbackFailed) {

@@ -61,14 +61,16 @@ protected:
     CheckResult api =
         make_check_result(CheckStatus::success, nanoseconds(12'345'678), "GET /health -> 200");
     api.http_status = 200;
-    report.results.push_back({&m_api, api});
-    report.results.push_back(
-        {&m_db, make_check_result(CheckStatus::timeout, nanoseconds(2'000'000'000),
-                                  "no answer within 2s", "timeout")});
+    report.results.push_back({&m_api, api, {}});
+    report.results.push_back({&m_db,
+                              make_check_result(CheckStatus::timeout, nanoseconds(2'000'000'000),
+                                                "no answer within 2s", "timeout"),
+                              {}});
     report.results.push_back(
         {&m_cache,
          make_check_result(CheckStatus::failure, nanoseconds(420'000),
-                           "connect cache:6379: connection refused", "connection_refused")});
+                           "connect cache:6379: connection refused", "connection_refused"),
+         {}});
     return report;
   }
 
@@ -76,7 +78,7 @@ protected:
     Report report;
     report.wall = result.latency;
     report.started_at = fixed_start();
-    report.results.push_back({&target, std::move(result)});
+    report.results.push_back({&target, std::move(result), {}});
     return report;
   }
 
@@ -458,6 +460,59 @@ TEST_F(ReportTest, JunitKeepsValidUtf8) {
   const std::string xml =
       render_junit(single(m_db, make_check_result(CheckStatus::failure, nanoseconds(0), detail)));
   EXPECT_NE(xml.find(detail), std::string::npos);
+  EXPECT_EQ(xml_problem(xml), "");
+}
+
+// --- skipped (issue 15): a push heartbeat cannot be judged by a one-shot command ------------
+
+Report with_skipped_bot(const config::Target& api, const config::Target& bot) {
+  Report report;
+  report.wall = nanoseconds(1'000'000);
+  report.started_at = fixed_start();
+  report.results.push_back(
+      {&api,
+       make_check_result(CheckStatus::success, nanoseconds(1'000'000), "GET /health -> 200"),
+       {}});
+  report.results.push_back(
+      {&bot,
+       make_check_result(CheckStatus::error, nanoseconds(0), "push heartbeats ...", "skipped"),
+       "push heartbeats are received by probe serve"});
+  return report;
+}
+
+TEST_F(ReportTest, ASkippedCriticalTargetDoesNotFailTheRun) {
+  EXPECT_TRUE(report_passed(with_skipped_bot(m_api, m_bot)));
+}
+
+TEST_F(ReportTest, TextShowsASkippedTargetAndWhy) {
+  EXPECT_EQ(render_text(with_skipped_bot(m_api, m_bot), true),
+            "TARGET  TYPE       RESULT   LATENCY  DETAIL\n"
+            "api     http       \033[32msuccess\033[0m  1.00ms   GET /health -> 200\n"
+            "bot     heartbeat  skipped  -        push heartbeats are received by probe serve\n"
+            "2 targets: 1 passed, 0 failed, 1 skipped in 1.00ms\n");
+}
+
+TEST_F(ReportTest, JsonMarksASkippedTargetAsNeitherPassedNorFailed) {
+  const nlohmann::json report = nlohmann::json::parse(render_json(with_skipped_bot(m_api, m_bot)));
+  EXPECT_EQ(report["ok"], true);
+  const nlohmann::json& bot = report["targets"][1];
+  EXPECT_EQ(bot["result"], "skipped");
+  EXPECT_TRUE(bot["ok"].is_null());
+  EXPECT_TRUE(bot["error"].is_null());
+  EXPECT_TRUE(bot["latency_ms"].is_null());
+  EXPECT_EQ(bot["details"]["reason"], "not_checkable_here");
+  EXPECT_EQ(bot["details"]["detail"], "push heartbeats are received by probe serve");
+}
+
+TEST_F(ReportTest, JunitReportsASkippedTargetAsSkipped) {
+  const std::string xml = render_junit(with_skipped_bot(m_api, m_bot));
+  EXPECT_NE(xml.find("failures=\"0\" errors=\"0\" skipped=\"1\""), std::string::npos) << xml;
+  EXPECT_NE(xml.find("    <testcase classname=\"probe.heartbeat\" name=\"bot\" time=\"0.000\">\n"
+                     "      <skipped message=\"not checked here: push heartbeats are received by "
+                     "probe serve\"/>\n"
+                     "    </testcase>\n"),
+            std::string::npos)
+      << xml;
   EXPECT_EQ(xml_problem(xml), "");
 }
 
