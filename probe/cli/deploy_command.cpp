@@ -155,7 +155,7 @@ int run_verify(const VerifyOptions& options) {
   const std::string lock_path = options.lock_file.value_or(
       config
           ? (std::filesystem::path(config->deploy.journal).parent_path() / "deploy.lock").string()
-          : "/tmp/probe-deploy.lock");
+          : deploy::default_lock_path());
   std::string why;
   std::string warning;
   const std::unique_ptr<deploy::DeployLock> lock = deploy::DeployLock::try_acquire(
