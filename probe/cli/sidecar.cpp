@@ -115,7 +115,7 @@ std::pair<int, std::string> Sidecar::list_deploys(std::size_t limit) {
   // Each read may hold up to a budget of events while it serializes them; with the readers
   // bounded, so is the memory all of GET /deploys can take, whatever is stored and however many
   // clients ask.
-  if (!m_deploy_readers.try_acquire_for(std::chrono::seconds(2))) {
+  if (!m_deploy_readers.try_acquire_for(std::chrono::seconds(5))) {
     return {503, "{\"error\":\"busy: other GET /deploys reads are running; try again\"}\n"};
   }
   struct Release {
