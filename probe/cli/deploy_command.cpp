@@ -230,7 +230,11 @@ int run_record(const RecordOptions& options) {
     if (!event.details.is_object()) {
       throw Error("--details: not a JSON object");
     }
+    if (std::string problem; !deploy::valid_details(event.details, &problem)) {
+      throw Error("--details: " + problem);
+    }
   }
+  event = deploy::normalized(std::move(event)); // as stored: the id lower-case, text cleaned
   std::optional<config::Config> config;
   const std::unique_ptr<deploy::EventSink> sink = open_sink(options.where, &config);
   sink->record(event);

@@ -1,6 +1,7 @@
 // The long-running sidecar; see sidecar.hpp.
 #include "probe/cli/sidecar.hpp"
 
+#include <algorithm>
 #include <csignal>
 #include <thread>
 
@@ -153,7 +154,11 @@ void Sidecar::refresh_deploy_metrics() {
   }
   std::optional<double> last;
   if (!recent.empty()) {
-    last = std::chrono::duration<double>(recent.front().occurred_at.time_since_epoch()).count();
+    // The newest received event's own time, but never in the future: a client's clock (or an
+    // occurred_at of 2262) must not make the last deploy look like it has not happened yet.
+    const std::chrono::system_clock::time_point when =
+        std::min(recent.front().occurred_at, std::chrono::system_clock::now());
+    last = std::chrono::duration<double>(when.time_since_epoch()).count();
   }
   m_metrics.update_deploys(m_events->counts(), sha, previous, last, m_events->pending());
   m_metrics.set_events_quarantined(m_events->quarantined());

@@ -160,6 +160,20 @@ bool same_event(const DeployEvent& a, const DeployEvent& b) {
   return left == right;
 }
 
+bool valid_details(const nlohmann::json& details, std::string* error) {
+  if (!details.is_object() || !details.contains("db_revision") ||
+      details["db_revision"].is_null()) {
+    return true;
+  }
+  const nlohmann::json& revision = details["db_revision"];
+  if (revision.is_string() && valid_ref(revision.get<std::string>())) {
+    return true;
+  }
+  *error = "db_revision: not a revision (hex, or a word of [A-Za-z0-9_.-], at most 128 "
+           "characters)";
+  return false;
+}
+
 std::size_t json_size(const DeployEvent& event) {
   return dump(to_json(event)).size();
 }
@@ -421,12 +435,8 @@ std::optional<DeployEvent> from_json(const nlohmann::json& json, bool fill_defau
   // db_revision becomes PROBE_DB_REVISION in a rollback hook's environment: at the door it must
   // look like a revision (Alembic's are hex or word-like). Events already stored or journaled are
   // kept as they are; deploy_flow ignores an invalid one when it chooses the hook's environment.
-  if (fill_defaults && event.details.contains("db_revision") &&
-      !event.details["db_revision"].is_null() &&
-      (!event.details["db_revision"].is_string() ||
-       !valid_ref(event.details["db_revision"].get<std::string>()))) {
-    return fail("details.db_revision: not a revision (hex, or a word of [A-Za-z0-9_.-], at most "
-                "128 characters)");
+  if (std::string problem; fill_defaults && !valid_details(event.details, &problem)) {
+    return fail("details." + problem);
   }
   return normalized(std::move(event));
 }

@@ -66,6 +66,11 @@ DeployEvent normalized(DeployEvent event);
 // details.db_revision that only one of them has (the sidecar adds it when it can read it).
 bool same_event(const DeployEvent& a, const DeployEvent& b);
 
+// False, with `error` set ("db_revision: not a revision (...)"), when `details` holds a
+// db_revision that is not null and not a valid_ref(): it becomes PROBE_DB_REVISION in a rollback
+// hook's environment. Checked at the door (POST /deploys bodies, `deploy record --details`).
+bool valid_details(const nlohmann::json& details, std::string* error);
+
 // The size of to_json(`event`) serialized compactly: what one event costs in an answer.
 std::size_t json_size(const DeployEvent& event);
 
