@@ -281,6 +281,22 @@ TEST_F(ServeHostile, TheOrderReceivedChoosesTheRollbackTargetNotOccurredAt) {
   EXPECT_NE(verified.err.find("deploy: rollback_started good003"), std::string::npos)
       << verified.err;
   EXPECT_EQ(verified.err.find("evil123"), std::string::npos) << verified.err;
+
+  // The newest event dated 2262 does not make the last deploy a future one either.
+  const double before = m_probe->metric("probe_last_deploy_timestamp_seconds");
+  ASSERT_EQ(post({{"kind", "deploy_started"},
+                  {"sha", "later01"},
+                  {"occurred_at", "2262-01-01T00:00:00Z"}}),
+            201);
+  const double now =
+      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  ASSERT_TRUE(fakes::eventually(
+      [&] {
+        const double last = m_probe->metric("probe_last_deploy_timestamp_seconds");
+        return last > before && last <= now + 60;
+      },
+      15s))
+      << m_probe->metric("probe_last_deploy_timestamp_seconds");
 }
 
 TEST_F(ServeHostile, AReusedEventIdWithOtherContentIs409) {
