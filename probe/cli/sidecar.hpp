@@ -58,7 +58,7 @@ private:
   std::unique_ptr<deploy::LocalEventSink> m_events;
   // GET /deploys needs no token: two reads at a time; the others wait up to 5 s, then get 503.
   static constexpr std::ptrdiff_t k_deploy_readers = 2;
-  static constexpr std::size_t k_deploys_answer_bytes = 1024 * 1024;
+  static constexpr std::size_t k_deploys_answer_bytes = std::size_t{1024} * 1024;
   std::counting_semaphore<k_deploy_readers> m_deploy_readers{k_deploy_readers};
   // Replaced whole on reload; the deploy thread keeps the set it took until it is done with it.
   using Channels = std::vector<std::unique_ptr<exporters::Channel>>;

@@ -182,16 +182,11 @@ std::string format_time(std::chrono::system_clock::time_point when) {
   return util::format_rfc3339(when);
 }
 
-std::optional<std::chrono::system_clock::time_point> parse_time(const std::string& text,
-                                                                std::string* why) {
-  auto fail =
-      [&](const std::string& reason) -> std::optional<std::chrono::system_clock::time_point> {
-    if (why != nullptr) {
-      *why = reason;
-    }
-    return std::nullopt;
-  };
-  const std::string k_shape = "not an RFC 3339 time (YYYY-MM-DDTHH:MM:SS[.frac] then Z or ±HH:MM)";
+namespace {
+
+// The date and time fields of RFC 3339 text into `tm`, each checked against its range; "" or
+// what is wrong.
+std::string read_date_time(const std::string& text, std::tm* tm) {
   int year = 0;
   int month = 0;
   int day = 0;
@@ -203,79 +198,104 @@ std::optional<std::chrono::system_clock::time_point> parse_time(const std::strin
       (text[10] != 'T' && text[10] != 't' && text[10] != ' ') || !read_digits(text, 11, 2, &hour) ||
       text[13] != ':' || !read_digits(text, 14, 2, &minute) || text[16] != ':' ||
       !read_digits(text, 17, 2, &second)) {
-    return fail(k_shape);
+    return "not an RFC 3339 time (YYYY-MM-DDTHH:MM:SS[.frac] then Z or ±HH:MM)";
   }
   if (month < 1 || month > 12) {
-    return fail("month " + two_digits(month) + " is out of range (01-12)");
+    return "month " + two_digits(month) + " is out of range (01-12)";
   }
   const int last_day = days_in_month(year, month);
   if (day < 1 || day > last_day) {
-    return fail("day " + two_digits(day) + " is out of range for " + text.substr(0, 7) + " (01-" +
-                two_digits(last_day) + ")");
+    return "day " + two_digits(day) + " is out of range for " + text.substr(0, 7) + " (01-" +
+           two_digits(last_day) + ")";
   }
   if (hour > 23) {
-    return fail("hour " + two_digits(hour) + " is out of range (00-23)");
+    return "hour " + two_digits(hour) + " is out of range (00-23)";
   }
   if (minute > 59) {
-    return fail("minute " + two_digits(minute) + " is out of range (00-59)");
+    return "minute " + two_digits(minute) + " is out of range (00-59)";
   }
   if (second > 59) {
-    return fail("second " + two_digits(second) + " is out of range (00-59)");
+    return "second " + two_digits(second) + " is out of range (00-59)";
   }
-  std::size_t pos = 19;
-  long long micros = 0;
-  if (pos < text.size() && text[pos] == '.') {
-    const std::size_t first = ++pos;
-    long long scale = 100000;
-    for (; pos < text.size() && text[pos] >= '0' && text[pos] <= '9'; ++pos) {
-      micros += (text[pos] - '0') * scale;
-      scale /= 10;
-    }
-    if (pos == first) {
-      return fail("a fraction of a second needs digits after the '.'");
-    }
+  tm->tm_year = year - 1900;
+  tm->tm_mon = month - 1;
+  tm->tm_mday = day;
+  tm->tm_hour = hour;
+  tm->tm_min = minute;
+  tm->tm_sec = second;
+  return "";
+}
+
+// An optional ".digits" at `*pos` into microseconds (further digits read and dropped).
+std::string read_fraction(const std::string& text, std::size_t* pos, long long* micros) {
+  if (*pos >= text.size() || text[*pos] != '.') {
+    return "";
   }
-  long offset_seconds = 0;
+  const std::size_t first = ++*pos;
+  long long scale = 100000;
+  for (; *pos < text.size() && text[*pos] >= '0' && text[*pos] <= '9'; ++*pos) {
+    *micros += (text[*pos] - '0') * scale;
+    scale /= 10;
+  }
+  return *pos == first ? "a fraction of a second needs digits after the '.'" : "";
+}
+
+// The zone at `*pos` — Z, z or ±HH:MM — as seconds east of UTC; it must end the text.
+std::string read_zone(const std::string& text, std::size_t pos, long* offset_seconds) {
   if (pos >= text.size()) {
-    return fail("no time zone (end with Z or ±HH:MM)");
+    return "no time zone (end with Z or ±HH:MM)";
   }
   if (text[pos] == 'Z' || text[pos] == 'z') {
     ++pos;
   } else if (text[pos] == '+' || text[pos] == '-') {
-    const int sign = text[pos] == '-' ? -1 : 1;
+    const long sign = text[pos] == '-' ? -1 : 1;
     int hours = 0;
     int minutes = 0;
     if (!read_digits(text, pos + 1, 2, &hours) || pos + 3 >= text.size() || text[pos + 3] != ':' ||
         !read_digits(text, pos + 4, 2, &minutes)) {
-      return fail("the time zone offset must be ±HH:MM");
+      return "the time zone offset must be ±HH:MM";
     }
     if (hours > 23 || minutes > 59) {
-      return fail("offset " + text.substr(pos, 6) + " is out of range (±00:00 to ±23:59)");
+      return "offset " + text.substr(pos, 6) + " is out of range (±00:00 to ±23:59)";
     }
-    offset_seconds = sign * (hours * 3600L + minutes * 60L);
+    *offset_seconds = sign * (hours * 3600L + minutes * 60L);
     pos += 6;
   } else {
-    return fail("no time zone (end with Z or ±HH:MM)");
+    return "no time zone (end with Z or ±HH:MM)";
   }
-  if (pos != text.size()) {
-    return fail("unexpected text after the time zone");
-  }
+  return pos == text.size() ? "" : "unexpected text after the time zone";
+}
+
+} // namespace
+
+std::optional<std::chrono::system_clock::time_point> parse_time(const std::string& text,
+                                                                std::string* why) {
   std::tm tm{};
-  tm.tm_year = year - 1900;
-  tm.tm_mon = month - 1;
-  tm.tm_mday = day;
-  tm.tm_hour = hour;
-  tm.tm_min = minute;
-  tm.tm_sec = second;
-  const std::time_t seconds = timegm(&tm) - offset_seconds;
+  std::size_t pos = 19;
+  long long micros = 0;
+  long offset_seconds = 0;
+  std::string problem = read_date_time(text, &tm);
+  if (problem.empty()) {
+    problem = read_fraction(text, &pos, &micros);
+  }
+  if (problem.empty()) {
+    problem = read_zone(text, pos, &offset_seconds);
+  }
   // system_clock counts 64-bit nanoseconds, years 1678 to 2262: a time outside (a year 1013 or
   // 9999 in a POST /deploys body) would overflow the conversion below into a wrong time.
   constexpr std::int64_t k_limit =
       std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::duration::max())
           .count() -
       1;
-  if (seconds < -k_limit || seconds > k_limit) {
-    return fail("outside the years this clock holds (1678-2261)");
+  const std::time_t seconds = problem.empty() ? timegm(&tm) - offset_seconds : 0;
+  if (problem.empty() && (seconds < -k_limit || seconds > k_limit)) {
+    problem = "outside the years this clock holds (1678-2261)";
+  }
+  if (!problem.empty()) {
+    if (why != nullptr) {
+      *why = problem;
+    }
+    return std::nullopt;
   }
   return std::chrono::system_clock::time_point(std::chrono::seconds(seconds) +
                                                std::chrono::microseconds(micros));

@@ -49,7 +49,7 @@ bool valid_kind(const std::string& kind);
 // How large an event's `details` may be, serialized (compact JSON). Larger details are replaced
 // by {"truncated": true, "bytes": N} plus those of k_kept_detail_keys whose own value serializes
 // to at most k_max_kept_detail_bytes, so what a deploy script and the rollback need survives.
-inline constexpr std::size_t k_max_details_bytes = 8 * 1024;
+inline constexpr std::size_t k_max_details_bytes = std::size_t{8} * 1024;
 inline constexpr std::size_t k_max_kept_detail_bytes = 1024;
 const std::vector<std::string>& kept_detail_keys();
 

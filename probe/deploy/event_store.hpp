@@ -52,11 +52,11 @@ inline constexpr std::size_t k_unbounded = SIZE_MAX;
 class EventStore {
 public:
   virtual ~EventStore() = default;
-  // Stores normalized(`event`) unless one with its event_id exists; true when newly stored, false
+  // Stores normalized(`offered`) unless one with its event_id exists; true when newly stored, false
   // when the same event (same_event()) was stored before. Throws EventConflict when the id is
   // stored with different content, EventRefused when the database refuses the content, and
   // probe::Error when the store cannot be reached.
-  virtual bool store(const DeployEvent& event) = 0;
+  virtual bool store(const DeployEvent& offered) = 0;
   // The newest `limit` events, newest received first, bounded while reading: each event's
   // details within k_max_details_bytes, and no event that would take the sum of json_size()
   // past `byte_budget` (the page is then `truncated`).
@@ -72,7 +72,7 @@ public:
   explicit PostgresEventStore(const std::string& dsn);
   ~PostgresEventStore() override;
 
-  bool store(const DeployEvent& event) override;
+  bool store(const DeployEvent& offered) override;
   EventPage list(std::size_t limit, std::size_t byte_budget) override;
   std::map<std::string, long long> count_by_kind() override;
 

@@ -68,8 +68,8 @@ std::size_t LocalEventSink::replay() {
   return replay_locked();
 }
 
-LocalEventSink::RecordOutcome LocalEventSink::record_event(const DeployEvent& offered) {
-  const DeployEvent event = normalized(offered);
+LocalEventSink::RecordOutcome LocalEventSink::record_event(const DeployEvent& offered_event) {
+  const DeployEvent event = normalized(offered_event);
   const std::lock_guard<std::mutex> lock(m_mutex);
   replay_locked();
   if (PostgresEventStore* store = store_locked()) {
@@ -129,9 +129,9 @@ EventPage LocalEventSink::recent_page(std::size_t limit, std::size_t byte_budget
   }
   std::vector<DeployEvent> merged;
   const std::vector<DeployEvent> journaled = m_journal.read().events;
-  for (auto it = journaled.rbegin(); it != journaled.rend(); ++it) {
-    if (seen.insert(it->event_id).second) {
-      merged.push_back(*it);
+  for (std::size_t i = journaled.size(); i-- > 0;) {
+    if (seen.insert(journaled[i].event_id).second) {
+      merged.push_back(journaled[i]);
     }
   }
   merged.insert(merged.end(), std::make_move_iterator(stored.events.begin()),

@@ -40,9 +40,10 @@ public:
   // `log_warning` receives "the database is unreachable" style messages (no secrets).
   LocalEventSink(const config::Deploy& deploy, std::function<void(const std::string&)> log_warning);
 
-  // Records normalized(`event`). Throws EventConflict when its event_id is stored or journaled
-  // with different content, probe::Error when neither PostgreSQL nor the journal can keep it.
-  RecordOutcome record_event(const DeployEvent& event);
+  // Records normalized(`offered_event`). Throws EventConflict when its event_id is stored or
+  // journaled with different content, probe::Error when neither PostgreSQL nor the journal can keep
+  // it.
+  RecordOutcome record_event(const DeployEvent& offered_event);
 
   // EventSink: record_event() for the deploy flow (a quarantined event is kept, so it counts as
   // recorded: the deploy goes on).
