@@ -198,6 +198,33 @@ TEST(HostileEvents, DeployVerifyStillFindsThePreviousGoodSha) {
             "good003");
 }
 
+// A rollback hook that prints a NUL: its output_tail is stored without it, in PostgreSQL, not
+// journaled behind a refusal.
+TEST(HostileEvents, AHookPrintingANulIsStoredStripped) {
+  PROBE_REQUIRE_PG();
+  const std::string dsn = fresh_database_dsn("probe_hooknul_" + std::to_string(getpid()));
+  fakes::TempDir dir;
+  const std::string config = dir.write(
+      "probe.yaml",
+      std::string("targets:\n  - ") + k_dead_target +
+          "\ngate: {consecutive_successes: 1, poll_interval: 100ms, timeout: 1s}\n"
+          "deploy: {dsn: \"" +
+          dsn + "\", journal: \"" + dir.path() +
+          "/journal.jsonl\", rollback: {command: [\"sh\", \"-c\", \"printf 'one\\\\000two\\\\n'; "
+          "exit 3\"], timeout: 10s}}\n");
+  fakes::ProcessOptions options;
+  options.timeout = 30s;
+  const fakes::ProcessResult verified =
+      fakes::run_process({PROBE_BINARY, "deploy", "verify", "--config", config, "--sha", "bad0004",
+                          "--previous", "good003", "--lock-file", dir.path() + "/deploy.lock"},
+                         options);
+  EXPECT_EQ(verified.exit_code, 4) << verified.err;
+  EXPECT_EQ(query_one(dsn, "SELECT details->>'output_tail' FROM probe_deploy_events WHERE kind = "
+                           "'rollback_failed'"),
+            "onetwo\n");
+  EXPECT_EQ(count_lines(dir.path() + "/journal.jsonl"), 0U) << "nothing left pending";
+}
+
 // Item 9's replay decision: a journaled event whose id PostgreSQL already holds with other
 // content is set aside (the stored one stays), logged, and does not block the next one.
 TEST(HostileEvents, AJournaledConflictIsQuarantined) {
