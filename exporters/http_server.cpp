@@ -149,7 +149,11 @@ void HttpServer::add_routes() {
       }
       limit = value;
     }
-    json_reply(response, 200, m_hooks.deploys(limit));
+    // Moved in, not set_content()'s copy: the body may be a budget's worth (1 MiB).
+    auto [status, body] = m_hooks.deploys(limit);
+    response.status = status;
+    response.body = std::move(body);
+    response.set_header("Content-Type", k_json);
   });
   m_server->Post("/deploys",
                  guarded([this](const httplib::Request& request, httplib::Response& response) {

@@ -30,8 +30,9 @@ struct ServerHooks {
   std::function<nlohmann::json()> status;            // /status body
   std::function<bool(const std::string&)> heartbeat; // false: no push target of that name
   std::function<ReloadOutcome()> reload;
-  std::function<std::string()> token;                       // the bearer token now ("" = none set)
-  std::function<nlohmann::json(std::size_t limit)> deploys; // GET /deploys body
+  std::function<std::string()> token; // the bearer token now ("" = none set)
+  // GET /deploys: the HTTP status and the JSON body, already serialized (the hook bounds it).
+  std::function<std::pair<int, std::string>(std::size_t limit)> deploys;
   // POST /deploys: records the event in `body`; returns the HTTP status and the answer.
   std::function<std::pair<int, nlohmann::json>(const std::string& body)> record_deploy;
 };

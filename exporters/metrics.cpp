@@ -180,6 +180,13 @@ ProbeMetrics::ProbeMetrics(const std::string& version, const std::string& revisi
                                 .Help("Journal entries not yet stored in PostgreSQL")
                                 .Register(*m_registry))
                            .Add({})),
+      m_events_quarantined(
+          keep(BuildCounter()
+                   .Name("probe_events_quarantined_total")
+                   .Help("Deploy events set aside in the journal's quarantine file: refused by "
+                         "PostgreSQL for their content, or conflicting with a stored event")
+                   .Register(*m_registry))
+              .Add({})),
       m_notifications_total(keep(BuildCounter()
                                      .Name("probe_notifications_total")
                                      .Help("Deploy notifications sent, by channel and outcome")
@@ -377,6 +384,13 @@ void ProbeMetrics::update_deploys(const std::optional<std::map<std::string, long
     m_last_deploy.Set(*last_deploy_timestamp);
   }
   m_events_pending.Set(static_cast<double>(pending));
+}
+
+void ProbeMetrics::set_events_quarantined(std::uint64_t total) {
+  if (static_cast<double>(total) > m_events_quarantined.Value()) {
+    const VersionBump bump(m_version, &m_rare_version);
+    advance(m_events_quarantined, static_cast<double>(total));
+  }
 }
 
 void ProbeMetrics::count_notification(const std::string& channel, bool ok) {

@@ -50,6 +50,9 @@ public:
   void update_deploys(const std::optional<std::map<std::string, long long>>& counts,
                       const std::string& current_sha, const std::string& current_previous,
                       std::optional<double> last_deploy_timestamp, std::size_t pending);
+  // How many deploy events this process has set aside in the journal's quarantine file
+  // (refused by PostgreSQL for their content, or conflicting with a stored event); monotonic.
+  void set_events_quarantined(std::uint64_t total);
   // One notification delivery attempt's outcome (ok / failed) for `channel`.
   void count_notification(const std::string& channel, bool ok);
 
@@ -122,6 +125,7 @@ private:
   prometheus::Family<prometheus::Counter>& m_rollbacks_total;
   prometheus::Gauge& m_last_deploy;
   prometheus::Gauge& m_events_pending;
+  prometheus::Counter& m_events_quarantined;
   prometheus::Family<prometheus::Counter>& m_notifications_total;
   prometheus::Gauge* m_current_deploy = nullptr;
   std::string m_current_sha;

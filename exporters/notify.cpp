@@ -20,6 +20,7 @@
 #include "probe/util/http_error.hpp"
 #include "probe/util/secret.hpp"
 #include "probe/util/strings.hpp"
+#include "probe/util/unicode.hpp"
 #include "probe/util/url.hpp"
 
 #ifndef PROBE_VERSION
@@ -41,9 +42,33 @@ std::string dump(const json& value) {
   return value.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
-// A string value as itself, anything else as its JSON text.
+// A value from the event as it may be shown on one line: a string as itself, anything else as
+// its JSON text, control characters escaped (see describe_event()).
 std::string as_text(const json& value) {
-  return value.is_string() ? value.get<std::string>() : dump(value);
+  return util::visible_text(value.is_string() ? value.get<std::string>() : dump(value));
+}
+
+// Slack's mrkdwn escaping: the three characters Slack asks senders to escape, so no value can
+// open a mention, a channel ping or a link ("<!channel>", "<@U123>", "<https://x|click>").
+std::string slack_escape(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (const char c : text) {
+    switch (c) {
+    case '&':
+      out += "&amp;";
+      break;
+    case '<':
+      out += "&lt;";
+      break;
+    case '>':
+      out += "&gt;";
+      break;
+    default:
+      out += c;
+    }
+  }
+  return out;
 }
 
 std::string headline(const std::string& kind) {
@@ -61,7 +86,7 @@ std::string headline(const std::string& kind) {
     }
   }
   // A kind this build does not know still gets a readable line rather than nothing.
-  std::string words = kind;
+  std::string words = util::visible_text(kind);
   for (char& c : words) {
     c = c == '_' ? ' ' : c;
   }
@@ -71,7 +96,7 @@ std::string headline(const std::string& kind) {
 // Full 40-hex SHAs are cut to 12 like `git log --abbrev=12`; image tags are names, kept whole.
 std::string short_ref(const std::string& ref) {
   const bool hex = ref.find_first_not_of("0123456789abcdef") == std::string::npos;
-  return hex && ref.size() > 12 ? ref.substr(0, 12) : ref;
+  return hex && ref.size() > 12 ? ref.substr(0, 12) : util::visible_text(ref);
 }
 
 std::string describe_failing(const json& failing) {
@@ -88,7 +113,7 @@ std::string describe_failing(const json& failing) {
     } else if (has_target || has_error) {
       parts.push_back(as_text(has_target ? entry["target"] : entry["error"]));
     } else {
-      parts.push_back(dump(entry));
+      parts.push_back(util::visible_text(dump(entry)));
     }
   }
   return util::join(parts, "; ");
@@ -252,10 +277,10 @@ bool notify_wants(const std::vector<std::string>& on, const std::string& kind) {
   return std::find(kinds.begin(), kinds.end(), kind) != kinds.end();
 }
 
-std::string describe_event(const deploy::DeployEvent& event) {
+std::string describe_event(const deploy::DeployEvent& event, MessageFormat format) {
   std::string text = headline(event.kind) + ": " + (event.sha.empty() ? "?" : short_ref(event.sha));
   if (!event.host.empty()) {
-    text += " on host " + event.host;
+    text += " on host " + util::visible_text(event.host);
   }
   if (!event.previous_sha.empty()) {
     text += " (previous: " + short_ref(event.previous_sha) + ")";
@@ -272,6 +297,9 @@ std::string describe_event(const deploy::DeployEvent& event) {
   }
   if (!notes.empty()) {
     text += " — " + util::join(notes, "; ");
+  }
+  if (format == MessageFormat::slack_mrkdwn) {
+    text = slack_escape(text);
   }
   // truncate() appends "...", which must fit under the cap too.
   return util::truncate(text, k_max_message_bytes - 3);
@@ -316,7 +344,8 @@ bool SlackChannel::wants(const std::string& kind) const {
 NotifyResult SlackChannel::send(const deploy::DeployEvent& event) {
   return guarded([&] {
     const Request request =
-        webhook_request(m_notifier.url.reveal(), dump(json{{"text", describe_event(event)}}));
+        webhook_request(m_notifier.url.reveal(),
+                        dump(json{{"text", describe_event(event, MessageFormat::slack_mrkdwn)}}));
     return post_json(request, judge_2xx, m_options);
   });
 }
@@ -331,8 +360,8 @@ bool WebhookChannel::wants(const std::string& kind) const {
 NotifyResult WebhookChannel::send(const deploy::DeployEvent& event) {
   return guarded([&] {
     const Request request = webhook_request(
-        m_notifier.url.reveal(),
-        dump(json{{"event", deploy::to_json(event)}, {"text", describe_event(event)}}));
+        m_notifier.url.reveal(), dump(json{{"event", deploy::to_json(deploy::normalized(event))},
+                                           {"text", describe_event(event)}}));
     return post_json(request, judge_2xx, m_options);
   });
 }

@@ -47,8 +47,9 @@ public:
   virtual NotifyResult send(const deploy::DeployEvent& event) = 0;
 };
 
-// POST {api_url}/bot{token}/sendMessage with {"chat_id", "text", "disable_web_page_preview"};
-// delivered when Telegram answers 200 with {"ok": true}.
+// POST {api_url}/bot{token}/sendMessage with {"chat_id", "text", "disable_web_page_preview"} and
+// no parse_mode (plain text: nothing in an event can be read as markup); delivered when Telegram
+// answers 200 with {"ok": true}.
 class TelegramChannel final : public Channel {
 public:
   TelegramChannel(config::Notifier notifier, NotifyOptions options);
@@ -61,7 +62,7 @@ private:
   NotifyOptions m_options;
 };
 
-// POST webhook_url with {"text"}; delivered on any 2xx.
+// POST webhook_url with {"text"} (describe_event() in slack_mrkdwn); delivered on any 2xx.
 class SlackChannel final : public Channel {
 public:
   SlackChannel(config::Notifier notifier, NotifyOptions options);
@@ -74,7 +75,9 @@ private:
   NotifyOptions m_options;
 };
 
-// POST url with {"event": to_json(event), "text"}; delivered on any 2xx.
+// POST url with {"event": to_json(normalized(event)), "text"}: the event's values as stored
+// (control characters stripped, not escaped; JSON quotes the rest), the plain text beside them;
+// delivered on any 2xx.
 class WebhookChannel final : public Channel {
 public:
   WebhookChannel(config::Notifier notifier, NotifyOptions options);
@@ -96,9 +99,19 @@ const std::vector<std::string>& default_notify_kinds();
 // True when a channel configured with `on` wants events of `kind` (empty `on`: the default set).
 bool notify_wants(const std::vector<std::string>& on, const std::string& kind);
 
-// The one-line, plain-text message for `event`, e.g. "❌ deploy failed: 1a2b3c4 on host web-1
-// (previous: 9f8e7d6) — api: GET /health -> 500"; at most k_max_message_bytes bytes.
-std::string describe_event(const deploy::DeployEvent& event);
+// How a channel's text is read. Telegram messages are sent without parse_mode, so Telegram shows
+// them as plain text (nothing in them is markup); a Slack incoming webhook reads `text` as mrkdwn,
+// where "<!channel>", "<!here>" and "<@U123>" ping and "<url|label>" links.
+enum class MessageFormat { plain, slack_mrkdwn };
+
+// The one-line message for `event`, e.g. "❌ deploy failed: 1a2b3c4 on host web-1 (previous:
+// 9f8e7d6) — api: GET /health -> 500"; at most k_max_message_bytes bytes. Every value taken from
+// the event is shown through util::visible_text(), so a control character (CR, LF, ...), a line
+// separator or a bidi override in a host, a SHA or a failing target's error shows as an escape
+// ("\n") and no field can start a line of its own. For slack_mrkdwn, '&', '<' and '>' are then
+// escaped as Slack requires ("&amp;", "&lt;", "&gt;"), so "<!channel>" is shown, not sent.
+std::string describe_event(const deploy::DeployEvent& event,
+                           MessageFormat format = MessageFormat::plain);
 
 // One channel per entry of `notifiers`, in order, built through the type -> factory table.
 std::vector<std::unique_ptr<Channel>> make_channels(const std::vector<config::Notifier>& notifiers,

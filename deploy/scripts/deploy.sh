@@ -38,7 +38,9 @@ Environment:
   PROBE_BIN        the probe binary on this host (default: probe on PATH)
   PROBE_URL        the probe sidecar (default: http://127.0.0.1:9464)
   PROBE_TOKEN      the sidecar's deploy.token (default: PROBE_TOKEN from $DEPLOY_DIR/.env)
-  PROBE_LOCK_FILE  probe's host lock file (probe's --lock-file; default /tmp/probe-deploy.lock)
+  PROBE_LOCK_FILE  probe's host lock file (probe's --lock-file), in a directory only this user
+                   can write (default: probe's own, /run/probe/deploy.lock as root, else
+                   $XDG_RUNTIME_DIR/probe/deploy.lock or ~/.local/state/probe/deploy.lock)
   DEPLOY_WATCH     keep watching this long after the gate opens, e.g. 5m (probe's --watch)
   PROBE_ACTOR      who deploys, for the audit log (default: $USER)
 
@@ -46,7 +48,9 @@ Exit codes (probe deploy verify's, passed through unchanged):
   0  deployed and healthy; SHA written to $DEPLOY_DIR/.deployed_sha
   1  failed and nothing rolled back: a step before the gate failed (pull, up, migrations),
      or the gate failed with no previous good SHA to roll back to
-  2  usage or configuration error (bad SHA, bad option, missing docker/probe/token); nothing run
+  2  usage or configuration error (bad SHA, bad option, missing docker/probe/token, an unsafe
+     lock: DEPLOY_DIR writable by another user, $DEPLOY_DIR/.deploy.lock or PROBE_LOCK_FILE a
+     symbolic link or in such a directory); nothing run
   3  the deploy failed and was rolled back to the previous good SHA, which is healthy
   4  the rollback failed (hook failed or timed out, or unhealthy after it): needs a person
   5  another deploy or rollback holds the lock; nothing run

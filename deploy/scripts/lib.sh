@@ -15,6 +15,8 @@
 #   valid_ref VALUE             true when VALUE is a git SHA or an image tag (probe's rule)
 #   require_ref WHAT VALUE      exit 2 unless valid_ref VALUE
 #   env_file_get FILE NAME      print NAME's value from a Compose .env file; false when absent
+#   private_dir DIR             true when only this user (or root) can write DIR
+#   check_probe_lock_file       PROBE_LOCK_FILE checked by probe's rules (exit 2 when unsafe)
 #   acquire_deploy_lock DIR     one deploy.sh/rollback.sh at a time per DIR (exit 5 when held)
 
 # Never taken from the environment: only a script's --dry-run flag turns it on.
@@ -131,25 +133,54 @@ probe_setup() {
   export PROBE_TOKEN
 }
 
+# True when DIR is a directory only this user (or root) can write: owned by this user or root,
+# not writable by its group or others, not a symbolic link. The rule probe applies to its own
+# lock (README, "Deploys"): anyone else who can write there can replace the lock file with a
+# symbolic link, or hold a lock on it that blocks every deploy.
+private_dir() {
+  local dir=$1 owner mode
+  [ -d "$dir" ] && [ ! -L "$dir" ] || return 1
+  read -r owner mode < <(stat -c '%u %a' -- "$dir") || return 1
+  [ "$owner" = "$(id -u)" ] || [ "$owner" = 0 ] || return 1
+  (((8#$mode & 8#022) == 0))
+}
+
 # probe's host lock (`--lock-file`) is taken by `probe deploy verify` only after `up -d`: a lock
-# file this user cannot open (left by a run as root) would fail the deploy half-way, so it is
-# checked before anything changes. Dies with exit 2 naming the file.
+# probe would refuse (exit 2) would fail the deploy half-way, so PROBE_LOCK_FILE is checked
+# before anything changes, by probe's rules. Unset, probe uses its default in a directory private
+# to this user (/run/probe as root, else $XDG_RUNTIME_DIR/probe or ~/.local/state/probe), which
+# it creates itself. Dies with exit 2 naming the file.
 check_probe_lock_file() {
-  local file=${PROBE_LOCK_FILE:-/tmp/probe-deploy.lock}
+  local file=${PROBE_LOCK_FILE:-} dir
+  [ -n "$file" ] || return 0
+  dir=$(dirname -- "$file")
+  if [ -L "$file" ]; then
+    die 2 "probe's lock file $file is a symbolic link; refused: PROBE_LOCK_FILE must name a regular file"
+  fi
   if [ -e "$file" ]; then
+    [ -f "$file" ] || die 2 "probe's lock file $file is not a regular file; refused"
     [ -w "$file" ] || die 2 "probe's lock file $file is not writable by $(id -un) (left by another user?): remove it or set PROBE_LOCK_FILE"
-  else
-    [ -w "$(dirname "$file")" ] || die 2 "probe's lock file $file cannot be created: set PROBE_LOCK_FILE"
+  fi
+  if [ -e "$dir" ]; then
+    private_dir "$dir" || die 2 "probe's lock file $file is in $dir, which another user can write (or which is not $(id -un)'s or root's); refused: set PROBE_LOCK_FILE to a file in a directory only $(id -un) can write, or unset it"
+    [ -e "$file" ] || [ -w "$dir" ] || die 2 "probe's lock file $file cannot be created: set PROBE_LOCK_FILE"
   fi
 }
 
 # deploy.sh holds the lock for its whole run and exports DEPLOY_LOCK_HELD=1, so rollback.sh
-# started by probe as deploy.sh's rollback hook does not wait for its own grandparent.
+# started by probe as deploy.sh's rollback hook does not wait for its own grandparent. The lock
+# file is DIR/.deploy.lock; DIR must be private to this user (private_dir), the file must not be
+# a symbolic link or anything but a regular file, and it is opened for appending: `>` would
+# follow a planted link and truncate what it points to.
 acquire_deploy_lock() {
   local file=$1/.deploy.lock
   [ "${DEPLOY_LOCK_HELD:-}" = 1 ] && return 0
   command -v flock >/dev/null || die 2 "flock not found (Debian/Ubuntu: apt-get install util-linux)"
-  exec 9>"$file" || die 2 "cannot open the lock file $file"
+  private_dir "$1" || die 2 "the deploy directory $1 can be written by another user (or is not $(id -un)'s or root's); refused: its lock would not be safe (chmod go-w, and run the scripts as its owner)"
+  if [ -L "$file" ] || { [ -e "$file" ] && [ ! -f "$file" ]; }; then
+    die 2 "the lock file $file is a symbolic link or not a regular file; refused (remove it)"
+  fi
+  exec 9>>"$file" || die 2 "cannot open the lock file $file"
   flock -n "$DEPLOY_LOCK_FD" || die 5 "another deploy.sh or rollback.sh holds $file; try again when it is done"
   DEPLOY_LOCK_HELD=1
   export DEPLOY_LOCK_HELD

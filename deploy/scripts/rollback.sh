@@ -50,8 +50,9 @@ Environment:
   PROBE_BIN, PROBE_URL, PROBE_TOKEN, PROBE_ACTOR   as for deploy.sh (by hand only)
 
 Exit codes: 0 switched (and, by hand, healthy), 1 a step failed or, by hand, the stack is
-not ready after the switch, 2 usage (bad SHA, revision or option; nothing run),
-5 another deploy.sh or rollback.sh holds the lock.
+not ready after the switch, 2 usage (bad SHA, revision or option; an unsafe lock: DEPLOY_DIR
+writable by another user, or $DEPLOY_DIR/.deploy.lock a symbolic link; nothing run),
+5 another deploy.sh or rollback.sh holds the lock ($DEPLOY_DIR/.deploy.lock).
 EOF
 }
 

@@ -206,7 +206,7 @@ int run_verify(const VerifyOptions& options) {
   const std::string lock_path = options.lock_file.value_or(
       config
           ? (std::filesystem::path(config->deploy.journal).parent_path() / "deploy.lock").string()
-          : "/tmp/probe-deploy.lock");
+          : deploy::default_lock_path());
   std::string why;
   std::string warning;
   const std::unique_ptr<deploy::DeployLock> lock = deploy::DeployLock::try_acquire(
@@ -287,7 +287,11 @@ int run_record(const RecordOptions& options) {
     if (!event.details.is_object()) {
       throw Error("--details: not a JSON object");
     }
+    if (std::string problem; !deploy::valid_details(event.details, &problem)) {
+      throw Error("--details: " + problem);
+    }
   }
+  event = deploy::normalized(std::move(event)); // as stored: the id lower-case, text cleaned
   std::optional<config::Config> config;
   const std::unique_ptr<deploy::EventSink> sink = open_sink(options.where, &config);
   sink->record(event);

@@ -1,6 +1,7 @@
 // The long-running sidecar; see sidecar.hpp.
 #include "probe/cli/sidecar.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <cstdlib>
@@ -124,30 +125,60 @@ std::pair<int, nlohmann::json> Sidecar::record_deploy(const std::string& body) {
       event->details["db_revision"] = *revision;
     }
   }
+  deploy::LocalEventSink::RecordOutcome outcome;
   try {
-    m_events->record(*event);
+    outcome = m_events->record_event(*event);
+  } catch (const deploy::EventConflict& e) {
+    return {409, {{"error", e.what()}}};
   } catch (const Error& e) {
     spdlog::error("POST /deploys: {}", e.what());
     return {503, {{"error", std::string("not recorded: ") + e.what()}}};
   }
-  {
-    const std::lock_guard<std::mutex> lock(m_deploy_mutex);
-    m_to_notify.push_back(*event);
+  if (outcome.recorded == deploy::LocalEventSink::Recorded::quarantined) {
+    return {422,
+            {{"error", "not recorded: " + outcome.reason + "; kept aside in the quarantine"},
+             {"event_id", event->event_id}}};
   }
-  m_deploy_wake.notify_all();
+  if (outcome.recorded != deploy::LocalEventSink::Recorded::duplicate) {
+    {
+      const std::lock_guard<std::mutex> lock(m_deploy_mutex);
+      m_to_notify.push_back(*event);
+    }
+    m_deploy_wake.notify_all();
+  }
   return {201, {{"event_id", event->event_id}, {"recorded", true}}};
 }
 
-nlohmann::json Sidecar::list_deploys(std::size_t limit) {
-  nlohmann::json list = nlohmann::json::array();
-  for (const deploy::DeployEvent& event : m_events->recent(limit)) {
-    list.push_back(deploy::to_json(event));
+std::pair<int, std::string> Sidecar::list_deploys(std::size_t limit) {
+  // Each read may hold up to a budget of events while it serializes them; with the readers
+  // bounded, so is the memory all of GET /deploys can take, whatever is stored and however many
+  // clients ask.
+  if (!m_deploy_readers.try_acquire_for(std::chrono::seconds(5))) {
+    return {503, "{\"error\":\"busy: other GET /deploys reads are running; try again\"}\n"};
   }
-  return {{"events", list}, {"pending", m_events->pending()}};
+  struct Release {
+    std::counting_semaphore<k_deploy_readers>& semaphore;
+    ~Release() { semaphore.release(); }
+  } release{m_deploy_readers};
+  // The wrapper around the events takes well under 128 bytes.
+  constexpr std::size_t k_wrapper_bytes = 128;
+  const deploy::EventPage page =
+      m_events->recent_page(limit, k_deploys_answer_bytes - k_wrapper_bytes);
+  std::string body = "{\"events\":[";
+  for (std::size_t i = 0; i < page.events.size(); ++i) {
+    body += i == 0 ? "" : ",";
+    body += deploy::to_json(page.events[i])
+                .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  }
+  body += "],\"pending\":" + std::to_string(m_events->pending()) +
+          ",\"truncated\":" + (page.truncated ? "true" : "false") + "}\n";
+  return {200, std::move(body)};
 }
 
 void Sidecar::refresh_deploy_metrics() {
   m_events->replay();
+  // Newest received first: the first success is the SHA running now, whatever the events'
+  // occurred_at say.
   const std::vector<deploy::DeployEvent> recent = m_events->recent(200);
   std::string sha;
   std::string previous;
@@ -160,9 +191,14 @@ void Sidecar::refresh_deploy_metrics() {
   }
   std::optional<double> last;
   if (!recent.empty()) {
-    last = std::chrono::duration<double>(recent.front().occurred_at.time_since_epoch()).count();
+    // The newest received event's own time, but never in the future: a client's clock (or an
+    // occurred_at of 2262) must not make the last deploy look like it has not happened yet.
+    const std::chrono::system_clock::time_point when =
+        std::min(recent.front().occurred_at, std::chrono::system_clock::now());
+    last = std::chrono::duration<double>(when.time_since_epoch()).count();
   }
   m_metrics.update_deploys(m_events->counts(), sha, previous, last, m_events->pending());
+  m_metrics.set_events_quarantined(m_events->quarantined());
 }
 
 void Sidecar::deploy_loop() {

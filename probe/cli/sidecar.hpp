@@ -17,6 +17,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <semaphore>
 #include <string>
 #include <thread>
 
@@ -52,7 +53,8 @@ public:
 private:
   std::string token() const;
   std::pair<int, nlohmann::json> record_deploy(const std::string& body);
-  nlohmann::json list_deploys(std::size_t limit);
+  // GET /deploys: at most k_deploy_readers at once, each answer within k_deploys_answer_bytes.
+  std::pair<int, std::string> list_deploys(std::size_t limit);
   // Background: replays the journal, refreshes the deploy metrics, sends notifications.
   void deploy_loop();
   void refresh_deploy_metrics();
@@ -71,6 +73,10 @@ private:
   std::unique_ptr<exporters::HttpServer> m_server;
 
   std::unique_ptr<deploy::LocalEventSink> m_events;
+  // GET /deploys needs no token: two reads at a time; the others wait up to 5 s, then get 503.
+  static constexpr std::ptrdiff_t k_deploy_readers = 2;
+  static constexpr std::size_t k_deploys_answer_bytes = std::size_t{1024} * 1024;
+  std::counting_semaphore<k_deploy_readers> m_deploy_readers{k_deploy_readers};
   // Replaced whole on reload; the deploy thread keeps the set it took until it is done with it.
   using Channels = std::vector<std::unique_ptr<exporters::Channel>>;
   std::shared_ptr<const Channels> m_channels;

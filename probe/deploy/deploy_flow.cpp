@@ -108,7 +108,8 @@ std::string Verify::revision_for(const std::string& previous,
   for (const DeployEvent& event : log) {
     if (event.sha == previous &&
         (event.kind == "deploy_succeeded" || event.kind == "rollback_succeeded") &&
-        event.details.contains("db_revision") && event.details["db_revision"].is_string()) {
+        event.details.contains("db_revision") && event.details["db_revision"].is_string() &&
+        valid_ref(event.details["db_revision"].get<std::string>())) { // it reaches the hook's env
       return event.details["db_revision"].get<std::string>();
     }
   }

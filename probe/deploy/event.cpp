@@ -1,49 +1,91 @@
-// Deploy event identity, validation and JSON; see event.hpp.
+// Deploy event identity, validation, normalization and JSON; see event.hpp.
 #include "probe/deploy/event.hpp"
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <cstdint>
-#include <cstdio>
 #include <ctime>
-#include <random>
 #include <regex>
 
 #include <unistd.h>
 
 #include "probe/config/config.hpp"
+#include "probe/util/random.hpp"
 #include "probe/util/time_format.hpp"
+#include "probe/util/unicode.hpp"
 
 namespace probe::deploy {
 namespace {
 
 bool is_hex(char c) {
-  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+std::string lower(std::string text) {
+  std::transform(text.begin(), text.end(), text.begin(), [](char c) {
+    return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+  });
+  return text;
+}
+
+std::string dump(const nlohmann::json& value) {
+  return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+// Every string in `value` cleaned: values keep '\n' and '\t', keys keep no control character.
+// Two keys that clean to the same text keep the later one's value.
+nlohmann::json clean_json(const nlohmann::json& value) {
+  if (value.is_string()) {
+    return util::clean_text(value.get_ref<const std::string&>(), true);
+  }
+  if (value.is_array()) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const nlohmann::json& item : value) {
+      out.push_back(clean_json(item));
+    }
+    return out;
+  }
+  if (value.is_object()) {
+    nlohmann::json out = nlohmann::json::object();
+    for (const auto& [key, item] : value.items()) {
+      out[util::clean_text(key, false)] = clean_json(item);
+    }
+    return out;
+  }
+  return value;
+}
+
+// Reads `count` decimal digits at `pos` of `text` into `out`; false unless all are digits.
+bool read_digits(const std::string& text, std::size_t pos, std::size_t count, int* out) {
+  if (pos + count > text.size()) {
+    return false;
+  }
+  int value = 0;
+  for (std::size_t i = pos; i < pos + count; ++i) {
+    if (text[i] < '0' || text[i] > '9') {
+      return false;
+    }
+    value = value * 10 + (text[i] - '0');
+  }
+  *out = value;
+  return true;
+}
+
+int days_in_month(int year, int month) {
+  static constexpr std::array<int, 12> k_days{31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  const bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+  return month == 2 && leap ? 29 : k_days[static_cast<std::size_t>(month - 1)];
+}
+
+std::string two_digits(int value) {
+  return (value < 10 ? "0" : "") + std::to_string(value);
 }
 
 } // namespace
 
 std::string new_event_id() {
-  static thread_local std::mt19937_64 random{std::random_device{}()};
-  std::array<unsigned char, 16> bytes{};
-  for (std::size_t i = 0; i < bytes.size(); i += 8) {
-    const std::uint64_t word = random();
-    for (std::size_t j = 0; j < 8; ++j) {
-      bytes[i + j] = static_cast<unsigned char>(word >> (8 * j));
-    }
-  }
-  bytes[6] = static_cast<unsigned char>((bytes[6] & 0x0F) | 0x40); // version 4
-  bytes[8] = static_cast<unsigned char>((bytes[8] & 0x3F) | 0x80); // RFC 4122 variant
-  std::string out;
-  static const char* k_hex = "0123456789abcdef";
-  for (std::size_t i = 0; i < bytes.size(); ++i) {
-    if (i == 4 || i == 6 || i == 8 || i == 10) {
-      out += '-';
-    }
-    out += k_hex[bytes[i] >> 4];
-    out += k_hex[bytes[i] & 0x0F];
-  }
-  return out;
+  return util::random_uuid();
 }
 
 bool valid_event_id(const std::string& text) {
@@ -70,49 +112,189 @@ bool valid_kind(const std::string& kind) {
   return std::find(kinds.begin(), kinds.end(), kind) != kinds.end();
 }
 
+const std::vector<std::string>& kept_detail_keys() {
+  // What deploy_flow writes and a reader needs: the migration to roll back to, the failing
+  // targets, the hook's outcome. output_tail, the usual bulk, is what goes.
+  static const std::vector<std::string> keys{"db_revision", "failed_sha", "failing", "error",
+                                             "exit_code",   "timed_out",  "watch_ms"};
+  return keys;
+}
+
+nlohmann::json bounded_details(const nlohmann::json& details) {
+  const std::size_t bytes = dump(details).size();
+  if (bytes <= k_max_details_bytes) {
+    return details;
+  }
+  nlohmann::json stub = {{"truncated", true}, {"bytes", bytes}};
+  if (details.is_object()) {
+    for (const std::string& key : kept_detail_keys()) {
+      const auto found = details.find(key);
+      if (found != details.end() && dump(*found).size() <= k_max_kept_detail_bytes) {
+        stub[key] = *found;
+      }
+    }
+  }
+  return stub;
+}
+
+DeployEvent normalized(DeployEvent event) {
+  event.event_id = lower(std::move(event.event_id));
+  event.actor = util::clean_text(event.actor, false);
+  event.host = util::clean_text(event.host, false);
+  event.details = bounded_details(clean_json(event.details));
+  return event;
+}
+
+bool same_event(const DeployEvent& a, const DeployEvent& b) {
+  if (a.kind != b.kind || a.sha != b.sha || a.previous_sha != b.previous_sha ||
+      a.actor != b.actor || a.host != b.host) {
+    return false;
+  }
+  nlohmann::json left = a.details;
+  nlohmann::json right = b.details;
+  if (left.is_object() && right.is_object() &&
+      left.contains("db_revision") != right.contains("db_revision")) {
+    left.erase("db_revision");
+    right.erase("db_revision");
+  }
+  return left == right;
+}
+
+bool valid_details(const nlohmann::json& details, std::string* error) {
+  if (!details.is_object() || !details.contains("db_revision") ||
+      details["db_revision"].is_null()) {
+    return true;
+  }
+  const nlohmann::json& revision = details["db_revision"];
+  if (revision.is_string() && valid_ref(revision.get<std::string>())) {
+    return true;
+  }
+  *error = "db_revision: not a revision (hex, or a word of [A-Za-z0-9_.-], at most 128 "
+           "characters)";
+  return false;
+}
+
+std::size_t json_size(const DeployEvent& event) {
+  return dump(to_json(event)).size();
+}
+
 std::string format_time(std::chrono::system_clock::time_point when) {
   return util::format_rfc3339(when);
 }
 
-std::optional<std::chrono::system_clock::time_point> parse_time(const std::string& text) {
-  // Accepts "YYYY-MM-DDTHH:MM:SS[.fff...](Z|+HH:MM|+HH)" and a space for the "T" (Postgres).
-  std::tm tm{};
+namespace {
+
+// The date and time fields of RFC 3339 text into `tm`, each checked against its range; "" or
+// what is wrong.
+std::string read_date_time(const std::string& text, std::tm* tm) {
   int year = 0;
   int month = 0;
-  int consumed = 0;
-  if (std::sscanf(text.c_str(), "%4d-%2d-%2d%*1[T ]%2d:%2d:%2d%n", &year, &month, &tm.tm_mday,
-                  &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &consumed) != 6) {
-    return std::nullopt;
+  int day = 0;
+  int hour = 0;
+  int minute = 0;
+  int second = 0;
+  if (!read_digits(text, 0, 4, &year) || text.size() < 19 || text[4] != '-' ||
+      !read_digits(text, 5, 2, &month) || text[7] != '-' || !read_digits(text, 8, 2, &day) ||
+      (text[10] != 'T' && text[10] != 't' && text[10] != ' ') || !read_digits(text, 11, 2, &hour) ||
+      text[13] != ':' || !read_digits(text, 14, 2, &minute) || text[16] != ':' ||
+      !read_digits(text, 17, 2, &second)) {
+    return "not an RFC 3339 time (YYYY-MM-DDTHH:MM:SS[.frac] then Z or ±HH:MM)";
   }
-  tm.tm_year = year - 1900;
-  tm.tm_mon = month - 1;
-  std::size_t pos = static_cast<std::size_t>(consumed);
-  long long micros = 0;
-  if (pos < text.size() && text[pos] == '.') {
-    long long scale = 100000;
-    for (++pos; pos < text.size() && text[pos] >= '0' && text[pos] <= '9'; ++pos) {
-      micros += (text[pos] - '0') * scale;
-      scale /= 10;
-    }
+  if (month < 1 || month > 12) {
+    return "month " + two_digits(month) + " is out of range (01-12)";
   }
-  long offset_seconds = 0;
-  if (pos < text.size() && (text[pos] == '+' || text[pos] == '-')) {
-    const int sign = text[pos] == '-' ? -1 : 1;
+  const int last_day = days_in_month(year, month);
+  if (day < 1 || day > last_day) {
+    return "day " + two_digits(day) + " is out of range for " + text.substr(0, 7) + " (01-" +
+           two_digits(last_day) + ")";
+  }
+  if (hour > 23) {
+    return "hour " + two_digits(hour) + " is out of range (00-23)";
+  }
+  if (minute > 59) {
+    return "minute " + two_digits(minute) + " is out of range (00-59)";
+  }
+  if (second > 59) {
+    return "second " + two_digits(second) + " is out of range (00-59)";
+  }
+  tm->tm_year = year - 1900;
+  tm->tm_mon = month - 1;
+  tm->tm_mday = day;
+  tm->tm_hour = hour;
+  tm->tm_min = minute;
+  tm->tm_sec = second;
+  return "";
+}
+
+// An optional ".digits" at `*pos` into microseconds (further digits read and dropped).
+std::string read_fraction(const std::string& text, std::size_t* pos, long long* micros) {
+  if (*pos >= text.size() || text[*pos] != '.') {
+    return "";
+  }
+  const std::size_t first = ++*pos;
+  long long scale = 100000;
+  for (; *pos < text.size() && text[*pos] >= '0' && text[*pos] <= '9'; ++*pos) {
+    *micros += (text[*pos] - '0') * scale;
+    scale /= 10;
+  }
+  return *pos == first ? "a fraction of a second needs digits after the '.'" : "";
+}
+
+// The zone at `*pos` — Z, z or ±HH:MM — as seconds east of UTC; it must end the text.
+std::string read_zone(const std::string& text, std::size_t pos, long* offset_seconds) {
+  if (pos >= text.size()) {
+    return "no time zone (end with Z or ±HH:MM)";
+  }
+  if (text[pos] == 'Z' || text[pos] == 'z') {
+    ++pos;
+  } else if (text[pos] == '+' || text[pos] == '-') {
+    const long sign = text[pos] == '-' ? -1 : 1;
     int hours = 0;
     int minutes = 0;
-    std::sscanf(text.c_str() + pos + 1, "%2d:%2d", &hours, &minutes);
-    offset_seconds = sign * (hours * 3600L + minutes * 60L);
-  } else if (pos >= text.size() || text[pos] != 'Z') {
-    return std::nullopt;
+    if (!read_digits(text, pos + 1, 2, &hours) || pos + 3 >= text.size() || text[pos + 3] != ':' ||
+        !read_digits(text, pos + 4, 2, &minutes)) {
+      return "the time zone offset must be ±HH:MM";
+    }
+    if (hours > 23 || minutes > 59) {
+      return "offset " + text.substr(pos, 6) + " is out of range (±00:00 to ±23:59)";
+    }
+    *offset_seconds = sign * (hours * 3600L + minutes * 60L);
+    pos += 6;
+  } else {
+    return "no time zone (end with Z or ±HH:MM)";
   }
-  const std::time_t seconds = timegm(&tm) - offset_seconds;
+  return pos == text.size() ? "" : "unexpected text after the time zone";
+}
+
+} // namespace
+
+std::optional<std::chrono::system_clock::time_point> parse_time(const std::string& text,
+                                                                std::string* why) {
+  std::tm tm{};
+  std::size_t pos = 19;
+  long long micros = 0;
+  long offset_seconds = 0;
+  std::string problem = read_date_time(text, &tm);
+  if (problem.empty()) {
+    problem = read_fraction(text, &pos, &micros);
+  }
+  if (problem.empty()) {
+    problem = read_zone(text, pos, &offset_seconds);
+  }
   // system_clock counts 64-bit nanoseconds, years 1678 to 2262: a time outside (a year 1013 or
   // 9999 in a POST /deploys body) would overflow the conversion below into a wrong time.
   constexpr std::int64_t k_limit =
       std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::duration::max())
           .count() -
       1;
-  if (seconds < -k_limit || seconds > k_limit) {
+  const std::time_t seconds = problem.empty() ? timegm(&tm) - offset_seconds : 0;
+  if (problem.empty() && (seconds < -k_limit || seconds > k_limit)) {
+    problem = "outside the years this clock holds (1678-2261)";
+  }
+  if (!problem.empty()) {
+    if (why != nullptr) {
+      *why = problem;
+    }
     return std::nullopt;
   }
   return std::chrono::system_clock::time_point(std::chrono::seconds(seconds) +
@@ -179,7 +361,7 @@ DeployEvent make_event(const std::string& kind, const std::string& sha,
   event.previous_sha = previous_sha;
   event.actor = actor;
   event.host = this_host();
-  return event;
+  return normalized(std::move(event));
 }
 
 nlohmann::json to_json(const DeployEvent& event) {
@@ -235,10 +417,10 @@ std::optional<DeployEvent> from_json(const nlohmann::json& json, bool fill_defau
   if (event.event_id.empty()) {
     event.event_id = new_event_id();
   } else if (!valid_event_id(event.event_id)) {
-    return fail("event_id: \"" + event.event_id + "\" is not a UUID");
+    return fail("event_id: \"" + util::visible_text(event.event_id) + "\" is not a UUID");
   }
   if (!valid_kind(event.kind)) {
-    return fail("kind: \"" + event.kind + "\" is not an event kind");
+    return fail("kind: \"" + util::visible_text(event.kind) + "\" is not an event kind");
   }
   if (!valid_ref(event.sha)) {
     return fail("sha: not a git SHA or image tag");
@@ -246,14 +428,18 @@ std::optional<DeployEvent> from_json(const nlohmann::json& json, bool fill_defau
   if (!event.previous_sha.empty() && !valid_ref(event.previous_sha)) {
     return fail("previous_sha: not a git SHA or image tag");
   }
+  std::string why;
   if (occurred_at.empty()) {
     event.occurred_at =
         std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
-  } else if (const auto parsed = parse_time(occurred_at)) {
+  } else if (const auto parsed = parse_time(occurred_at, &why)) {
     event.occurred_at = std::chrono::time_point_cast<std::chrono::milliseconds>(*parsed);
   } else {
-    return fail("occurred_at: not an RFC 3339 time");
+    return fail("occurred_at: " + why);
   }
+  // Cleaned before the defaults, so a host of control characters only is no host.
+  event.host = util::clean_text(event.host, false);
+  event.actor = util::clean_text(event.actor, false);
   if (event.host.empty()) {
     event.host = this_host();
   }
@@ -266,7 +452,13 @@ std::optional<DeployEvent> from_json(const nlohmann::json& json, bool fill_defau
     }
     event.details = json["details"];
   }
-  return event;
+  // db_revision becomes PROBE_DB_REVISION in a rollback hook's environment: at the door it must
+  // look like a revision (Alembic's are hex or word-like). Events already stored or journaled are
+  // kept as they are; deploy_flow ignores an invalid one when it chooses the hook's environment.
+  if (std::string problem; fill_defaults && !valid_details(event.details, &problem)) {
+    return fail("details." + problem);
+  }
+  return normalized(std::move(event));
 }
 
 } // namespace probe::deploy

@@ -2,6 +2,13 @@
 // which, by whom, where, and details. One struct for every path an event travels — Postgres,
 // the journal, POST /deploys, notifications — with one JSON form, so nothing is lost between
 // them. `event_id` (a UUID) makes storing idempotent: replays and retries never double.
+//
+// Every way in (a POST /deploys body, CLI flags, a hook's output, a journal line) goes through
+// the same door, normalized(): an event that PostgreSQL could refuse for its text would jam the
+// journal behind it, and a client's text reaches chat messages and terminals. So text fields are
+// stored without control characters (details strings keep '\n' and '\t'), invalid UTF-8 is
+// replaced, the id is lower-case, and details larger than k_max_details_bytes are replaced by a
+// small stub — the same rule when an event is stored and when it is read.
 #pragma once
 
 #include <chrono>
@@ -27,10 +34,10 @@ struct DeployEvent {
   bool operator==(const DeployEvent&) const = default;
 };
 
-// A fresh random (version 4) UUID.
+// A fresh random (version 4) UUID from getrandom(2).
 std::string new_event_id();
 
-// True for "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx" in hex.
+// True for "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx" in hex of either case (stored lower-case).
 bool valid_event_id(const std::string& text);
 
 // True for a git SHA (^[0-9a-f]{7,40}$) or an image tag (^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$,
@@ -39,13 +46,43 @@ bool valid_ref(const std::string& text);
 
 bool valid_kind(const std::string& kind);
 
+// How large an event's `details` may be, serialized (compact JSON). Larger details are replaced
+// by {"truncated": true, "bytes": N} plus those of k_kept_detail_keys whose own value serializes
+// to at most k_max_kept_detail_bytes, so what a deploy script and the rollback need survives.
+inline constexpr std::size_t k_max_details_bytes = std::size_t{8} * 1024;
+inline constexpr std::size_t k_max_kept_detail_bytes = 1024;
+const std::vector<std::string>& kept_detail_keys();
+
+// `details` within k_max_details_bytes: itself when it fits, else the stub described above.
+nlohmann::json bounded_details(const nlohmann::json& details);
+
+// `event` as it may be stored: event_id lower-case; actor and host without control characters;
+// every string in details (keys too) without control characters except '\n' and '\t' in
+// values; invalid UTF-8 replaced by U+FFFD; details bounded. Applying it twice changes nothing.
+DeployEvent normalized(DeployEvent event);
+
+// True when `a` and `b` are the same event offered twice: equal kind, SHAs, actor, host and
+// details. occurred_at is not compared (a retry without one gets a new time), nor a
+// details.db_revision that only one of them has (the sidecar adds it when it can read it).
+bool same_event(const DeployEvent& a, const DeployEvent& b);
+
+// False, with `error` set ("db_revision: not a revision (...)"), when `details` holds a
+// db_revision that is not null and not a valid_ref(): it becomes PROBE_DB_REVISION in a rollback
+// hook's environment. Checked at the door (POST /deploys bodies, `deploy record --details`).
+bool valid_details(const nlohmann::json& details, std::string* error);
+
+// The size of to_json(`event`) serialized compactly: what one event costs in an answer.
+std::size_t json_size(const DeployEvent& event);
+
 // The event's JSON form: {"event_id", "occurred_at" (RFC 3339 UTC, ms), "kind", "sha",
 // "previous_sha" (null when empty), "actor", "host", "details"}.
 nlohmann::json to_json(const DeployEvent& event);
 
-// Parses and validates the JSON form; on failure returns nullopt and sets `error` to
-// "field: problem". Missing event_id / occurred_at / actor / host are filled in when
-// `fill_defaults` (POST /deploys from a script), required otherwise (journal replay).
+// Parses and validates the JSON form, normalized (see normalized()); on failure returns nullopt
+// and sets `error` to "field: problem". Missing event_id / occurred_at / actor / host are filled
+// in when `fill_defaults` (POST /deploys from a script: the door, where details.db_revision must
+// also be a valid_ref() since it reaches a hook's environment), required otherwise (journal
+// replay, reading a sidecar's answer).
 std::optional<DeployEvent> from_json(const nlohmann::json& json, bool fill_defaults,
                                      std::string* error);
 
@@ -63,8 +100,16 @@ DeployEvent make_event(const std::string& kind, const std::string& sha,
 // This machine's host name; "unknown" when it cannot be read.
 std::string this_host();
 
-// RFC 3339 UTC with milliseconds, and back.
+// RFC 3339 UTC with milliseconds.
 std::string format_time(std::chrono::system_clock::time_point when);
-std::optional<std::chrono::system_clock::time_point> parse_time(const std::string& text);
+
+// Strict RFC 3339: "YYYY-MM-DDTHH:MM:SS[.frac](Z|+HH:MM|-HH:MM)", every field in its range
+// (month 01-12, day within the month, hour 00-23, minute and second 00-59: no leap second), the
+// separator 'T' or, as RFC 3339 allows, 't' or a space, the zone 'Z' or 'z' or an offset within
+// ±23:59, nothing after it, and within what system_clock holds (years 1678-2261). Fractions
+// past microseconds are read and dropped. On failure nullopt, with `why` (when given) naming the
+// part: "month 13 is out of range (01-12)".
+std::optional<std::chrono::system_clock::time_point> parse_time(const std::string& text,
+                                                                std::string* why = nullptr);
 
 } // namespace probe::deploy

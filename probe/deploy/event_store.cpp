@@ -43,6 +43,29 @@ std::string one_line(std::string text) {
   return text;
 }
 
+// The columns every read selects, details bounded by the server: a row's details text is at most
+// twice k_max_details_bytes (PostgreSQL's jsonb text has spaces the compact form lacks), else a
+// stub built in SQL with the kept keys that are small; normalized() then applies the exact rule.
+// So no read transfers or holds a large stored value, whatever an old probe or a hand-made row
+// put there.
+std::string bounded_columns() {
+  std::string kept;
+  for (const std::string& key : kept_detail_keys()) {
+    kept += (kept.empty() ? "'" : ", '") + key + "'";
+  }
+  const std::string limit = std::to_string(2 * k_max_details_bytes);
+  return "id, event_id::text, to_char(occurred_at AT TIME ZONE 'UTC', "
+         "'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') AS occurred_at, kind, sha, previous_sha, actor, "
+         "host, CASE WHEN octet_length(d.text) <= " +
+         limit +
+         " THEN d.text ELSE (jsonb_build_object('truncated', true, 'bytes', octet_length(d.text)) "
+         "|| CASE WHEN jsonb_typeof(details) = 'object' THEN coalesce((SELECT "
+         "jsonb_object_agg(key, value) FROM jsonb_each(details) WHERE key IN (" +
+         kept + ") AND octet_length(value::text) <= " + std::to_string(k_max_kept_detail_bytes) +
+         "), '{}'::jsonb) ELSE '{}'::jsonb END)::text END AS details "
+         "FROM probe_deploy_events, LATERAL (SELECT details::text AS text) AS d";
+}
+
 DeployEvent event_from_row(const pqxx::row& row) {
   DeployEvent event;
   event.event_id = row["event_id"].as<std::string>();
@@ -54,10 +77,11 @@ DeployEvent event_from_row(const pqxx::row& row) {
   event.actor = row["actor"].as<std::string>();
   event.host = row["host"].as<std::string>();
   event.details = nlohmann::json::parse(row["details"].as<std::string>(), nullptr, false);
-  if (event.details.is_discarded()) {
+  if (event.details.is_discarded() || !event.details.is_object()) {
     event.details = nlohmann::json::object();
   }
-  return event;
+  // Rows written before the door cleaned text, or by hand, read as the door would have made them.
+  return normalized(std::move(event));
 }
 
 } // namespace
@@ -74,9 +98,16 @@ PostgresEventStore::Connection& PostgresEventStore::connection() {
   return *m_connection;
 }
 
+bool is_content_error(std::string_view sqlstate) {
+  return sqlstate.size() == 5 && (sqlstate.substr(0, 2) == "22" || sqlstate.substr(0, 2) == "23" ||
+                                  sqlstate.substr(0, 2) == "54");
+}
+
 template <typename Fn> auto PostgresEventStore::guarded(const char* what, Fn&& fn) {
   try {
     return fn();
+  } catch (const Error&) {
+    throw; // already classified (EventRefused, EventConflict)
   } catch (const pqxx::broken_connection& e) {
     m_connection.reset(); // reconnect next time
     throw Error(std::string("event store: ") + what + ": " +
@@ -93,7 +124,9 @@ PostgresEventStore::PostgresEventStore(const std::string& dsn) : m_dsn(dsn) {
   // libpq waits for ever by default; a deploy command must fall back to the journal instead.
   setenv("PGCONNECT_TIMEOUT", "5", 0);
   guarded("connect", [&] {
-    connection();
+    // Text is sent and read as UTF-8 whatever the database's encoding: a character the database
+    // cannot hold is then refused (22P05) instead of stored as other characters.
+    connection().pq.set_client_encoding("UTF8");
     return 0;
   });
   migrate();
@@ -126,35 +159,75 @@ int PostgresEventStore::schema_version() {
   });
 }
 
-bool PostgresEventStore::store(const DeployEvent& event) {
-  return guarded("store", [&] {
-    pqxx::work work(connection().pq);
-    const pqxx::result result = work.exec_params(
-        "INSERT INTO probe_deploy_events (event_id, occurred_at, kind, sha, previous_sha, actor, "
-        "host, details) VALUES ($1, $2, $3, $4, NULLIF($5, ''), $6, $7, $8::jsonb) "
-        "ON CONFLICT (event_id) DO NOTHING",
-        event.event_id, format_time(event.occurred_at), event.kind, event.sha, event.previous_sha,
-        event.actor, event.host,
-        event.details.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
-    work.commit();
-    return result.affected_rows() == 1;
+bool PostgresEventStore::store(const DeployEvent& offered) {
+  const DeployEvent event = normalized(offered);
+  const std::optional<DeployEvent> existing = guarded("store", [&]() -> std::optional<DeployEvent> {
+    try {
+      pqxx::work work(connection().pq);
+      const pqxx::result inserted = work.exec_params(
+          "INSERT INTO probe_deploy_events (event_id, occurred_at, kind, sha, previous_sha, "
+          "actor, host, details) VALUES ($1, $2, $3, $4, NULLIF($5, ''), $6, $7, $8::jsonb) "
+          "ON CONFLICT (event_id) DO NOTHING",
+          event.event_id, format_time(event.occurred_at), event.kind, event.sha, event.previous_sha,
+          event.actor, event.host,
+          event.details.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+      std::optional<DeployEvent> stored;
+      if (inserted.affected_rows() == 0) {
+        const pqxx::result rows = work.exec_params(
+            "SELECT " + bounded_columns() + " WHERE event_id = $1::uuid", event.event_id);
+        stored = rows.empty() ? std::optional<DeployEvent>() : event_from_row(rows[0]);
+      }
+      work.commit();
+      return stored;
+    } catch (const pqxx::sql_error& e) {
+      if (!is_content_error(e.sqlstate())) {
+        throw;
+      }
+      throw EventRefused("event store: PostgreSQL refused event " + event.event_id + " (SQLSTATE " +
+                         e.sqlstate() +
+                         "): " + util::redact(one_line(e.what()), util::dsn_password(m_dsn)));
+    }
   });
+  if (!existing) {
+    return true;
+  }
+  if (!same_event(*existing, event)) {
+    throw EventConflict("event_id " + event.event_id +
+                        " is already stored with different content (" + existing->kind + " " +
+                        existing->sha + ")");
+  }
+  return false;
 }
 
-std::vector<DeployEvent> PostgresEventStore::list(std::size_t limit) {
+EventPage PostgresEventStore::list(std::size_t limit, std::size_t byte_budget) {
   return guarded("list", [&] {
-    pqxx::work work(connection().pq);
-    const pqxx::result rows = work.exec_params(
-        "SELECT event_id::text, to_char(occurred_at AT TIME ZONE 'UTC', "
-        "'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') AS occurred_at, kind, sha, previous_sha, actor, "
-        "host, details::text FROM probe_deploy_events ORDER BY occurred_at DESC, id DESC LIMIT $1",
-        static_cast<long long>(limit));
-    std::vector<DeployEvent> events;
-    events.reserve(rows.size());
-    for (const pqxx::row& row : rows) {
-      events.push_back(event_from_row(row));
+    EventPage page;
+    if (limit == 0) {
+      return page;
     }
-    return events;
+    // A cursor, fetched a few rows at a time: reading stops at the budget, so a page of 1000
+    // large events never sits in memory to be trimmed afterwards.
+    constexpr std::size_t k_batch = 32;
+    pqxx::work work(connection().pq);
+    work.exec("DECLARE probe_list NO SCROLL CURSOR FOR SELECT " + bounded_columns() +
+              " ORDER BY id DESC LIMIT " + std::to_string(limit));
+    std::size_t used = 0;
+    for (bool more = true; more && !page.truncated;) {
+      const pqxx::result rows = work.exec("FETCH " + std::to_string(k_batch) + " FROM probe_list");
+      more = rows.size() == k_batch;
+      for (const pqxx::row& row : rows) {
+        DeployEvent event = event_from_row(row);
+        const std::size_t size = json_size(event) + 1; // and its comma
+        if (byte_budget != k_unbounded && used + size > byte_budget) {
+          page.truncated = true;
+          break;
+        }
+        used += size;
+        page.events.push_back(std::move(event));
+      }
+    }
+    work.commit();
+    return page;
   });
 }
 
@@ -175,7 +248,7 @@ std::optional<std::string> PostgresEventStore::alembic_revision() {
     pqxx::work work(connection().pq);
     if (work.exec1("SELECT to_regclass('alembic_version') IS NOT NULL")[0].as<bool>()) {
       const pqxx::result rows = work.exec("SELECT version_num FROM alembic_version LIMIT 1");
-      if (!rows.empty() && !rows[0][0].is_null()) {
+      if (!rows.empty() && !rows[0][0].is_null() && valid_ref(rows[0][0].as<std::string>())) {
         return rows[0][0].as<std::string>();
       }
     }
@@ -192,10 +265,7 @@ std::optional<DeployEvent> previous_good(const std::vector<DeployEvent>& events,
       outcomes.push_back(&event);
     }
   }
-  // Newest first; the first outcome seen for a SHA is its last outcome.
-  std::stable_sort(
-      outcomes.begin(), outcomes.end(),
-      [](const DeployEvent* a, const DeployEvent* b) { return a->occurred_at > b->occurred_at; });
+  // Newest received first, as given; the first outcome seen for a SHA is its last outcome.
   std::vector<std::string> judged;
   for (const DeployEvent* event : outcomes) {
     if (std::find(judged.begin(), judged.end(), event->sha) != judged.end()) {

@@ -2,26 +2,65 @@
 // by probe itself (a versioned migrations table; applying twice is a no-op), written
 // idempotently on `event_id`. EventStore is the interface the deploy flow and serve use, so the
 // flow can be tested against a store it controls; PostgresEventStore is the real one (libpqxx).
+//
+// Two failures are told apart because they call for opposite handling: a database that cannot
+// be reached (keep the event in the journal, try again later) and a database that refuses the
+// event for what it contains (EventRefused: trying again can never succeed, so the journal sets
+// it aside instead of retrying it for ever in front of the events behind it). "Newest" is the
+// order the store received events (`id`), never a client-supplied `occurred_at`.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "probe/deploy/event.hpp"
+#include "probe/util/error.hpp"
 
 namespace probe::deploy {
+
+// The database refused the event for its content (SQLSTATE class 22, data exception; 23,
+// integrity constraint; 54, program limit): it can never be stored as it is. Exit code 1.
+class EventRefused : public Error {
+public:
+  explicit EventRefused(const std::string& message) : Error(message, 1) {}
+};
+
+// An event with this event_id is already stored with different content (see same_event()).
+class EventConflict : public Error {
+public:
+  explicit EventConflict(const std::string& message) : Error(message, 1) {}
+};
+
+// True when SQLSTATE `sqlstate` says the statement's data was refused (classes 22, 23, 54)
+// rather than the connection, the server's state or probe's own SQL.
+bool is_content_error(std::string_view sqlstate);
+
+// A page of the log: newest received first, and whether it stopped short of `limit` events
+// because the next one would have passed the byte budget.
+struct EventPage {
+  std::vector<DeployEvent> events;
+  bool truncated = false;
+};
+
+inline constexpr std::size_t k_unbounded = SIZE_MAX;
 
 class EventStore {
 public:
   virtual ~EventStore() = default;
-  // Stores `event` unless one with its event_id exists; true when newly stored. Throws
+  // Stores normalized(`offered`) unless one with its event_id exists; true when newly stored, false
+  // when the same event (same_event()) was stored before. Throws EventConflict when the id is
+  // stored with different content, EventRefused when the database refuses the content, and
   // probe::Error when the store cannot be reached.
-  virtual bool store(const DeployEvent& event) = 0;
-  // The newest `limit` events, newest first.
-  virtual std::vector<DeployEvent> list(std::size_t limit) = 0;
+  virtual bool store(const DeployEvent& offered) = 0;
+  // The newest `limit` events, newest received first, bounded while reading: each event's
+  // details within k_max_details_bytes, and no event that would take the sum of json_size()
+  // past `byte_budget` (the page is then `truncated`).
+  virtual EventPage list(std::size_t limit, std::size_t byte_budget) = 0;
   // How many events of each kind are stored (for the deploy counters).
   virtual std::map<std::string, long long> count_by_kind() = 0;
 };
@@ -33,11 +72,12 @@ public:
   explicit PostgresEventStore(const std::string& dsn);
   ~PostgresEventStore() override;
 
-  bool store(const DeployEvent& event) override;
-  std::vector<DeployEvent> list(std::size_t limit) override;
+  bool store(const DeployEvent& offered) override;
+  EventPage list(std::size_t limit, std::size_t byte_budget) override;
   std::map<std::string, long long> count_by_kind() override;
 
-  // The app's Alembic revision (alembic_version.version_num), if the database has one.
+  // The app's Alembic revision (alembic_version.version_num), if the database has one that
+  // valid_ref() accepts (it reaches a rollback hook's environment).
   std::optional<std::string> alembic_revision();
 
   // The schema version after migrating (for tests and logs).
@@ -54,9 +94,11 @@ private:
   std::unique_ptr<Connection> m_connection;
 };
 
-// The previous good SHA from `events` (any order): the newest SHA whose last outcome was a
-// success — deploy_succeeded or rollback_succeeded — skipping `excluding` and never a SHA whose
-// last outcome was deploy_failed or rollback_failed. The event it came from, or nullopt.
+// The previous good SHA from `events`, given newest received first (as list() and
+// EventSink::recent() return them): the newest SHA whose last outcome was a success —
+// deploy_succeeded or rollback_succeeded — skipping `excluding` and never a SHA whose last
+// outcome was deploy_failed or rollback_failed. The order decides, never `occurred_at`, which a
+// client chooses. The event it came from, or nullopt.
 std::optional<DeployEvent> previous_good(const std::vector<DeployEvent>& events,
                                          const std::string& excluding);
 

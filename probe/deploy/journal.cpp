@@ -3,7 +3,9 @@
 // or corrupted line is recognised as such rather than parsed into a plausible but wrong event.
 // Every operation holds flock(2) on the journal file and checks, once locked, that the path still
 // names the file it opened: drain() replaces the file by rename, and a writer still holding the
-// old one would otherwise append to a file nobody will ever read again.
+// old one would otherwise append to a file nobody will ever read again. The quarantine file is a
+// journal of its own (its own lock), appended to while the journal's lock is held; nothing ever
+// locks them in the other order.
 #include "probe/deploy/journal.hpp"
 
 #include <algorithm>
@@ -346,7 +348,10 @@ void keep_unstored(const std::string& path, std::string kept, const std::vector<
 Journal::Journal(std::string path) : m_path(std::move(path)) {}
 
 void Journal::append(const DeployEvent& event) {
-  const std::string line = encode_line(event);
+  append_line(encode_line(normalized(event)));
+}
+
+void Journal::append_line(const std::string& line) {
   const Fd fd = open_for_append(m_path);
   const off_t size = file_size(fd.get(), m_path);
   // After a crash tore the last line, start on a fresh one so ours is not glued to the debris.
@@ -388,6 +393,12 @@ std::size_t Journal::pending() const {
 }
 
 Journal::DrainResult Journal::drain(const std::function<bool(const DeployEvent&)>& store) {
+  return drain([&store](const DeployEvent& event) {
+    return store(event) ? Disposition::stored : Disposition::kept;
+  });
+}
+
+Journal::DrainResult Journal::drain(const std::function<Disposition(const DeployEvent&)>& store) {
   int error = 0;
   const Fd fd = open_locked(m_path, O_RDONLY, LOCK_EX, &error);
   if (!fd.valid()) {
@@ -400,24 +411,37 @@ Journal::DrainResult Journal::drain(const std::function<bool(const DeployEvent&)
   DrainResult result;
   result.warnings = std::move(parsed.warnings);
   std::string kept;
+  // Whether the journal must be rewritten: something left it, or damaged lines are to go.
+  auto changed = [&] { return result.stored > 0 || result.quarantined > 0 || parsed.skipped > 0; };
   for (std::size_t i = 0; i < parsed.entries.size(); ++i) {
-    bool stored = false;
+    Disposition disposition = Disposition::kept;
     try {
-      stored = store(parsed.entries[i].event);
+      disposition = store(parsed.entries[i].event);
     } catch (...) {
-      if (result.stored > 0 || parsed.skipped > 0) {
+      if (changed()) {
         keep_unstored(m_path, std::move(kept), parsed.entries, i);
       }
       throw;
     }
-    if (stored) {
+    if (disposition == Disposition::quarantine) {
+      try {
+        Journal(quarantine_path()).append_line(parsed.entries[i].line);
+      } catch (const Error& e) {
+        result.warnings.push_back(std::string(e.what()) + "; event " +
+                                  parsed.entries[i].event.event_id + " stays in the journal");
+        disposition = Disposition::kept;
+      }
+    }
+    if (disposition == Disposition::stored) {
       ++result.stored;
+    } else if (disposition == Disposition::quarantine) {
+      ++result.quarantined;
     } else {
       ++result.remaining;
       kept += parsed.entries[i].line;
     }
   }
-  if (result.stored > 0 || parsed.skipped > 0) {
+  if (changed()) {
     rewrite(m_path, kept);
   }
   return result;

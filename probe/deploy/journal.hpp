@@ -7,6 +7,12 @@
 // "is this what we wrote?" is a yes/no question, so a damaged line is skipped with a warning and
 // is never replayed as a wrong event (a wrong SHA could become the rollback target). Appends and
 // drains serialize on an flock(2) of the journal file itself, across threads and processes.
+//
+// An event the database refuses for its content can never be stored; left in place it would be
+// offered again at every replay, in front of every event behind it. drain() therefore lets the
+// store say "quarantine": the line moves, byte for byte, to the quarantine file beside the
+// journal (quarantine_path(), the same self-checking format, appended and fsync'd before the
+// journal is rewritten without it), where an operator can read it, and replay goes on.
 #pragma once
 
 #include <cstddef>
@@ -29,13 +35,19 @@ public:
   struct DrainResult {
     std::size_t stored = 0;            // events `store` accepted; removed from the journal
     std::size_t remaining = 0;         // valid events still in the journal
+    std::size_t quarantined = 0;       // moved to quarantine_path(); removed from the journal
     std::vector<std::string> warnings; // as in ReadResult
   };
+
+  // What drain()'s `store` made of one event.
+  enum class Disposition { stored, kept, quarantine };
 
   // A journal at `path`; nothing is touched until the first call.
   explicit Journal(std::string path);
 
   const std::string& path() const { return m_path; }
+  // Where drain() sets aside events that can never be stored: the journal's path + ".quarantine".
+  std::string quarantine_path() const { return m_path + ".quarantine"; }
 
   // Appends `event` as one line and returns only once it is durable (file fsync'd, and the
   // directory too when the file is new); creates missing parent directories (mode 0750). Either
@@ -58,7 +70,15 @@ public:
   // this journal (its lock is held).
   DrainResult drain(const std::function<bool(const DeployEvent&)>& store);
 
+  // As above, and an event `store` says to quarantine is appended to quarantine_path() (durably)
+  // and removed from the journal; if it cannot be appended there it stays in the journal, counted
+  // in `remaining` with a warning, and the events behind it are still offered.
+  DrainResult drain(const std::function<Disposition(const DeployEvent&)>& store);
+
 private:
+  // Appends the already encoded `line` as append() does.
+  void append_line(const std::string& line);
+
   std::string m_path;
 };
 

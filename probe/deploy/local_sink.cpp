@@ -12,6 +12,12 @@ LocalEventSink::LocalEventSink(const config::Deploy& deploy,
                                std::function<void(const std::string&)> log_warning)
     : m_config(deploy), m_log_warning(std::move(log_warning)), m_journal(deploy.journal) {}
 
+void LocalEventSink::warn(const std::string& message) const {
+  if (m_log_warning) {
+    m_log_warning(message);
+  }
+}
+
 PostgresEventStore* LocalEventSink::store_locked() {
   if (m_config.dsn.empty()) {
     return nullptr;
@@ -20,9 +26,7 @@ PostgresEventStore* LocalEventSink::store_locked() {
     try {
       m_store = std::make_unique<PostgresEventStore>(m_config.dsn.reveal());
     } catch (const Error& e) {
-      if (m_log_warning) {
-        m_log_warning(e.what());
-      }
+      warn(e.what());
       return nullptr;
     }
   }
@@ -36,20 +40,25 @@ std::size_t LocalEventSink::replay_locked() {
   }
   try {
     const Journal::DrainResult drained = m_journal.drain([&](const DeployEvent& event) {
-      store->store(event); // idempotent: an event already there counts as stored
-      return true;
+      try {
+        store->store(event); // idempotent: the same event already there counts as stored
+        return Journal::Disposition::stored;
+      } catch (const EventRefused& e) {
+        warn(std::string(e.what()) + "; set aside in " + m_journal.quarantine_path());
+      } catch (const EventConflict& e) {
+        warn("journal: " + std::string(e.what()) + "; the journaled one is set aside in " +
+             m_journal.quarantine_path());
+      }
+      return Journal::Disposition::quarantine;
     });
     for (const std::string& warning : drained.warnings) {
-      if (m_log_warning) {
-        m_log_warning(warning);
-      }
+      warn(warning);
     }
+    m_quarantined += drained.quarantined;
     return drained.stored;
   } catch (const Error& e) {
     m_store.reset();
-    if (m_log_warning) {
-      m_log_warning(std::string("replay stopped: ") + e.what());
-    }
+    warn(std::string("replay stopped: ") + e.what());
     return 0;
   }
 }
@@ -59,56 +68,95 @@ std::size_t LocalEventSink::replay() {
   return replay_locked();
 }
 
-void LocalEventSink::record(const DeployEvent& event) {
+LocalEventSink::RecordOutcome LocalEventSink::record_event(const DeployEvent& offered_event) {
+  const DeployEvent event = normalized(offered_event);
   const std::lock_guard<std::mutex> lock(m_mutex);
   replay_locked();
   if (PostgresEventStore* store = store_locked()) {
     try {
-      store->store(event);
-      return;
+      return {store->store(event) ? Recorded::stored : Recorded::duplicate, ""};
+    } catch (const EventConflict&) {
+      throw;
+    } catch (const EventRefused& e) {
+      // Never journaled: it would be refused at every replay. Kept aside, durably, instead.
+      Journal(m_journal.quarantine_path()).append(event);
+      ++m_quarantined;
+      warn(std::string(e.what()) + "; set aside in " + m_journal.quarantine_path());
+      return {Recorded::quarantined, e.what()};
     } catch (const Error& e) {
       m_store.reset();
-      if (m_log_warning) {
-        m_log_warning(std::string(e.what()) + "; the event goes to the journal");
+      warn(std::string(e.what()) + "; the event goes to the journal");
+    }
+  }
+  // Unreachable: the journal is the store, so it decides what a repeated id means.
+  for (const DeployEvent& pending : m_journal.read().events) {
+    if (pending.event_id == event.event_id) {
+      if (!same_event(pending, event)) {
+        throw EventConflict("event_id " + event.event_id +
+                            " is already journaled with different content (" + pending.kind + " " +
+                            pending.sha + ")");
       }
+      return {Recorded::duplicate, ""};
     }
   }
   m_journal.append(event); // throws when it cannot be kept: nothing is claimed
+  return {Recorded::journaled, ""};
+}
+
+void LocalEventSink::record(const DeployEvent& event) {
+  record_event(event);
+}
+
+EventPage LocalEventSink::recent_page(std::size_t limit, std::size_t byte_budget) {
+  const std::lock_guard<std::mutex> lock(m_mutex);
+  // Replay first, as record() does, so `probe deploy list` moves the journal in too. A replay
+  // that quarantines an event keeps the connection; one that loses it leaves m_store null, and
+  // the list is then the journal's alone (no second connect attempt for an unreachable database).
+  replay_locked();
+  EventPage stored;
+  if (PostgresEventStore* store = m_store.get()) {
+    try {
+      stored = store->list(limit, byte_budget);
+    } catch (const Error& e) {
+      m_store.reset();
+      warn(e.what());
+    }
+  }
+  // Journaled events were received after every stored one: they come first, newest first.
+  std::set<std::string> seen;
+  for (const DeployEvent& event : stored.events) {
+    seen.insert(event.event_id);
+  }
+  std::vector<DeployEvent> merged;
+  const std::vector<DeployEvent> journaled = m_journal.read().events;
+  for (std::size_t i = journaled.size(); i-- > 0;) {
+    if (seen.insert(journaled[i].event_id).second) {
+      merged.push_back(journaled[i]);
+    }
+  }
+  merged.insert(merged.end(), std::make_move_iterator(stored.events.begin()),
+                std::make_move_iterator(stored.events.end()));
+  // The same limit and budget over the merged list.
+  EventPage page;
+  page.truncated = stored.truncated;
+  std::size_t used = 0;
+  for (DeployEvent& event : merged) {
+    if (page.events.size() == limit) {
+      break;
+    }
+    const std::size_t size = byte_budget == k_unbounded ? 0 : json_size(event) + 1;
+    if (byte_budget != k_unbounded && used + size > byte_budget) {
+      page.truncated = true;
+      break;
+    }
+    used += size;
+    page.events.push_back(std::move(event));
+  }
+  return page;
 }
 
 std::vector<DeployEvent> LocalEventSink::recent(std::size_t limit) {
-  const std::lock_guard<std::mutex> lock(m_mutex);
-  // Replay first, as record() does, so `probe deploy list` moves the journal in too; it also
-  // tried to connect, so m_store is the connection to list from (null: unreachable, no retry).
-  replay_locked();
-  std::vector<DeployEvent> events;
-  if (PostgresEventStore* store = m_store.get()) {
-    try {
-      events = store->list(limit);
-    } catch (const Error& e) {
-      m_store.reset();
-      if (m_log_warning) {
-        m_log_warning(e.what());
-      }
-    }
-  }
-  // Journaled events are part of the log too, until they reach the database.
-  std::set<std::string> seen;
-  for (const DeployEvent& event : events) {
-    seen.insert(event.event_id);
-  }
-  for (const DeployEvent& event : m_journal.read().events) {
-    if (seen.insert(event.event_id).second) {
-      events.push_back(event);
-    }
-  }
-  std::stable_sort(events.begin(), events.end(), [](const DeployEvent& a, const DeployEvent& b) {
-    return a.occurred_at > b.occurred_at;
-  });
-  if (events.size() > limit) {
-    events.resize(limit);
-  }
-  return events;
+  return recent_page(limit, k_unbounded).events;
 }
 
 std::optional<std::string> LocalEventSink::db_revision() {

@@ -3,8 +3,16 @@
 // be — before every new event, so the log keeps its order, and before every read of the log.
 // Used by the deploy commands run with a config, and by `probe serve` for POST /deploys and its
 // background replay. Thread-safe.
+//
+// An event PostgreSQL refuses for its content (EventRefused) or that conflicts with a stored one
+// of the same id (EventConflict) is never retried in front of the others: replay moves it to the
+// journal's quarantine file, logs it once and counts it (quarantined()). History is always the
+// database's events plus the journal's pending ones, merged: pending events were received after
+// every stored one, so they come first, newest first.
 #pragma once
 
+#include <atomic>
+#include <cstdint>
 #include <memory>
 #include <mutex>
 
@@ -17,28 +25,55 @@ namespace probe::deploy {
 
 class LocalEventSink final : public EventSink {
 public:
+  // What record_event() did with an event.
+  enum class Recorded {
+    stored,      // newly in PostgreSQL
+    duplicate,   // the same event was stored or journaled before: nothing changed
+    journaled,   // PostgreSQL unreachable: appended to the journal, replayed later
+    quarantined, // PostgreSQL refused its content: kept in the quarantine file, not in the log
+  };
+  struct RecordOutcome {
+    Recorded recorded = Recorded::stored;
+    std::string reason; // why it was quarantined
+  };
+
   // `log_warning` receives "the database is unreachable" style messages (no secrets).
   LocalEventSink(const config::Deploy& deploy, std::function<void(const std::string&)> log_warning);
 
+  // Records normalized(`offered_event`). Throws EventConflict when its event_id is stored or
+  // journaled with different content, probe::Error when neither PostgreSQL nor the journal can keep
+  // it.
+  RecordOutcome record_event(const DeployEvent& offered_event);
+
+  // EventSink: record_event() for the deploy flow (a quarantined event is kept, so it counts as
+  // recorded: the deploy goes on).
   void record(const DeployEvent& event) override;
   std::vector<DeployEvent> recent(std::size_t limit) override;
   std::optional<std::string> db_revision() override;
 
+  // The newest `limit` events, newest received first — the journal's pending events, then
+  // PostgreSQL's — within `byte_budget` (see EventStore::list).
+  EventPage recent_page(std::size_t limit, std::size_t byte_budget);
+
   // Moves journaled events into PostgreSQL; returns how many were stored.
   std::size_t replay();
   std::size_t pending() const;
+  // Events this sink has set aside in the quarantine file since it was made.
+  std::uint64_t quarantined() const { return m_quarantined.load(); }
   // Counts by kind from PostgreSQL, or nullopt when it cannot be reached.
   std::optional<std::map<std::string, long long>> counts();
 
 private:
   PostgresEventStore* store_locked();
   std::size_t replay_locked();
+  void warn(const std::string& message) const;
 
   config::Deploy m_config;
   std::function<void(const std::string&)> m_log_warning;
   Journal m_journal;
   mutable std::mutex m_mutex;
   std::unique_ptr<PostgresEventStore> m_store;
+  std::atomic<std::uint64_t> m_quarantined{0};
 };
 
 } // namespace probe::deploy

@@ -26,7 +26,7 @@ TEST(EventStore, MigratesOnceStoresIdempotentlyAndListsNewestFirst) {
   EXPECT_FALSE(store.store(first)) << "the same event_id twice must store once";
   EXPECT_TRUE(again.store(second));
 
-  const std::vector<deploy::DeployEvent> log = store.list(10);
+  const std::vector<deploy::DeployEvent> log = store.list(10, deploy::k_unbounded).events;
   ASSERT_EQ(log.size(), 2U);
   EXPECT_EQ(log[0], second);
   EXPECT_EQ(log[1], first);

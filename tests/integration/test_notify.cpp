@@ -311,7 +311,10 @@ TEST(NotifySlack, SendsTextOnly) {
   EXPECT_EQ(requests[0].path, k_hook_path);
   EXPECT_EQ(requests[0].header("Content-Type"), "application/json");
   EXPECT_EQ(requests[0].header("User-Agent"), "probe/" PROBE_VERSION);
-  EXPECT_EQ(json::parse(requests[0].body), json({{"text", k_message}}));
+  // mrkdwn: Slack shows "&gt;" as '>' (it asks senders to escape '&', '<' and '>').
+  EXPECT_EQ(json::parse(requests[0].body),
+            json({{"text", "❌ deploy failed: 1a2b3c4 on host web-1 (previous: 9f8e7d6) — api: GET "
+                           "/health -&gt; 500"}}));
 }
 
 TEST(NotifyWebhook, SendsEventAndText) {
@@ -459,6 +462,43 @@ TEST(NotifyAll, BadUrlIsAResultNotAnException) {
   EXPECT_FALSE(results[0].result.ok);
   EXPECT_EQ(results[0].result.attempts, 0);
   expect_no_secret(results[0].result.error);
+}
+
+// Issue 12, item 12, through real receivers: a hostile event as each channel sends it. Slack's
+// text has '&', '<', '>' escaped and every control character shown as an escape; Telegram's is
+// plain text (no parse_mode) on one line; the webhook's event carries the values as stored —
+// control characters stripped, everything else as it was — beside the one-line text.
+TEST(NotifyHostileEvent, EachChannelSendsItsOwnSafeForm) {
+  deploy::DeployEvent event = failed_event();
+  event.host = "web-1\n\n✅ deploy succeeded: 1a2b3c4 <!channel>";
+  event.actor = std::string("ci\0bot", 6);
+  const std::string line =
+      "❌ deploy failed: 1a2b3c4 on host web-1\\n\\n✅ deploy succeeded: 1a2b3c4 <!channel> "
+      "(previous: 9f8e7d6) — api: GET /health -> 500";
+
+  Receiver slack_receiver({{200, "ok"}});
+  ASSERT_TRUE(send_one(hook(config::NotifyType::slack, slack_receiver.base()), event).ok);
+  ASSERT_EQ(slack_receiver.requests().size(), 1U);
+  EXPECT_EQ(
+      json::parse(slack_receiver.requests()[0].body),
+      (json{{"text", "❌ deploy failed: 1a2b3c4 on host web-1\\n\\n✅ deploy succeeded: 1a2b3c4 "
+                     "&lt;!channel&gt; (previous: 9f8e7d6) — api: GET /health -&gt; 500"}}));
+
+  Receiver telegram_receiver({{200, R"({"ok":true,"result":{"message_id":1}})"}});
+  ASSERT_TRUE(send_one(telegram(telegram_receiver.base()), event).ok);
+  ASSERT_EQ(telegram_receiver.requests().size(), 1U);
+  const json telegram_body = json::parse(telegram_receiver.requests()[0].body);
+  EXPECT_EQ(telegram_body["text"], line);
+  EXPECT_FALSE(telegram_body.contains("parse_mode")) << telegram_body.dump();
+
+  Receiver webhook_receiver({{204, ""}});
+  ASSERT_TRUE(send_one(hook(config::NotifyType::webhook, webhook_receiver.base()), event).ok);
+  ASSERT_EQ(webhook_receiver.requests().size(), 1U);
+  const json webhook_body = json::parse(webhook_receiver.requests()[0].body);
+  EXPECT_EQ(webhook_body["text"], line);
+  EXPECT_EQ(webhook_body["event"]["host"], "web-1✅ deploy succeeded: 1a2b3c4 <!channel>");
+  EXPECT_EQ(webhook_body["event"]["actor"], "cibot");
+  EXPECT_EQ(webhook_body["event"]["details"], event.details);
 }
 
 } // namespace

@@ -169,10 +169,11 @@ DeployEvent at(const std::string& kind, const std::string& sha, int second) {
 }
 
 TEST(PreviousGood, IsTheNewestShaWhoseLastOutcomeWasASuccess) {
+  // Newest received first, as the store and the sinks list them (the order decides).
   const std::vector<DeployEvent> log{
-      at("deploy_succeeded", "aaaaaaa", 1), at("deploy_succeeded", "bbbbbbb", 2),
-      at("deploy_failed", "bbbbbbb", 3),    at("rollback_succeeded", "aaaaaaa", 4),
-      at("deploy_started", "ccccccc", 5),   at("deploy_failed", "ccccccc", 6)};
+      at("deploy_failed", "ccccccc", 6),      at("deploy_started", "ccccccc", 5),
+      at("rollback_succeeded", "aaaaaaa", 4), at("deploy_failed", "bbbbbbb", 3),
+      at("deploy_succeeded", "bbbbbbb", 2),   at("deploy_succeeded", "aaaaaaa", 1)};
   EXPECT_EQ(previous_good(log, "ccccccc")->sha, "aaaaaaa");
   // bbbbbbb succeeded once, but its last outcome was a failure: never a rollback target.
   EXPECT_EQ(previous_good(log, "aaaaaaa"), std::nullopt);

@@ -4,7 +4,9 @@
 // — a torn last line, a flipped byte, a wrong length, garbage — is skipped with a warning that
 // names the line and is never read as an event, and that drain() removes exactly what the store
 // accepted, also when the store throws, when appends race with two drains, and when the file
-// size limit stops an append halfway (in a forked child, since RLIMIT_FSIZE is per process).
+// size limit stops an append halfway (in a forked child, since RLIMIT_FSIZE is per process), and
+// that an event the store says to quarantine moves to the quarantine file without blocking the
+// rest (issue 12, item 8).
 // Everything runs in a private temporary directory.
 #include <atomic>
 #include <chrono>
@@ -351,6 +353,54 @@ TEST_F(JournalTest, DrainDropsDamagedLinesAndReportsThem) {
   const Journal::ReadResult after = journal.read();
   EXPECT_EQ(after.events, events);
   EXPECT_TRUE(after.warnings.empty());
+}
+
+// Issue 12, item 8: an event the database can never store is set aside, byte for byte, in the
+// quarantine file, and the events behind it are still offered and stored.
+TEST_F(JournalTest, DrainMovesAQuarantinedEventAsideAndGoesOn) {
+  const std::vector<DeployEvent> events = append_samples(4);
+  const std::vector<std::string> lines = lines_of(read_file(m_path));
+  Journal journal(m_path);
+  std::vector<DeployEvent> offered;
+  const Journal::DrainResult result = journal.drain([&](const DeployEvent& event) {
+    offered.push_back(event);
+    if (event == events[0]) {
+      return Journal::Disposition::quarantine;
+    }
+    return event == events[2] ? Journal::Disposition::kept : Journal::Disposition::stored;
+  });
+  EXPECT_EQ(offered, events);
+  EXPECT_EQ(result.stored, 2U);
+  EXPECT_EQ(result.quarantined, 1U);
+  EXPECT_EQ(result.remaining, 1U);
+  EXPECT_EQ(journal.quarantine_path(), m_path + ".quarantine");
+  EXPECT_EQ(read_file(m_path + ".quarantine"), lines[0]);
+  EXPECT_EQ(read_file(m_path), lines[2]);
+  // A second one is appended after the first.
+  journal.drain([](const DeployEvent&) { return Journal::Disposition::quarantine; });
+  EXPECT_EQ(read_file(m_path + ".quarantine"), lines[0] + lines[2]);
+  expect_no_lines_left();
+  EXPECT_EQ(Journal(m_path + ".quarantine").read().events,
+            (std::vector<DeployEvent>{events[0], events[2]}));
+}
+
+TEST_F(JournalTest, AnEventThatCannotBeQuarantinedStaysAndTheRestGoOn) {
+  const std::vector<DeployEvent> events = append_samples(3);
+  fs::create_directory(m_path + ".quarantine"); // cannot be opened as a file
+  Journal journal(m_path);
+  const Journal::DrainResult result = journal.drain([&](const DeployEvent& event) {
+    return event == events[1] ? Journal::Disposition::quarantine : Journal::Disposition::stored;
+  });
+  EXPECT_EQ(result.stored, 2U);
+  EXPECT_EQ(result.quarantined, 0U);
+  EXPECT_EQ(result.remaining, 1U);
+  ASSERT_EQ(result.warnings.size(), 1U);
+  EXPECT_TRUE(contains(result.warnings[0], "journal " + m_path + ".quarantine: cannot append: "))
+      << result.warnings[0];
+  EXPECT_TRUE(
+      contains(result.warnings[0], "; event " + events[1].event_id + " stays in the journal"))
+      << result.warnings[0];
+  EXPECT_EQ(journal.read().events, std::vector<DeployEvent>{events[1]});
 }
 
 TEST_F(JournalTest, DrainThatChangesNothingDoesNotRewrite) {

@@ -2,7 +2,9 @@
 // pinned byte for byte: the kind, the short SHA, the host, the previous SHA when known, which
 // targets were failing and the rollback hook's exit code. Also pinned: the 4000-byte cap
 // (Telegram refuses more than 4096 characters) that never splits a UTF-8 sequence, and which
-// events a channel subscribes to with the default set and with an explicit `on` list.
+// events a channel subscribes to with the default set and with an explicit `on` list. And (issue
+// 12, item 12) that no value in an event can start a line of its own, ping a Slack channel or
+// add a link: control characters are shown escaped, Slack's '&', '<', '>' are escaped.
 #include <string>
 #include <vector>
 
@@ -134,6 +136,51 @@ TEST(DescribeEvent, InvalidUtf8InDetailsDoesNotThrow) {
   EXPECT_EQ(describe_event(event), "❌ deploy failed: 1a2b3c4 on host web-1 — api: 42");
   event.details = {{"failing", json::array({json::array({std::string("\xff\xfe")})})}};
   EXPECT_NO_THROW((void)describe_event(event));
+}
+
+// Issue 12, item 12: event text reached Slack and Telegram raw. A host with newlines faked a
+// success line; "<!channel>" pinged everyone. Every value now stays on its line, escaped.
+TEST(DescribeEvent, NoFieldCanStartALineOfItsOwn) {
+  deploy::DeployEvent event = make("deploy_failed");
+  event.host = "web-1\n\n✅ deploy succeeded: good on host web-1";
+  event.details = {
+      {"failing", json::array({{{"target", "api\r\nfake"},
+                                {"error", "GET /health -> 500\n\u2028next\x1b[2J"}}})}};
+  const std::string text = describe_event(event);
+  EXPECT_EQ(text, "❌ deploy failed: 1a2b3c4 on host web-1\\n\\n✅ deploy succeeded: good on host "
+                  "web-1 (previous: 9f8e7d6) — api\\r\\nfake: GET /health -> 500\\n\\u2028next"
+                  "\\x1b[2J");
+  EXPECT_EQ(text.find('\n'), std::string::npos);
+  EXPECT_EQ(text.find('\r'), std::string::npos);
+  EXPECT_EQ(text.find("\u2028"), std::string::npos);
+  // The same line, escaped for Slack as well.
+  EXPECT_EQ(describe_event(event, MessageFormat::slack_mrkdwn),
+            "❌ deploy failed: 1a2b3c4 on host web-1\\n\\n✅ deploy succeeded: good on host "
+            "web-1 (previous: 9f8e7d6) — api\\r\\nfake: GET /health -&gt; 500\\n\\u2028next"
+            "\\x1b[2J");
+}
+
+TEST(DescribeEvent, SlackMentionsAndLinksAreInert) {
+  deploy::DeployEvent event = make("rollback_failed");
+  event.host = "<!channel> <!everyone> <@U0123> & <https://evil.example|click>";
+  event.details = {{"exit_code", "<!here>"}};
+  EXPECT_EQ(describe_event(event, MessageFormat::slack_mrkdwn),
+            "🔥 rollback failed: 1a2b3c4 on host &lt;!channel&gt; &lt;!everyone&gt; &lt;@U0123&gt; "
+            "&amp; &lt;https://evil.example|click&gt; (previous: 9f8e7d6) — rollback hook exit "
+            "code &lt;!here&gt;");
+  // Telegram gets plain text (no parse_mode): the characters are shown as they are.
+  EXPECT_EQ(describe_event(event),
+            "🔥 rollback failed: 1a2b3c4 on host <!channel> <!everyone> <@U0123> & "
+            "<https://evil.example|click> (previous: 9f8e7d6) — rollback hook exit code <!here>");
+}
+
+TEST(DescribeEvent, TheSlackCapCountsTheEscapes) {
+  deploy::DeployEvent event = make("deploy_failed");
+  event.details = {
+      {"failing", json::array({{{"target", "api"}, {"error", std::string(3000, '<')}}})}};
+  const std::string text = describe_event(event, MessageFormat::slack_mrkdwn);
+  EXPECT_LE(text.size(), k_max_message_bytes);
+  EXPECT_EQ(text.find('<'), std::string::npos);
 }
 
 TEST(NotifyWants, DefaultSetIsOutcomes) {
