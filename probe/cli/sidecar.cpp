@@ -4,7 +4,6 @@
 #include <csignal>
 #include <thread>
 
-#include <httplib.h>
 #include <pthread.h>
 #include <spdlog/spdlog.h>
 
@@ -45,7 +44,7 @@ Sidecar::Sidecar(std::string config_path, std::optional<std::string> listen_over
                          bool ready) { on_result(target, state, ready); }) {
   m_scheduler.set_targets(m_config->targets);
   m_metrics.record_reload(true, std::chrono::system_clock::now());
-  exporters::ServerHooks hooks;
+  serve::ServerHooks hooks;
   hooks.metrics = [this] { return m_metrics_cache.get(); };
   hooks.ready = [this] {
     return exporters::ready_document(m_scheduler.snapshot(), m_scheduler.ready());
@@ -65,7 +64,11 @@ Sidecar::Sidecar(std::string config_path, std::optional<std::string> listen_over
   hooks.deploys = [this](std::size_t limit) { return list_deploys(limit); };
   hooks.record_deploy = [this](const std::string& body) { return record_deploy(body); };
   hooks.token = [this] { return token(); };
-  m_server = std::make_unique<exporters::HttpServer>(std::move(hooks));
+  hooks.heartbeat_token = [this] {
+    const std::lock_guard<std::mutex> lock(m_config_mutex);
+    return m_config->deploy.heartbeat_token.reveal();
+  };
+  m_server = std::make_unique<serve::HttpServer>(std::move(hooks));
   m_events =
       std::make_unique<deploy::LocalEventSink>(m_config->deploy, [](const std::string& warning) {
         spdlog::warn("deploy events: {}", warning);
@@ -181,7 +184,7 @@ void Sidecar::on_result(const config::Target& target, const engine::TargetState&
   }
 }
 
-exporters::ReloadOutcome Sidecar::reload() {
+serve::ReloadOutcome Sidecar::reload() {
   const std::lock_guard<std::mutex> lock(m_config_mutex);
   std::shared_ptr<const config::Config> next;
   try {
@@ -228,12 +231,9 @@ int Sidecar::run() {
   sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
+  // Listening once bind() returns; a stop() before serve() runs is kept, not lost.
   const int port = m_server->bind(address->host, address->port);
   std::thread server_thread([this] { m_server->serve(); });
-  // stop() before the server runs would be lost; wait (bounded) until it accepts.
-  for (int i = 0; i < 400 && !m_server->raw().is_running(); ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
   m_scheduler.start();
   m_deploy_thread = std::thread([this] { deploy_loop(); });
   spdlog::info("probe serve {} listening on {}:{} with {} target(s) from {}", version_string(),
