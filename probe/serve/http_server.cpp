@@ -356,6 +356,10 @@ void HttpServer::Loop::serve() {
   epoll_ctl(m_epoll_fd, EPOLL_CTL_ADD, m_wake_fd, &wake_event);
   m_memory_pool.emplace(k_memory_workers_min, k_memory_workers_max, k_worker_idle);
   m_storage_pool.emplace(k_storage_workers_min, k_storage_workers_max, k_worker_idle);
+  spdlog::info("http: at most {} connections, {} per client address; a request's head within "
+               "{} s, all of it within {} s",
+               m_max_connections, k_max_connections_per_client, k_head_timeout.count(),
+               k_request_timeout.count());
 
   while (true) {
     m_now = Clock::now();

@@ -4,6 +4,7 @@
 // 127.0.0.0/8, so one test can be many clients (the server caps connections per address).
 #pragma once
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <optional>
@@ -151,13 +152,11 @@ private:
     if (m_fd < 0 || m_eof) {
       return false;
     }
+    // A deadline already passed still looks once (poll with 0): wait_closed(0ms) checks.
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
         deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) {
-      return false;
-    }
     pollfd entry{m_fd, POLLIN, 0};
-    if (::poll(&entry, 1, static_cast<int>(left.count())) <= 0) {
+    if (::poll(&entry, 1, static_cast<int>(std::max<long long>(0, left.count()))) <= 0) {
       return false;
     }
     char chunk[16384];
