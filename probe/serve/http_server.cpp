@@ -953,11 +953,16 @@ void HttpServer::Loop::submit(Connection& c, const Route& route, Request request
 }
 
 void HttpServer::Loop::post(Completion completion) {
+  bool first = false;
   {
     const std::lock_guard<std::mutex> lock(m_completions_mutex);
+    first = m_completions.empty();
     m_completions.push_back(std::move(completion));
   }
-  wake();
+  // The I/O thread takes the whole queue at once: one wake-up per batch is enough.
+  if (first) {
+    wake();
+  }
 }
 
 void HttpServer::Loop::wake() {

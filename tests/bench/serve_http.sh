@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Figures (not pass/fail) for probe serve's HTTP server: wrk on /metrics and /ready of a probe
-# checking 5 http targets (one probe-standin), then the RSS and thread count of that probe while
-# it holds 5,000 idle connections from 50 loopback addresses. Run it against two builds to
+# Figures (not pass/fail) for probe serve's HTTP server, on a probe checking 5 http targets (one
+# probe-standin): its RSS and thread count while it holds 5,000 idle connections from 50
+# loopback addresses, how long a fresh /metrics takes meanwhile, then wrk on /metrics and
+# /ready. Run it against two builds to
 # compare them (issue 12: cpp-httplib's server against probe/serve):
 #
 #   tests/bench/serve_http.sh [PROBE_BINARY] [SECONDS]
@@ -16,7 +17,10 @@ standin=${PROBE_STANDIN:-$root/build/tests/probe-standin}
 for tool in wrk curl python3; do
   command -v "$tool" >/dev/null || { echo "$0: $tool not found" >&2; exit 2; }
 done
-[ -x "$probe" ] && [ -x "$standin" ] || { echo "$0: no $probe or $standin (build first)" >&2; exit 2; }
+if [ ! -x "$probe" ] || [ ! -x "$standin" ]; then
+  echo "$0: no $probe or $standin (build first)" >&2
+  exit 2
+fi
 
 work=$(mktemp -d /tmp/probe-bench-serve.XXXXXX)
 pids=()
@@ -61,18 +65,6 @@ for _ in $(seq 1 100); do
   sleep 0.1
 done
 
-# "requests/s p50 p99" from wrk --latency's output.
-wrk_figures() {
-  awk '/^ +50%/ { p50 = $2 } /^ +99%/ { p99 = $2 } /^Requests\/sec/ { rps = $2 }
-       /Socket errors|Non-2xx/ { errors = errors " " $0 }
-       END { printf "%s requests/s, p50 %s, p99 %s%s\n", rps, p50, p99, errors }' "$1"
-}
-for run in "/metrics -t2 -c16" "/ready -t2 -c16" "/metrics -t1 -c1"; do
-  read -r path threads connections <<<"$run"
-  wrk "$threads" "$connections" -d"${seconds}s" --latency "$url$path" >"$work/wrk.txt" 2>&1
-  echo "wrk $threads $connections -d${seconds}s $path: $(wrk_figures "$work/wrk.txt")"
-done
-
 status_of() {
   sed -nE "s/^$1:[[:space:]]+([0-9]+).*/\1/p" "/proc/$serve_pid/status"
 }
@@ -104,3 +96,16 @@ start=$(date +%s%N)
 code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 20 "$url/metrics")
 echo "a fresh /metrics meanwhile: $code in $((($(date +%s%N) - start) / 1000000)) ms"
 wait "$holder" || true
+
+# "requests/s p50 p99" from wrk --latency's output.
+wrk_figures() {
+  awk '/^ +50%/ { p50 = $2 } /^ +99%/ { p99 = $2 } /^Requests\/sec/ { rps = $2 }
+       /Socket errors|Non-2xx/ { errors = errors " " $0 }
+       END { printf "%s requests/s, p50 %s, p99 %s%s\n", rps, p50, p99, errors }' "$1"
+}
+for run in "/metrics -t2 -c16" "/ready -t2 -c16" "/metrics -t1 -c1"; do
+  read -r path threads connections <<<"$run"
+  wrk "$threads" "$connections" -d"${seconds}s" --latency "$url$path" >"$work/wrk.txt" 2>&1
+  echo "wrk $threads $connections -d${seconds}s $path: $(wrk_figures "$work/wrk.txt")"
+done
+echo "after wrk: RSS $(($(status_of VmRSS) / 1024)) MiB, $(status_of Threads) threads"
