@@ -98,12 +98,15 @@ std::size_t Headers::count(std::string_view name) const {
 
 std::string Headers::combined(std::string_view name) const {
   std::string joined;
+  bool first = true;
   for (const auto& [field, value] : m_fields) {
     if (iequals(field, name)) {
-      if (!joined.empty()) {
+      // An empty value is a member too: `Content-Length:` then `Content-Length: 2` is ", 2".
+      if (!first) {
         joined += ", ";
       }
       joined += value;
+      first = false;
     }
   }
   return joined;

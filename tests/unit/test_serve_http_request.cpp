@@ -204,6 +204,10 @@ TEST(HttpRequest, ContentLengthRules) {
   EXPECT_EQ(status_of("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1 1\r\n\r\n"), 400);
   EXPECT_EQ(status_of("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 2,\r\n\r\nab"), 400);
   EXPECT_EQ(status_of("POST / HTTP/1.1\r\nHost: x\r\nContent-Length:\r\n\r\n"), 400);
+  // Found by fuzz_http_request: an empty field before a valid one was dropped, not refused.
+  EXPECT_EQ(status_of("POST / HTTP/1.1\r\nHost: x\r\nContent-Length:\r\nContent-Length: 2\r\n"
+                      "\r\nab"),
+            400);
   // Issue 12 item 4: Content-Length beside chunked was accepted.
   EXPECT_EQ(parse_error("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n"
                         "Transfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n")
