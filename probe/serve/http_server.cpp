@@ -133,7 +133,8 @@ std::string client_key(const sockaddr_storage& address) {
     if (IN6_IS_ADDR_V4MAPPED(&v6.sin6_addr)) {
       return std::string(bytes + 12, 4); // the same client as over IPv4
     }
-    return std::string(bytes, sizeof(v6.sin6_addr));
+    // One IPv6 client holds a whole /64: counted per address, it would have 2^64 caps.
+    return std::string(bytes, 8);
   }
   return {};
 }
@@ -142,8 +143,13 @@ std::string client_text(const std::string& key) {
   char text[INET6_ADDRSTRLEN] = "?";
   if (key.size() == 4) {
     inet_ntop(AF_INET, key.data(), text, sizeof(text));
-  } else if (key.size() == 16) {
-    inet_ntop(AF_INET6, key.data(), text, sizeof(text));
+    return text;
+  }
+  if (key.size() == 8) {
+    std::array<char, 16> prefix{};
+    std::copy(key.begin(), key.end(), prefix.begin());
+    inet_ntop(AF_INET6, prefix.data(), text, sizeof(text));
+    return std::string(text) + "/64";
   }
   return text;
 }
@@ -556,7 +562,8 @@ void HttpServer::Loop::accept_ready() {
       return;
     }
     std::string client = client_key(address);
-    std::size_t& from_client = m_per_client[client];
+    const auto known = m_per_client.find(client);
+    const std::size_t from_client = known == m_per_client.end() ? 0 : known->second;
     if (from_client >= k_max_connections_per_client) {
       m_client_cap_warning.warn(m_now,
                                 "{} has {} connections open (the most one address may "
@@ -586,7 +593,7 @@ void HttpServer::Loop::accept_ready() {
       continue;
     }
     c.interest = EPOLLIN;
-    ++from_client;
+    ++m_per_client[c.client];
     ++m_open;
     m_connections.emplace(c.id, std::move(connection));
     enter(c, Phase::idle);

@@ -16,11 +16,11 @@
 //   new connection) and the whole request within k_request_timeout, however it trickles:
 //   then 408 and close; a kept-alive connection idle for k_keep_alive_idle is closed; an
 //   answer the client does not read within k_write_timeout is cut;
-// - at most k_max_connections_per_client connections per client address (the next one gets
-//   503 and is closed) and at most k_max_connections in all, fewer when RLIMIT_NOFILE is lower
-//   (its soft limit is raised to the hard one at bind). At the global cap a newcomer is let in
-//   by closing the connection that has done least: the longest idle, else the one whose request
-//   has trickled longest. So a fresh scrape always gets in.
+// - at most k_max_connections_per_client connections per client address (IPv6: per /64; the
+//   next one gets 503 and is closed) and at most k_max_connections in all, fewer when
+//   RLIMIT_NOFILE is lower (its soft limit is raised to the hard one at bind). At the global
+//   cap a newcomer is let in by closing the connection that has done least: the longest idle,
+//   else the one whose request has trickled longest. So a fresh scrape always gets in.
 // Requests on one connection are answered in order, one at a time (pipelining).
 #pragma once
 
