@@ -8,7 +8,6 @@
 #include <cstring>
 #include <thread>
 
-#include <httplib.h>
 #include <pthread.h>
 #include <spdlog/spdlog.h>
 #include <sys/signalfd.h>
@@ -83,7 +82,7 @@ Sidecar::Sidecar(std::string config_path, std::optional<std::string> listen_over
                          bool ready) { on_result(target, state, timing, ready); }) {
   m_scheduler.set_targets(m_config->targets);
   m_metrics.record_reload(true, std::chrono::system_clock::now());
-  exporters::ServerHooks hooks;
+  serve::ServerHooks hooks;
   hooks.metrics = [this] { return m_metrics_cache.get(); };
   hooks.ready = [this] {
     return exporters::ready_document(m_scheduler.snapshot(), m_scheduler.ready());
@@ -103,7 +102,11 @@ Sidecar::Sidecar(std::string config_path, std::optional<std::string> listen_over
   hooks.deploys = [this](std::size_t limit) { return list_deploys(limit); };
   hooks.record_deploy = [this](const std::string& body) { return record_deploy(body); };
   hooks.token = [this] { return token(); };
-  m_server = std::make_unique<exporters::HttpServer>(std::move(hooks));
+  hooks.heartbeat_token = [this] {
+    const std::lock_guard<std::mutex> lock(m_config_mutex);
+    return m_config->deploy.heartbeat_token.reveal();
+  };
+  m_server = std::make_unique<serve::HttpServer>(std::move(hooks));
   m_events =
       std::make_unique<deploy::LocalEventSink>(m_config->deploy, [](const std::string& warning) {
         spdlog::warn("deploy events: {}", warning);
@@ -255,14 +258,14 @@ void Sidecar::on_result(const config::Target& target, const engine::TargetState&
   }
 }
 
-exporters::ReloadOutcome Sidecar::reload() {
+serve::ReloadOutcome Sidecar::reload() {
   // One reload at a time; the config lock is held only to swap, so /status and heartbeats
   // never wait for a file to be read.
   const std::lock_guard<std::mutex> reloading(m_reload_mutex);
   const auto failed = [this](const std::string& why) {
     m_metrics.record_reload(false, std::chrono::system_clock::now());
     spdlog::error("reload failed, keeping the running config: {}", why);
-    return exporters::ReloadOutcome{false, why};
+    return serve::ReloadOutcome{false, why};
   };
   std::shared_ptr<const config::Config> next;
   std::shared_ptr<const Channels> channels;
@@ -332,12 +335,9 @@ int Sidecar::run() {
   block_signals();
   const SignalFd signal_fd(taken);
 
+  // Listening once bind() returns; a stop() before serve() runs is kept, not lost.
   const int port = m_server->bind(address->host, address->port);
   std::thread server_thread([this] { m_server->serve(); });
-  // stop() before the server runs would be lost; wait (bounded) until it accepts.
-  for (int i = 0; i < 400 && !m_server->raw().is_running(); ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
   m_scheduler.start();
   m_deploy_thread = std::thread([this] { deploy_loop(); });
   spdlog::info("probe serve {} listening on {}:{} with {} target(s) from {}", version_string(),

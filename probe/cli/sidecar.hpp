@@ -21,13 +21,13 @@
 #include <string>
 #include <thread>
 
-#include "exporters/http_server.hpp"
 #include "exporters/metrics.hpp"
 #include "exporters/notify.hpp"
 #include "exporters/render_cache.hpp"
 #include "probe/config/config.hpp"
 #include "probe/deploy/local_sink.hpp"
 #include "probe/engine/scheduler.hpp"
+#include "probe/serve/http_server.hpp"
 #include "probe/util/watchdog.hpp"
 
 namespace probe::cli {
@@ -48,7 +48,7 @@ public:
   int run();
 
   // Re-reads the config file and applies it; keeps the old one on error.
-  exporters::ReloadOutcome reload();
+  serve::ReloadOutcome reload();
 
 private:
   std::string token() const;
@@ -70,7 +70,7 @@ private:
   exporters::ProbeMetrics m_metrics;
   exporters::RenderCache m_metrics_cache; // what /metrics serves
   engine::Scheduler m_scheduler;
-  std::unique_ptr<exporters::HttpServer> m_server;
+  std::unique_ptr<serve::HttpServer> m_server;
 
   std::unique_ptr<deploy::LocalEventSink> m_events;
   // GET /deploys needs no token: two reads at a time; the others wait up to 5 s, then get 503.

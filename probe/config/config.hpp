@@ -111,6 +111,9 @@ struct Deploy {
   Secret dsn;
   std::string journal = "/var/lib/probe/journal.jsonl";
   Secret token;
+  // Also accepted by POST /heartbeat only, so the bot's credential cannot record deploys;
+  // empty: heartbeats take `token`.
+  Secret heartbeat_token;
   Rollback rollback;
 
   bool operator==(const Deploy&) const = default;

@@ -100,7 +100,7 @@ const Keys k_tcp_keys{"address"};
 const Keys k_postgres_keys{"dsn", "query"};
 const Keys k_heartbeat_keys{"source", "dsn", "query", "path", "max_age"};
 const Keys k_gate_keys{"timeout", "consecutive_successes", "poll_interval"};
-const Keys k_deploy_keys{"dsn", "journal", "token", "rollback"};
+const Keys k_deploy_keys{"dsn", "journal", "token", "heartbeat_token", "rollback"};
 const Keys k_rollback_keys{"command", "timeout"};
 const Keys k_methods{"GET", "HEAD", "POST", "PUT", "OPTIONS"};
 
@@ -680,6 +680,10 @@ Deploy Reader::read_deploy(const YAML::Node& node) {
     deploy.token =
         Secret(secret_value(node["token"], "deploy.token", m_options.need_tokens, any_text));
   }
+  if (node["heartbeat_token"]) {
+    deploy.heartbeat_token =
+        Secret(string_value(node["heartbeat_token"], "deploy.heartbeat_token", true));
+  }
   if (const YAML::Node rollback = node["rollback"]) {
     expect_map(rollback, "deploy.rollback");
     check_keys(rollback, "deploy.rollback", k_rollback_keys);
@@ -817,6 +821,11 @@ Config Reader::read(const YAML::Node& root) {
   }
   config.gate = read_gate(root["gate"]);
   config.deploy = read_deploy(root["deploy"]);
+  if (!config.deploy.heartbeat_token.empty() &&
+      config.deploy.heartbeat_token == config.deploy.token) {
+    config.notes.push_back("deploy.heartbeat_token is deploy.token: a heartbeat sender can also "
+                           "record deploys and reload");
+  }
   if (const YAML::Node notify = root["notify"]) {
     read_notify(notify, config);
   }

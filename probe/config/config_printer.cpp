@@ -84,6 +84,7 @@ void emit_deploy(YAML::Emitter& out, const Deploy& deploy) {
   out << YAML::Key << "dsn" << YAML::Value << util::mask_dsn(deploy.dsn.reveal());
   out << YAML::Key << "journal" << YAML::Value << deploy.journal;
   out << YAML::Key << "token" << YAML::Value << util::mask_token(deploy.token);
+  out << YAML::Key << "heartbeat_token" << YAML::Value << util::mask_token(deploy.heartbeat_token);
   out << YAML::Key << "rollback" << YAML::Value << YAML::BeginMap;
   // Arguments that carry a secret (--token=..., DB_PASSWORD=...) are masked; see mask_argv.
   out << YAML::Key << "command" << YAML::Value << YAML::Flow

@@ -2,15 +2,15 @@
 // script holding the token) hands probe structured data that ends up in PostgreSQL, the journal,
 // notifications and, as a SHA, in a rollback hook's argv. Sidecar::record_deploy is a private
 // member that needs a running sidecar, so this replays its steps on the pure functions it calls:
-// bodies over HttpServer::k_max_body_bytes are refused by the server first (413); the body goes
+// bodies over serve::k_max_body_bytes are refused by the server first (413); the body goes
 // through deploy::event_from_body (nesting limit, parse with exceptions off, from_json with
-// defaults), exactly as record_deploy calls it; the 400 reply is rendered as json_reply renders it;
-// an accepted event is recorded through a LocalEventSink without a DSN, i.e. into the journal, as
-// when PostgreSQL is down. Not covered here: the HTTP layer (routing, bearer token, cpp-httplib's
-// own parsing), the db_revision added from PostgreSQL, the PostgreSQL store and the notifications.
-// Properties: an accepted event passes valid_event_id, valid_kind and valid_ref (nothing else
-// may reach a hook), a refused one names its problem, and the recorded event reads back from
-// the journal unchanged.
+// defaults), exactly as record_deploy calls it; the 400 reply is rendered as json_response renders
+// it; an accepted event is recorded through a LocalEventSink without a DSN, i.e. into the journal,
+// as when PostgreSQL is down. Not covered here: the HTTP layer (routing, bearer token, the request
+// parser: fuzz_http_request), the db_revision added from PostgreSQL, the PostgreSQL store and the
+// notifications. Properties: an accepted event passes valid_event_id, valid_kind and valid_ref
+// (nothing else may reach a hook), a refused one names its problem, and the recorded event reads
+// back from the journal unchanged.
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -18,11 +18,11 @@
 
 #include <unistd.h>
 
-#include "exporters/http_server.hpp"
 #include "probe/config/config.hpp"
 #include "probe/deploy/event.hpp"
 #include "probe/deploy/journal.hpp"
 #include "probe/deploy/local_sink.hpp"
+#include "probe/serve/http_request.hpp"
 #include "tests/fuzz/fuzz_support.hpp"
 
 namespace {
@@ -31,7 +31,7 @@ using probe::deploy::DeployEvent;
 using probe::fuzz::fail;
 using probe::fuzz::require;
 
-// The reply body as exporters/http_server.cpp's json_reply renders it; must not throw.
+// The reply body as probe/serve/router.cpp's json_response renders it; must not throw.
 std::string render(const nlohmann::json& reply) {
   return reply.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
@@ -56,7 +56,7 @@ void record_and_read_back(const DeployEvent& event) {
 } // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  if (size > probe::exporters::HttpServer::k_max_body_bytes) {
+  if (size > probe::serve::k_max_body_bytes) {
     return 0; // 413 before any handler runs
   }
   const std::string body(reinterpret_cast<const char*>(data), size);

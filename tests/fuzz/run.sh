@@ -16,7 +16,8 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
 build=${PROBE_FUZZ_BUILD_DIR:-$root/build-fuzz}
 jobs=${PROBE_FUZZ_JOBS:-2}
-all_targets=(fuzz_config_loader fuzz_duration fuzz_http_expect fuzz_journal_line fuzz_deploy_body)
+all_targets=(fuzz_config_loader fuzz_duration fuzz_http_expect fuzz_journal_line fuzz_deploy_body
+  fuzz_http_request)
 
 seconds=${1:-60}
 if ! [[ $seconds =~ ^[1-9][0-9]*$ ]]; then

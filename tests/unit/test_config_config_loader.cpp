@@ -161,7 +161,8 @@ const std::vector<BadConfig> k_bad_configs{
      "probe.yaml:1:8: gate.timeot: unknown key (allowed here: consecutive_successes, "
      "poll_interval, timeout)"},
     {"unknown_deploy_key", "deploy: {dsnn: x}\n" + k_target,
-     "probe.yaml:1:10: deploy.dsnn: unknown key (allowed here: dsn, journal, rollback, token)"},
+     "probe.yaml:1:10: deploy.dsnn: unknown key (allowed here: dsn, heartbeat_token, journal, "
+     "rollback, token)"},
     {"unknown_rollback_key", "deploy:\n  rollback: {commnd: [x]}\n" + k_target,
      "probe.yaml:2:14: deploy.rollback.commnd: unknown key (allowed here: command, timeout)"},
     {"unknown_notify_key", k_target + R"(notify:
