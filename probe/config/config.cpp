@@ -56,10 +56,8 @@ const std::vector<std::string>& event_kinds() {
 
 namespace {
 
-constexpr std::size_t k_min_scrubbed = 4;
-
 void add_secret(std::vector<std::string>& out, std::string value) {
-  if (value.size() >= k_min_scrubbed) {
+  if (value.size() >= util::k_min_redacted) {
     out.push_back(std::move(value));
   }
 }

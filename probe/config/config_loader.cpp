@@ -681,8 +681,8 @@ Deploy Reader::read_deploy(const YAML::Node& node) {
         Secret(secret_value(node["token"], "deploy.token", m_options.need_tokens, any_text));
   }
   if (node["heartbeat_token"]) {
-    deploy.heartbeat_token =
-        Secret(string_value(node["heartbeat_token"], "deploy.heartbeat_token", true));
+    deploy.heartbeat_token = Secret(secret_value(node["heartbeat_token"], "deploy.heartbeat_token",
+                                                 m_options.need_tokens, any_text));
   }
   if (const YAML::Node rollback = node["rollback"]) {
     expect_map(rollback, "deploy.rollback");

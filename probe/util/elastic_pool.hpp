@@ -1,8 +1,8 @@
-// A thread pool that grows with demand and shrinks when idle, for work that blocks: probe's
-// HTTP server gives each connection a thread for as long as the connection lasts
-// (cpp-httplib's model), and the scheduler gives each in-flight check one. A fixed pool of 8 is
-// held by 8 idle kept-alive or slowloris clients (or 8 hanging targets) and the rest waits
-// behind them. This pool starts a thread whenever every thread is busy (up to `max_threads`),
+// A thread pool that grows with demand and shrinks when idle, for work that blocks: the scheduler
+// gives each in-flight check a thread, and probe serve's HTTP server runs each request's handler
+// on one (two pools: answers from memory, and those that wait on the event store or a reload).
+// A fixed pool of 8 is held by 8 hanging targets (or 8 slow event-store reads) and the rest
+// waits behind them. This pool starts a thread whenever every thread is busy (up to `max_threads`),
 // so a new task always finds one, and lets threads beyond `min_threads` end after
 // `idle_timeout`, so a quiet sidecar keeps only a few. Its threads block the process signals
 // (SIGHUP, SIGINT, SIGTERM, ...), whichever thread starts them. No probe knowledge.

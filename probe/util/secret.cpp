@@ -231,7 +231,7 @@ std::string mask_token(const Secret& token) {
 }
 
 std::string redact(std::string text, std::string_view secret) {
-  if (secret.empty()) {
+  if (secret.size() < k_min_redacted) {
     return text;
   }
   std::size_t pos = 0;

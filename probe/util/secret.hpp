@@ -3,6 +3,7 @@
 // accident does not compile; masking helpers produce the printable forms.
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -56,7 +57,12 @@ std::vector<std::string> mask_argv(const std::vector<std::string>& argv);
 // A token shown only as whether it is set.
 std::string mask_token(const Secret& token);
 
-// Replaces every occurrence of `secret` in `text` with "***" (for third-party error messages).
+// Secrets shorter than this are never searched for in text: a 1-character password would turn
+// every occurrence of its letter into "***" ("***robe-test.invalid") and guard nothing.
+inline constexpr std::size_t k_min_redacted = 4;
+
+// Replaces every occurrence of `secret` in `text` with "***" (for third-party error messages);
+// a secret shorter than k_min_redacted changes nothing.
 std::string redact(std::string text, std::string_view secret);
 
 // Compares in time independent of where the strings first differ (bearer tokens).

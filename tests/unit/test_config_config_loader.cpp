@@ -1541,6 +1541,19 @@ TEST(ConfigLoaderOptions, SetSecretsAreKeptWhateverTheOptions) {
   EXPECT_TRUE(config.notes.empty());
 }
 
+TEST(ConfigLoaderOptions, HeartbeatTokenIsASecretLikeTheDeployToken) {
+  const std::string text = k_target + "deploy: {heartbeat_token: \"${PROBE_HEARTBEAT_TOKEN}\"}\n";
+  EXPECT_EQ(load_error(text, fake_env({})),
+            "probe.yaml:3:27: deploy.heartbeat_token: environment variable PROBE_HEARTBEAT_TOKEN "
+            "is not set (use ${PROBE_HEARTBEAT_TOKEN:-default} to allow a default)");
+  const Config config =
+      load_config_string(text, "probe.yaml", fake_env({}), LoadOptions{false, false});
+  EXPECT_TRUE(config.deploy.heartbeat_token.empty());
+  EXPECT_EQ(config.notes, (std::vector<std::string>{
+                              "deploy.heartbeat_token: PROBE_HEARTBEAT_TOKEN is not set; left "
+                              "empty, as this command does not use it"}));
+}
+
 TEST(ConfigLoaderOptions, TheDsnIsNeededWhateverTheOptions) {
   EXPECT_EQ(load_error(k_target + "deploy: {dsn: \"${DATABASE_URL}\"}\n", fake_env({})),
             "probe.yaml:3:15: deploy.dsn: environment variable DATABASE_URL is not set (use "
@@ -1596,6 +1609,17 @@ TEST_F(HostileFile, WorldReadableFileWithALiteralTokenGetsAWarning) {
                               " is readable by group or others (mode 0644) and holds "
                               "secrets written in it (deploy.dsn, deploy.token): chmod 600 " +
                               file + ", or take them from the environment (${VAR})"}));
+}
+
+TEST_F(HostileFile, ALiteralHeartbeatTokenInAReadableFileGetsAWarning) {
+  const std::string file =
+      write("probe.yaml", k_target + "deploy: {heartbeat_token: \"hb-literal\"}\n", 0644);
+  const Config config = load_config_file(file, stack_env());
+  ASSERT_EQ(config.notes.size(), 1U);
+  EXPECT_NE(config.notes[0].find("(mode 0644) and holds secrets written in it "
+                                 "(deploy.heartbeat_token)"),
+            std::string::npos)
+      << config.notes[0];
 }
 
 TEST_F(HostileFile, PrivateFileOrSecretsFromTheEnvironmentGetNoWarning) {

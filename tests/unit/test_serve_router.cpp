@@ -48,7 +48,7 @@ protected:
     hooks.heartbeat_token = [this] { return m_heartbeat_token; };
     hooks.deploys = [this](std::size_t limit) {
       m_calls.push_back("deploys " + std::to_string(limit));
-      return nlohmann::json{{"events", nlohmann::json::array()}};
+      return m_deploys_answer;
     };
     hooks.record_deploy = [this](const std::string& body) {
       m_calls.push_back("record " + body);
@@ -68,6 +68,7 @@ protected:
 
   std::string m_token = "deploy-tok";
   std::string m_heartbeat_token;
+  std::pair<int, std::string> m_deploys_answer{200, "{\"events\":[]}\n"};
   std::vector<std::string> m_calls;
 };
 
@@ -124,6 +125,16 @@ TEST_F(RouterTest, DeploysLimit) {
   }
   EXPECT_EQ(route(request("GET", "/deploys?limit=5000")).refusal.body,
             "{\"error\":\"limit: a whole number from 1 to 1000\"}\n");
+}
+
+TEST_F(RouterTest, DeploysAnswerIsTheHooksStatusAndBodyAsTheyAre) {
+  // The hook bounds the answer (1 MiB, two reads at once): its 503 and text go out unchanged.
+  m_deploys_answer = {503, "{\"error\":\"busy\"}\n"};
+  const Request r = request("GET", "/deploys?limit=3");
+  const Response response = router().handle(*route(r).route, r);
+  EXPECT_EQ(response.status, 503);
+  EXPECT_EQ(response.body, "{\"error\":\"busy\"}\n");
+  EXPECT_EQ(response.content_type, "application/json");
 }
 
 TEST_F(RouterTest, BearerSchemeIsCaseInsensitiveWithOneOrMoreSpaces) {

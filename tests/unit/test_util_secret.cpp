@@ -109,7 +109,7 @@ TEST(Redact, ReplacesEveryOccurrence) {
 }
 
 TEST(Redact, ReplacesAdjacentOccurrences) {
-  EXPECT_EQ(redact("aaaa", "aa"), "******");
+  EXPECT_EQ(redact("abcdabcd", "abcd"), "******");
 }
 
 TEST(Redact, LeavesTextWithoutTheSecretAlone) {
@@ -121,7 +121,15 @@ TEST(Redact, EmptySecretChangesNothing) {
 }
 
 TEST(Redact, SecretContainingTheMaskTerminates) {
-  EXPECT_EQ(redact("x***y", "*"), "x*********y");
+  EXPECT_EQ(redact("x****y", "****"), "x***y");
+  EXPECT_EQ(redact("x*****y", "****"), "x****y");
+}
+
+TEST(Redact, ShortSecretChangesNothing) {
+  // A 1-character password once masked every "p" of the host name it was quoted beside.
+  EXPECT_EQ(redact("could not translate host name \"probe-test.invalid\"", "p"),
+            "could not translate host name \"probe-test.invalid\"");
+  EXPECT_EQ(redact("pw abc failed", "abc"), "pw abc failed");
 }
 
 TEST(ConstantTimeEqual, EqualStrings) {
