@@ -88,8 +88,7 @@ else
   command -v docker >/dev/null || die 2 "docker not found on PATH"
   probe_setup "$deploy_dir" || die 2 "$probe_problem"
   check_probe_lock_file
-  # probe splits PROBE_ROLLBACK_COMMAND on spaces.
-  [[ $rollback != *" "* ]] || die 2 "the path of rollback.sh contains a space: $rollback"
+  [[ $rollback != *[[:cntrl:]]* ]] || die 2 "the path of rollback.sh holds a control character"
   [ -x "$rollback" ] || die 2 "$rollback is not executable"
 fi
 
@@ -138,7 +137,13 @@ run IMAGE_TAG="$sha" "${COMPOSE[@]}" run --rm -T api alembic upgrade head || sta
 verify=("$probe_bin" deploy verify --sha "$sha" --url "$probe_url")
 [ -n "${PROBE_LOCK_FILE:-}" ] && verify+=(--lock-file "$PROBE_LOCK_FILE")
 [ -n "${DEPLOY_WATCH:-}" ] && verify+=(--watch "$DEPLOY_WATCH")
-run PROBE_ROLLBACK_COMMAND="$rollback" "${verify[@]}" || status=$?
+# probe splits PROBE_ROLLBACK_COMMAND into words as a POSIX shell would (and runs no shell): a
+# path with a space or a quote in it goes single-quoted.
+hook=$rollback
+if ! [[ $hook =~ ^[A-Za-z0-9_./+=:@%,-]+$ ]]; then
+  hook="'${hook//\'/\'\\\'\'}'"
+fi
+run PROBE_ROLLBACK_COMMAND="$hook" "${verify[@]}" || status=$?
 [ "$DRY_RUN" = 1 ] && exit 0
 
 log "probe deploy verify exited $status: $(meaning "$status")"

@@ -10,7 +10,7 @@
 #      rollback_started/succeeded events; to a tag that stays unhealthy (exit 1,
 #      rollback_failed); without the sidecar's token (switches, warns, records nothing); a
 #      failing migration (exit 1, deploy_failed recorded) and a failing pull (exit 1, nothing
-#      changed)
+#      changed); scripts in a directory whose path holds a space and a quote
 # Waits are for events (probe answers, /ready turns), bounded generously; the checks' and the
 # gate's timeouts are far above what a healthy loopback api takes on a loaded machine.
 set -euo pipefail
@@ -307,4 +307,15 @@ script env FAKE_DOCKER_FAIL=pull "$scripts/deploy.sh" ddddddd
 same "docker calls of a failing pull" "$(calls_since "$before")" "IMAGE_TAG=ddddddd $logged pull"
 [ "$(api_version)" = ccccccc ] || fail "the api runs $(api_version)"
 pass "a failing pull: exit 1, nothing changed"
+
+# 7. Scripts in a directory whose path holds a space and a quote (deploy.sh once refused it):
+# probe still runs rollback.sh from there as its hook.
+odd="$work/it's my deploy"
+mkdir -p "$odd"
+cp "$scripts"/*.sh "$odd/"
+script "$odd/deploy.sh" bad
+[ "$status" = 3 ] || fail "deploy.sh from '$odd' exited $status, want 3: $(cat "$work/err")"
+grep -q "hook: rollback.sh: switched to aaaaaaa" "$work/err" || fail "rollback.sh from '$odd' did not run as the hook: $(cat "$work/err")"
+[ "$(api_version)" = aaaaaaa ] || fail "the api runs $(api_version) after the rollback"
+pass "deploy.sh from a path with a space and a quote: rolled back by its own rollback.sh (exit 3)"
 echo "deploy scripts: ok"
