@@ -21,6 +21,7 @@
 #include "probe/util/coalescing_worker.hpp"
 #include "probe/util/error.hpp"
 #include "probe/util/strings.hpp"
+#include "probe/util/unique_fd.hpp"
 #include "probe/util/url.hpp"
 #include "probe/version.hpp"
 
@@ -32,21 +33,13 @@ std::string names(const std::vector<std::string>& list) {
 }
 
 // The signalfd run() reads its signals from.
-class SignalFd {
-public:
-  explicit SignalFd(const sigset_t& set) : m_fd(signalfd(-1, &set, SFD_CLOEXEC)) {
-    if (m_fd < 0) {
-      throw Error(std::string("signalfd: ") + std::strerror(errno), 1);
-    }
+util::UniqueFd open_signalfd(const sigset_t& set) {
+  util::UniqueFd fd(signalfd(-1, &set, SFD_CLOEXEC));
+  if (!fd.valid()) {
+    throw Error(std::string("signalfd: ") + std::strerror(errno), 1);
   }
-  ~SignalFd() { close(m_fd); }
-  SignalFd(const SignalFd&) = delete;
-  SignalFd& operator=(const SignalFd&) = delete;
-  int get() const { return m_fd; }
-
-private:
-  int m_fd;
-};
+  return fd;
+}
 
 void log_notes(const config::Config& config) {
   for (const std::string& note : config.notes) {
@@ -333,7 +326,7 @@ int Sidecar::run() {
   // caller that forgot block_signals(); threads already started would still lack the mask.
   const sigset_t taken = signals();
   block_signals();
-  const SignalFd signal_fd(taken);
+  const util::UniqueFd signal_fd = open_signalfd(taken);
 
   // Listening once bind() returns; a stop() before serve() runs is kept, not lost.
   const int port = m_server->bind(address->host, address->port);

@@ -26,6 +26,7 @@
 #include "probe/util/pg_dsn.hpp"
 #include "probe/util/secret.hpp"
 #include "probe/util/strings.hpp"
+#include "probe/util/unique_fd.hpp"
 #include "probe/util/url.hpp"
 
 namespace probe::config {
@@ -168,22 +169,6 @@ void Reader::fail_at(const YAML::Mark& mark, const std::string& field,
 void Reader::fail(const YAML::Node& node, const std::string& field,
                   const std::string& problem) const {
   fail_at(node.Mark(), field, problem);
-}
-
-std::string node_kind(const YAML::Node& node) {
-  switch (node.Type()) {
-  case YAML::NodeType::Map:
-    return "a mapping";
-  case YAML::NodeType::Sequence:
-    return "a list";
-  case YAML::NodeType::Scalar:
-    return "a scalar";
-  case YAML::NodeType::Null:
-    return "empty";
-  case YAML::NodeType::Undefined:
-    return "missing";
-  }
-  return "unknown";
 }
 
 void Reader::expect_map(const YAML::Node& node, const std::string& field) const {
@@ -902,22 +887,6 @@ std::string file_kind(mode_t mode) {
   return "not a regular file";
 }
 
-class FileDescriptor {
-public:
-  explicit FileDescriptor(int fd) : m_fd(fd) {}
-  ~FileDescriptor() {
-    if (m_fd >= 0) {
-      ::close(m_fd);
-    }
-  }
-  FileDescriptor(const FileDescriptor&) = delete;
-  FileDescriptor& operator=(const FileDescriptor&) = delete;
-  int get() const { return m_fd; }
-
-private:
-  int m_fd;
-};
-
 struct FileText {
   std::string text;
   mode_t mode = 0;
@@ -928,7 +897,7 @@ struct FileText {
 // opening a FIFO return at once instead of waiting for a writer, and a device or a directory
 // is refused by its type, so nothing here can block or read without end.
 FileText read_config_text(const std::string& path) {
-  const FileDescriptor fd(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY));
+  const util::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY));
   if (fd.get() < 0) {
     throw Error(path + ": cannot read config: " + std::strerror(errno));
   }

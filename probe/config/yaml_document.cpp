@@ -125,19 +125,6 @@ bool is_merge_key(const YAML::Node& key) {
   return key.IsScalar() && key.Tag() == "?" && key.Scalar() == "<<";
 }
 
-std::string kind_of(const YAML::Node& node) {
-  switch (node.Type()) {
-  case YAML::NodeType::Map:
-    return "a mapping";
-  case YAML::NodeType::Sequence:
-    return "a list";
-  case YAML::NodeType::Scalar:
-    return "a scalar";
-  default:
-    return "empty";
-  }
-}
-
 // The mappings a `<<` merges, in order: its value, or the items of its list.
 std::vector<YAML::Node> merge_sources(const YAML::Node& value, const std::string& name) {
   if (value.IsMap()) {
@@ -146,13 +133,13 @@ std::vector<YAML::Node> merge_sources(const YAML::Node& value, const std::string
   if (!value.IsSequence()) {
     fail_at(name, value.Mark(),
             "<<: a merge key takes a mapping or a list of mappings (<<: *defaults), not " +
-                kind_of(value));
+                node_kind(value));
   }
   std::vector<YAML::Node> sources;
   for (const YAML::Node& source : value) {
     if (!source.IsMap()) {
       fail_at(name, source.Mark(),
-              "<<: a merge key takes mappings (<<: *defaults), not " + kind_of(source));
+              "<<: a merge key takes mappings (<<: *defaults), not " + node_kind(source));
     }
     sources.push_back(source);
   }
@@ -284,6 +271,22 @@ YAML::Node parse_document(const std::string& text, const std::string& name,
     throw Error(location(name, e.mark) + ": " + yaml_problem(e)); // not expected: only maps
   }
   return root;
+}
+
+std::string node_kind(const YAML::Node& node) {
+  switch (node.Type()) {
+  case YAML::NodeType::Map:
+    return "a mapping";
+  case YAML::NodeType::Sequence:
+    return "a list";
+  case YAML::NodeType::Scalar:
+    return "a scalar";
+  case YAML::NodeType::Null:
+    return "empty";
+  case YAML::NodeType::Undefined:
+    return "missing";
+  }
+  return "unknown";
 }
 
 } // namespace probe::config

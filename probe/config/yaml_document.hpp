@@ -29,6 +29,9 @@ YAML::Node parse_document(const std::string& text, const std::string& name,
 // "NAME:LINE:COL" (or "NAME" for a null mark), 1-based as editors count.
 std::string location(const std::string& name, const YAML::Mark& mark);
 
+// What `node` is, in words: "a mapping", "a list", "a scalar", "empty" or "missing".
+std::string node_kind(const YAML::Node& node);
+
 // yaml-cpp's message for `e` when it is one of its fixed texts, without any content it
 // appends (an escape character, a version, a key); otherwise "not valid YAML".
 std::string yaml_problem(const YAML::Exception& e);

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "probe/util/error.hpp"
+#include "probe/util/unique_fd.hpp"
 
 namespace probe::deploy {
 namespace {
@@ -27,28 +28,6 @@ constexpr mode_t k_dir_mode = 0700;
 constexpr mode_t k_file_mode = 0600;
 
 // Owns a descriptor so every refusal below closes it.
-class Fd {
-public:
-  explicit Fd(int fd) : m_fd(fd) {}
-  Fd(Fd&& other) noexcept : m_fd(std::exchange(other.m_fd, -1)) {}
-  Fd& operator=(Fd&& other) noexcept {
-    std::swap(m_fd, other.m_fd);
-    return *this;
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() {
-    if (m_fd >= 0) {
-      ::close(m_fd);
-    }
-  }
-  int get() const { return m_fd; }
-  int release() { return std::exchange(m_fd, -1); }
-
-private:
-  int m_fd;
-};
-
 [[noreturn]] void refuse(const std::string& subject, const std::string& problem) {
   throw Error("deploy lock " + subject + ": " + problem, 2);
 }
@@ -72,12 +51,12 @@ void make_private_dirs(const std::filesystem::path& dir) {
 }
 
 // Opens `dir` (not through a symbolic link) and checks that only this user or root can write it.
-Fd open_private_dir(const std::filesystem::path& dir) {
+util::UniqueFd open_private_dir(const std::filesystem::path& dir) {
   const std::string subject = "directory " + dir.string();
-  Fd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  util::UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
   if (fd.get() < 0 && errno == ENOENT) {
     make_private_dirs(dir);
-    fd = Fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    fd = util::UniqueFd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
   }
   if (fd.get() < 0) {
     const int error = errno;
@@ -131,11 +110,11 @@ std::unique_ptr<DeployLock> DeployLock::try_acquire(const std::string& lock_path
     refuse(lock_path, "not a file name");
   }
   const std::filesystem::path parent = path.has_parent_path() ? path.parent_path() : ".";
-  const Fd dir = open_private_dir(parent);
+  const util::UniqueFd dir = open_private_dir(parent);
   // Relative to the checked directory, so the path cannot be swapped between check and open;
   // no O_TRUNC (the holder's pid stays) and O_NONBLOCK so a FIFO planted there cannot hang us.
-  Fd fd(::openat(dir.get(), path.filename().c_str(),
-                 O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, k_file_mode));
+  util::UniqueFd fd(::openat(dir.get(), path.filename().c_str(),
+                             O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, k_file_mode));
   if (fd.get() < 0) {
     refuse(lock_path, errno == ELOOP ? "is a symbolic link; refused (the lock must be a regular "
                                        "file)"

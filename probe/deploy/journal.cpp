@@ -27,6 +27,7 @@
 #include <zlib.h>
 
 #include "probe/util/error.hpp"
+#include "probe/util/unique_fd.hpp"
 
 namespace probe::deploy {
 namespace {
@@ -36,29 +37,6 @@ constexpr mode_t k_file_mode = 0640;
 constexpr mode_t k_dir_mode = 0750;
 
 // Owns a file descriptor so every early return and exception closes it.
-class Fd {
-public:
-  explicit Fd(int fd = -1) : m_fd(fd) {}
-  Fd(Fd&& other) noexcept : m_fd(std::exchange(other.m_fd, -1)) {}
-  Fd& operator=(Fd&& other) noexcept {
-    std::swap(m_fd, other.m_fd);
-    return *this;
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() {
-    if (m_fd >= 0) {
-      ::close(m_fd);
-    }
-  }
-
-  int get() const { return m_fd; }
-  bool valid() const { return m_fd >= 0; }
-
-private:
-  int m_fd;
-};
-
 // A valid line, kept byte for byte so drain() rewrites exactly what was appended.
 struct Entry {
   DeployEvent event;
@@ -172,7 +150,7 @@ std::string parent_dir(const std::string& path) {
 
 // Returns 0 or the errno; a new file's name is durable only once its directory is synced.
 int sync_dir(const std::string& dir) {
-  const Fd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  const util::UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!fd.valid()) {
     return errno;
   }
@@ -219,16 +197,16 @@ bool is_current(int fd, const std::string& path) {
 }
 
 // Opens `path` and takes flock `operation`, retrying when drain() renamed a new journal over the
-// file between our open and our lock. On failure returns an invalid Fd and sets `error`.
-Fd open_locked(const std::string& path, int flags, int operation, int* error) {
+// file between our open and our lock. On failure returns an invalid fd and sets `error`.
+util::UniqueFd open_locked(const std::string& path, int flags, int operation, int* error) {
   for (;;) {
-    Fd fd(::open(path.c_str(), flags | O_CLOEXEC, k_file_mode));
+    util::UniqueFd fd(::open(path.c_str(), flags | O_CLOEXEC, k_file_mode));
     if (!fd.valid()) {
       *error = errno;
       return fd;
     }
     if ((*error = lock(fd.get(), operation)) != 0) {
-      return Fd();
+      return util::UniqueFd();
     }
     if (is_current(fd.get(), path)) {
       return fd;
@@ -269,11 +247,11 @@ int write_all(int fd, std::string_view data) {
   return 0;
 }
 
-Fd open_for_append(const std::string& path) {
+util::UniqueFd open_for_append(const std::string& path) {
   // O_RDWR rather than O_WRONLY: append() reads the last byte to step past a torn line.
   const int flags = O_RDWR | O_APPEND | O_CREAT;
   int error = 0;
-  Fd fd = open_locked(path, flags, LOCK_EX, &error);
+  util::UniqueFd fd = open_locked(path, flags, LOCK_EX, &error);
   if (!fd.valid() && error == ENOENT) {
     if (const std::string dir = parent_dir(path); (error = make_dirs(dir)) != 0) {
       fail(path, "cannot append: cannot create directory " + dir, error);
@@ -311,7 +289,8 @@ bool ends_cleanly(int fd, off_t size) {
 // Replaces the journal with `content` so that a crash leaves either the old file or the new one.
 void rewrite(const std::string& path, std::string_view content) {
   const std::string tmp = path + ".tmp";
-  const Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, k_file_mode));
+  const util::UniqueFd fd(
+      ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, k_file_mode));
   int error = fd.valid() ? write_all(fd.get(), content) : errno;
   if (error == 0 && ::fsync(fd.get()) != 0) {
     error = errno;
@@ -352,7 +331,7 @@ void Journal::append(const DeployEvent& event) {
 }
 
 void Journal::append_line(const std::string& line) {
-  const Fd fd = open_for_append(m_path);
+  const util::UniqueFd fd = open_for_append(m_path);
   const off_t size = file_size(fd.get(), m_path);
   // After a crash tore the last line, start on a fresh one so ours is not glued to the debris.
   const std::string data = ends_cleanly(fd.get(), size) ? line : '\n' + line;
@@ -370,7 +349,7 @@ void Journal::append_line(const std::string& line) {
 
 Journal::ReadResult Journal::read() const {
   int error = 0;
-  const Fd fd = open_locked(m_path, O_RDONLY, LOCK_SH, &error);
+  const util::UniqueFd fd = open_locked(m_path, O_RDONLY, LOCK_SH, &error);
   if (!fd.valid()) {
     if (error == ENOENT) {
       return {};
@@ -400,7 +379,7 @@ Journal::DrainResult Journal::drain(const std::function<bool(const DeployEvent&)
 
 Journal::DrainResult Journal::drain(const std::function<Disposition(const DeployEvent&)>& store) {
   int error = 0;
-  const Fd fd = open_locked(m_path, O_RDONLY, LOCK_EX, &error);
+  const util::UniqueFd fd = open_locked(m_path, O_RDONLY, LOCK_EX, &error);
   if (!fd.valid()) {
     if (error == ENOENT) {
       return {};

@@ -20,6 +20,7 @@
 
 #include "probe/util/secret.hpp"
 #include "probe/util/strings.hpp"
+#include "probe/util/unique_fd.hpp"
 
 extern char** environ; // NOLINT(readability-redundant-declaration): not every libc declares it
 
@@ -41,26 +42,6 @@ constexpr milliseconds k_max_slice{50};
 std::string errno_text(int err) {
   return std::generic_category().message(err);
 }
-
-class UniqueFd {
-public:
-  explicit UniqueFd(int fd = -1) : m_fd(fd) {}
-  ~UniqueFd() { reset(); }
-  UniqueFd(const UniqueFd&) = delete;
-  UniqueFd& operator=(const UniqueFd&) = delete;
-
-  int get() const { return m_fd; }
-  int release() { return std::exchange(m_fd, -1); }
-  void reset() {
-    if (m_fd >= 0) {
-      ::close(m_fd); // not retried on EINTR: on Linux the fd is closed either way
-      m_fd = -1;
-    }
-  }
-
-private:
-  int m_fd;
-};
 
 std::string_view name_of(std::string_view entry) {
   return entry.substr(0, entry.find('='));

@@ -16,24 +16,14 @@
 #include <nlohmann/json.hpp>
 #include <unistd.h>
 
+#include "tests/fakes/proc_status.hpp"
 #include "tests/fakes/sanitizers.hpp"
 
 namespace probe::tests {
 namespace {
 
 using namespace std::chrono_literals;
-
-// A field in kB of /proc/`pid`/status ("VmHWM", "VmRSS"), or -1.
-long proc_status_kib(pid_t pid, const std::string& field) {
-  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(status, line)) {
-    if (line.rfind(field + ":", 0) == 0) {
-      return std::stol(line.substr(field.size() + 1));
-    }
-  }
-  return -1;
-}
+using test_support::proc_status_kib;
 
 constexpr std::size_t k_answer_budget = 1024 * 1024; // the README's per-answer budget
 constexpr std::size_t k_details_budget = 8 * 1024;   // and per event's details

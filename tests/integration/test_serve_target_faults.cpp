@@ -21,6 +21,7 @@
 
 #include "tests/fakes/bounds.hpp"
 #include "tests/fakes/http_standin.hpp"
+#include "tests/fakes/proc_status.hpp"
 #include "tests/fakes/tcp_standin.hpp"
 
 namespace probe::tests {
@@ -28,6 +29,7 @@ namespace {
 
 using namespace std::chrono_literals;
 using test_support::k_event_deadline;
+using test_support::proc_status_kib;
 
 constexpr std::size_t k_huge_body_bytes = std::size_t{100} * 1024 * 1024;
 constexpr std::chrono::milliseconds k_timeout = 500ms;
@@ -68,18 +70,6 @@ struct Seen {
   double latency_ms = 0;
   std::string detail;
 };
-
-// A field in kB of /proc/`pid`/status ("VmHWM", "VmRSS"), or -1.
-long proc_status_kib(pid_t pid, const std::string& field) {
-  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(status, line)) {
-    if (line.rfind(field + ":", 0) == 0) {
-      return std::stol(line.substr(field.size() + 1));
-    }
-  }
-  return -1;
-}
 
 // The value of sample line `series` in the scrape `text`, or NaN.
 double sample(const std::string& text, const std::string& series) {

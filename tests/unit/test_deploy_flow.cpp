@@ -8,28 +8,13 @@
 
 #include "probe/deploy/deploy_flow.hpp"
 #include "probe/deploy/event_store.hpp"
+#include "tests/fakes/memory_sink.hpp"
 
 namespace probe::deploy {
 namespace {
 
 using namespace std::chrono_literals;
-
-class MemorySink final : public EventSink {
-public:
-  void record(const DeployEvent& event) override { events.push_back(event); }
-  std::vector<DeployEvent> recent(std::size_t) override { return {events.rbegin(), events.rend()}; }
-  std::optional<std::string> db_revision() override { return revision; }
-
-  std::vector<std::string> kinds(std::size_t from = 0) const {
-    std::vector<std::string> out;
-    for (std::size_t i = from; i < events.size(); ++i) {
-      out.push_back(events[i].kind + ":" + events[i].sha);
-    }
-    return out;
-  }
-  std::vector<DeployEvent> events;
-  std::optional<std::string> revision;
-};
+using test_support::MemorySink;
 
 class RecordingRunner final : public util::CommandRunner {
 public:

@@ -5,19 +5,13 @@
 #include <gtest/gtest.h>
 
 #include "probe/deploy/deploy_flow.hpp"
+#include "tests/fakes/memory_sink.hpp"
 
 namespace probe::deploy {
 namespace {
 
 using namespace std::chrono_literals;
-
-class MemorySink final : public EventSink {
-public:
-  void record(const DeployEvent& event) override { events.push_back(event); }
-  std::vector<DeployEvent> recent(std::size_t) override { return {events.rbegin(), events.rend()}; }
-  std::optional<std::string> db_revision() override { return std::nullopt; }
-  std::vector<DeployEvent> events;
-};
+using test_support::MemorySink;
 
 class ScriptedRunner final : public util::CommandRunner {
 public:
