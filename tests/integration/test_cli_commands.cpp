@@ -302,7 +302,8 @@ TEST(DeployVerify, AFailedGateAndAFailedHookSayWhy) {
   const ProcessResult list =
       probe({"deploy", "list", "--config", config, "--format", "json", "--limit", "10"});
   ASSERT_EQ(list.exit_code, 0) << list.err;
-  for (const nlohmann::json& event : nlohmann::json::parse(list.out)["events"]) {
+  const nlohmann::json listed = nlohmann::json::parse(list.out); // outlives the loop
+  for (const nlohmann::json& event : listed["events"]) {
     if (event["kind"] == "deploy_failed") {
       EXPECT_EQ(event["details"]["failing"],
                 nlohmann::json::parse(
