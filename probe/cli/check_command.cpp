@@ -15,6 +15,7 @@
 #include "probe/cli/commands.hpp"
 #include "probe/cli/flags.hpp"
 #include "probe/config/config.hpp"
+#include "probe/config/config_loader.hpp"
 #include "probe/util/clock.hpp"
 #include "probe/util/error.hpp"
 #include "probe/util/strings.hpp"
@@ -57,7 +58,8 @@ void write_atomically(const std::string& path, const std::string& text) {
 
 int run_check(const CheckOptions& options) {
   const std::vector<std::string> only = parse_only(options.only);
-  const config::Config config = load_config(options.config);
+  // A check sends nothing and takes no token: their variables may be unset (CI).
+  const config::Config config = load_config(options.config, config::LoadOptions{false, false});
   const std::vector<const config::Target*> selected = engine::select_targets(config, only);
 
   util::Watchdog watchdog;

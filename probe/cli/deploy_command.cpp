@@ -172,7 +172,9 @@ int run_verify(const VerifyOptions& options) {
   }
   const std::vector<std::string> only = parse_only(options.only);
   std::optional<config::Config> config;
-  std::unique_ptr<deploy::EventSink> sink = open_sink(options.where, &config);
+  // verify notifies but takes no token (it talks to PostgreSQL, not to a sidecar).
+  std::unique_ptr<deploy::EventSink> sink =
+      open_sink(options.where, &config, config::LoadOptions{false, true});
 
   // The hook, found now: a deploy must not learn it has none when it has to roll back.
   std::string rollback_origin;
@@ -293,7 +295,8 @@ int run_record(const RecordOptions& options) {
   }
   event = deploy::normalized(std::move(event)); // as stored: the id lower-case, text cleaned
   std::optional<config::Config> config;
-  const std::unique_ptr<deploy::EventSink> sink = open_sink(options.where, &config);
+  const std::unique_ptr<deploy::EventSink> sink =
+      open_sink(options.where, &config, config::LoadOptions{false, false});
   sink->record(event);
   std::cout << event.event_id << "\n";
   return 0;

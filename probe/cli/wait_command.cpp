@@ -13,6 +13,7 @@
 #include "probe/cli/flags.hpp"
 #include "probe/cli/progress.hpp"
 #include "probe/config/config.hpp"
+#include "probe/config/config_loader.hpp"
 #include "probe/engine/gate_runner.hpp"
 #include "probe/util/clock.hpp"
 #include "probe/util/duration.hpp"
@@ -66,7 +67,7 @@ int run_wait(const WaitOptions& options) {
     timeout = timeout ? timeout : sidecar->timeout();
     source = std::move(sidecar);
   } else {
-    config = load_config(options.config);
+    config = load_config(options.config, config::LoadOptions{false, false});
     poll_interval = config->gate.poll_interval;
     timeout = timeout ? timeout : config->gate.timeout;
     const int required =

@@ -49,5 +49,35 @@ TEST(DeployListConfig, ListsWithoutTheTokenOrNotifyVariables) {
       << check.err;
 }
 
+// The same for every command that uses neither the token nor the channels: CI runs `probe
+// check` with the production config, where PROBE_TOKEN and the channels' variables are unset.
+TEST(DeployListConfig, CheckWaitAndRecordRunWithoutTheTokenOrNotifyVariables) {
+  fakes::TempDir dir;
+  const std::string config = dir.write(
+      "probe.yaml", "targets:\n"
+                    "  - {name: api, type: tcp, address: \"127.0.0.1:1\", critical: false}\n"
+                    "deploy:\n"
+                    "  journal: " +
+                        dir.path() +
+                        "/journal.jsonl\n"
+                        "  token: \"${PROBE_TOKEN}\"\n"
+                        "  heartbeat_token: \"${PROBE_HEARTBEAT_TOKEN}\"\n"
+                        "notify:\n"
+                        "  - {type: slack, webhook_url: \"${SLACK_WEBHOOK_URL}\"}\n");
+  fakes::ProcessOptions without;
+  without.unset_env = {"PROBE_CONFIG", "PROBE_TOKEN", "PROBE_HEARTBEAT_TOKEN", "SLACK_WEBHOOK_URL"};
+  const fakes::ProcessResult check =
+      fakes::run_process({PROBE_BINARY, "check", "--config", config}, without);
+  EXPECT_EQ(check.exit_code, 0) << check.err; // the one target is not critical
+  const fakes::ProcessResult wait =
+      fakes::run_process({PROBE_BINARY, "wait", "--config", config, "--timeout", "100ms"}, without);
+  EXPECT_EQ(wait.exit_code, 0) << wait.err;
+  const fakes::ProcessResult record =
+      fakes::run_process({PROBE_BINARY, "deploy", "record", "--config", config, "--event",
+                          "deploy_succeeded", "--sha", "abc1234"},
+                         without);
+  EXPECT_EQ(record.exit_code, 0) << record.err;
+}
+
 } // namespace
 } // namespace probe
