@@ -77,10 +77,11 @@ trap 'exit 130' INT TERM
 build_variant() {
   local variant=$1 dir=${build_dirs[$1]} args started=$SECONDS
   read -r -a args <<<"${cmake_args[$variant]}"
+  # `|| return`: called as `build_variant ... || exit 1`, where set -e does not stop a failed build.
   if [ "$variant" = plain ]; then
-    build_probe "$root" "$dir" "${args[@]}"
+    build_probe "$root" "$dir" "${args[@]}" || return 1
   else
-    CC=clang CXX=clang++ build_probe "$root" "$dir" "${args[@]}"
+    CC=clang CXX=clang++ build_probe "$root" "$dir" "${args[@]}" || return 1
   fi
   echo "== $variant build: $((SECONDS - started)) s"
 }

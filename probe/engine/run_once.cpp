@@ -24,11 +24,12 @@ std::vector<TargetCheck> make_checks(const std::vector<const config::Target*>& t
   std::vector<TargetCheck> out;
   out.reserve(targets.size());
   for (const config::Target* target : targets) {
-    std::string skipped = not_checkable_here(*target);
-    if (!skipped.empty()) {
-      out.push_back(TargetCheck{target, nullptr, std::move(skipped)});
-    } else {
-      out.push_back(TargetCheck{target, checks::make_check(*target, context), {}});
+    // Filled in place: GCC 12 (-O2, -Warray-bounds) misreads the move of a braced temporary.
+    TargetCheck& entry = out.emplace_back();
+    entry.target = target;
+    entry.skipped = not_checkable_here(*target);
+    if (entry.skipped.empty()) {
+      entry.check = checks::make_check(*target, context);
     }
   }
   return out;

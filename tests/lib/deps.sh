@@ -43,7 +43,7 @@ install_npm() {
 build_probe() {
   local root=$1 build_dir=$2
   shift 2
-  cmake -S "$root" -B "$build_dir" -DPROBE_WERROR=ON "$@" >/dev/null
+  cmake -S "$root" -B "$build_dir" -DPROBE_WERROR=ON "$@" >/dev/null || return 1
   cmake --build "$build_dir" -j"$(nproc)"
 }
 
@@ -52,6 +52,6 @@ build_probe() {
 build_probe_targets() {
   local root=$1 build_dir=$2
   shift 2
-  cmake -S "$root" -B "$build_dir" -DPROBE_WERROR=ON >/dev/null
+  cmake -S "$root" -B "$build_dir" -DPROBE_WERROR=ON >/dev/null || return 1
   cmake --build "$build_dir" -j"$(nproc)" --target "$@"
 }
