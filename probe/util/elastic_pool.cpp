@@ -1,6 +1,7 @@
 // The elastic pool; see elastic_pool.hpp.
 #include "probe/util/elastic_pool.hpp"
 
+#include <algorithm>
 #include <csignal>
 #include <system_error>
 
@@ -31,8 +32,18 @@ void ElasticPool::submit(std::function<void()> task) {
   m_queue.push_back(std::move(task));
   // More queued tasks than idle threads to take them: one more thread, while allowed.
   if (m_queue.size() <= m_idle || m_threads >= m_max_threads || !start_thread()) {
-    m_work_ready.notify_one();
+    wake_one();
   }
+}
+
+void ElasticPool::wake_one() {
+  if (m_waiting.empty()) {
+    return; // every thread is busy (or about to look at the queue): the task waits its turn
+  }
+  Waiter* last = m_waiting.back();
+  m_waiting.pop_back();
+  last->woken = true;
+  last->ready.notify_one();
 }
 
 void ElasticPool::shutdown() {
@@ -40,7 +51,9 @@ void ElasticPool::shutdown() {
   {
     std::unique_lock<std::mutex> lock(m_mutex);
     m_stopping = true;
-    m_work_ready.notify_all();
+    for (Waiter* waiter : m_waiting) {
+      waiter->ready.notify_one(); // each takes itself off m_waiting
+    }
     m_all_ended.wait(lock, [this] { return m_running.empty(); });
     to_join.splice(to_join.end(), m_finished);
   }
@@ -105,33 +118,48 @@ void ElasticPool::join_finished() {
 
 void ElasticPool::work() {
   std::unique_lock<std::mutex> lock(m_mutex); // m_idle counts this thread from its start
+  Waiter self;
   while (true) {
-    const bool woken = m_work_ready.wait_for(lock, m_idle_timeout,
-                                             [this] { return m_stopping || !m_queue.empty(); });
-    if (m_queue.empty()) {
-      // Stopping, or idle for the whole timeout while more than the minimum run. Counted out
-      // now, under the lock: threads leaving together never go below the minimum.
-      if (m_stopping || (!woken && m_threads > m_min_threads)) {
-        --m_idle;
-        --m_threads;
-        return;
-      }
+    if (!m_queue.empty()) {
+      run_one(lock);
       continue;
     }
-    std::function<void()> task = std::move(m_queue.front());
-    m_queue.pop_front();
-    --m_idle;
-    lock.unlock();
-    try {
-      task();
-    } catch (const std::exception& e) {
-      spdlog::error("a pool task failed: {}", e.what());
-    } catch (...) {
-      spdlog::error("a pool task failed");
+    if (m_stopping) {
+      --m_idle;
+      --m_threads;
+      return;
     }
-    lock.lock();
-    ++m_idle;
+    self.woken = false;
+    m_waiting.push_back(&self);
+    const bool woken =
+        self.ready.wait_for(lock, m_idle_timeout, [&] { return self.woken || m_stopping; });
+    if (!self.woken) { // timed out or stopping: still on m_waiting
+      m_waiting.erase(std::find(m_waiting.begin(), m_waiting.end(), &self));
+    }
+    // Idle for the whole timeout while more than the minimum run: counted out now, under the
+    // lock, so threads leaving together never go below the minimum.
+    if (!woken && m_queue.empty() && m_threads > m_min_threads) {
+      --m_idle;
+      --m_threads;
+      return;
+    }
   }
+}
+
+void ElasticPool::run_one(std::unique_lock<std::mutex>& lock) {
+  std::function<void()> task = std::move(m_queue.front());
+  m_queue.pop_front();
+  --m_idle;
+  lock.unlock();
+  try {
+    task();
+  } catch (const std::exception& e) {
+    spdlog::error("a pool task failed: {}", e.what());
+  } catch (...) {
+    spdlog::error("a pool task failed");
+  }
+  lock.lock();
+  ++m_idle;
 }
 
 } // namespace probe::util

@@ -97,6 +97,30 @@ TEST(ElasticPool, ShrinksToItsMinimumWhenIdle) {
   EXPECT_TRUE(fakes::eventually([&] { return ran == 1; }, k_wait));
 }
 
+TEST(ElasticPool, UnderASteadyLightLoadTheSurplusOfABurstEnds) {
+  // A burst starts 8 threads; then one short task at a time keeps coming, every 20 ms, far more
+  // often than the 300 ms idle timeout. Each task goes to the thread idle last, so the others
+  // stay idle and end. (Waking any idle thread rotated the tasks over all 8: none ever ended.)
+  ElasticPool pool(1, 8, 300ms);
+  Gate gate;
+  for (int i = 0; i < 8; ++i) {
+    pool.submit(gate.task());
+  }
+  ASSERT_TRUE(fakes::eventually([&] { return gate.running() == 8; }, k_wait));
+  gate.open();
+  ASSERT_TRUE(fakes::eventually([&] { return gate.done() == 8; }, k_wait));
+  std::atomic<int> ran{0};
+  const bool shrank = fakes::eventually(
+      [&] {
+        const int before = ran;
+        pool.submit([&] { ++ran; });
+        fakes::eventually([&] { return ran > before; }, k_wait); // one at a time
+        return pool.threads() <= 3;                              // eventually() polls every 20 ms
+      },
+      k_wait);
+  EXPECT_TRUE(shrank) << pool.threads() << " threads after " << ran << " tasks";
+}
+
 TEST(ElasticPool, AThrowingTaskDoesNotStopThePool) {
   ElasticPool pool(1, 1, 10s);
   std::atomic<int> ran{0};
