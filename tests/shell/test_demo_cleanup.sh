@@ -78,9 +78,11 @@ start_demo() { # CASE
   chmod 755 "$tmp"
   : >"$work/err.log"
   set -m
-  # Ports away from the demo's defaults, so that a demo someone runs by hand is not in the way.
-  TMPDIR=$tmp PROBE_BUILD_DIR=$build_dir PG_FIRST_PORT=36200 PROBE_PORT=36464 \
-    DEMO_API_PORT=36180 DEMO_FRONTEND_PORT=36130 \
+  # Ports away from the demo's defaults, so that a demo someone runs by hand is not in the way,
+  # and below the kernel's ephemeral range (32768-60999): a port there can be taken, after
+  # free_port() found it free, as the source port of any test's outgoing connection.
+  TMPDIR=$tmp PROBE_BUILD_DIR=$build_dir PG_FIRST_PORT=31200 PROBE_PORT=31464 \
+    DEMO_API_PORT=31180 DEMO_FRONTEND_PORT=31130 \
     "$root/deploy/demo/run.sh" >"$work/out.log" 2>"$work/err.log" &
   demo_pid=$!
   set +m
