@@ -7,8 +7,8 @@
 #   wait_gone SECONDS PID...     waits until none of the PIDs runs; 1 if one still does
 #   wait_until SECONDS CMD...    runs CMD every 0.1 s until it succeeds; 1 after SECONDS
 #
-# A test never stops a process by name (pkill -f, killall): on a shared machine the name may
-# be another run's. Time limits here only tell "it happened" from "it never will": they are
+# A test never stops a process by matching its name or command line: on a shared machine
+# the name may be another run's. Time limits here only tell "it happened" from "it never will": they are
 # generous (a loaded two-core machine runs seven builds beside the tests) and cost nothing when
 # the thing happens at once.
 pids=()
