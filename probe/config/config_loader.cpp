@@ -557,14 +557,20 @@ std::string dsn_problem(const std::string& libpq_message) {
 }
 
 Secret Reader::read_dsn(const YAML::Node& node, const std::string& field, bool require_tcp) {
-  const std::string dsn = secret_value(node, field, true, dsn_with_password);
+  // One DATABASE_URL for probe and the apps: an SQLAlchemy URL is read as the URI it names.
+  const std::string written = secret_value(node, field, true, dsn_with_password);
+  const std::string dsn = util::libpq_dsn(written);
   char* parse_error = nullptr;
   PQconninfoOption* options = PQconninfoParse(dsn.c_str(), &parse_error);
   if (options == nullptr) {
     const std::string reason = dsn_problem(parse_error != nullptr ? parse_error : "");
     PQfreemem(parse_error);
+    const std::string driver = util::sqlalchemy_driver(written);
+    const std::string dropped =
+        driver.empty() ? "" : ", once its SQLAlchemy driver (+" + driver + ") is dropped";
     fail(node, field,
-         "is not a libpq connection string (key=value pairs or a postgresql:// URI): " + reason);
+         "is not a libpq connection string (key=value pairs or a postgresql:// URI)" + dropped +
+             ": " + reason);
   }
   std::string host;
   std::string hostaddr;

@@ -11,6 +11,7 @@
 
 #include "probe/checks/check.hpp"
 #include "probe/checks/pg_session.hpp"
+#include "probe/config/config_loader.hpp"
 #include "probe/util/watchdog.hpp"
 #include "tests/fakes/bounds.hpp"
 #include "tests/fakes/tcp_standin.hpp"
@@ -56,6 +57,26 @@ TEST(PostgresCheck, SelectOneSucceeds) {
   EXPECT_EQ(result.status, CheckStatus::success) << result.detail;
   EXPECT_EQ(result.detail, "SELECT 1 -> 1 row(s)");
   EXPECT_GT(result.latency.count(), 0);
+}
+
+// The apps' own DATABASE_URL, in each form SQLAlchemy takes, checks the real server through the
+// config loader as `probe serve` reads it.
+TEST(PostgresCheck, SqlAlchemyUrlsFromTheEnvironmentReachTheRealServer) {
+  PROBE_REQUIRE_PG();
+  const std::string dsn = test_pg_dsn(); // postgresql://postgres:PASSWORD@127.0.0.1:PORT/postgres
+  ASSERT_EQ(dsn.rfind("postgresql://", 0), 0U) << "tests/lib/pg.sh gives a URI";
+  const std::string rest = dsn.substr(std::string("postgresql://").size());
+  for (const std::string& url : {"postgresql+asyncpg://" + rest + "?ssl=disable",
+                                 "postgresql+psycopg2://" + rest, "postgres://" + rest}) {
+    const config::Config config = config::load_config_string(
+        "targets:\n  - {name: db, type: postgres, dsn: \"${DATABASE_URL}\"}\n", "probe.yaml",
+        [&](const std::string& name) -> std::optional<std::string> {
+          return name == "DATABASE_URL" ? std::optional<std::string>(url) : std::nullopt;
+        });
+    const checks::CheckResult result = run_target(config.targets.at(0));
+    EXPECT_EQ(result.status, CheckStatus::success)
+        << url.substr(0, url.find(':')) << ": " << result.detail;
+  }
 }
 
 TEST(PostgresCheck, CustomQuerySucceeds) {

@@ -827,6 +827,32 @@ TEST(ConfigLoaderExample, DeployDsnMayUseAUnixSocket) {
   EXPECT_EQ(config.deploy.dsn.reveal(), "host=/var/run/postgresql dbname=app");
 }
 
+// The apps' DATABASE_URL is SQLAlchemy's (postgresql+asyncpg://, postgresql+psycopg2://): probe
+// takes the same variable, in every field that holds a DSN.
+TEST(ConfigLoaderDsn, SqlAlchemyUrlsAreReadAsTheLibpqUriTheyName) {
+  const Config config =
+      load(R"yaml(targets:
+  - {name: db, type: postgres, dsn: "${DATABASE_URL}"}
+  - {name: bot, type: heartbeat, source: postgres, dsn: "${DATABASE_URL}", query: "SELECT now()", max_age: 90s}
+deploy: {dsn: "${DATABASE_URL}"}
+)yaml",
+           fake_env({{"DATABASE_URL",
+                      "postgresql+asyncpg://app:hunter2@db:5432/homeguru?ssl=require"}}));
+  const std::string libpq = "postgresql://app:hunter2@db:5432/homeguru?sslmode=require";
+  EXPECT_EQ(std::get<config::PostgresTarget>(config.targets[0].spec).dsn.reveal(), libpq);
+  EXPECT_EQ(std::get<config::HeartbeatTarget>(config.targets[1].spec).dsn.reveal(), libpq);
+  EXPECT_EQ(config.deploy.dsn.reveal(), libpq);
+}
+
+TEST(ConfigLoaderDsn, AnUnparseableSqlAlchemyUrlNamesTheDriverButNotThePassword) {
+  const std::string message =
+      load_error("targets:\n  - {name: db, type: postgres, dsn: \"${DB}\"}\n",
+                 fake_env({{"DB", "postgresql+psycopg2://app:hunter2@db/h?nosuch=1"}}));
+  EXPECT_EQ(message, "probe.yaml:2:37: targets[0].dsn: is not a libpq connection string (key=value "
+                     "pairs or a postgresql:// URI), once its SQLAlchemy driver (+psycopg2) is "
+                     "dropped: it has an unknown URI query parameter");
+}
+
 TEST(ConfigLoaderSecrets, DsnFromEnvironmentIsNotShownWhenItHasNoHost) {
   const std::string message =
       load_error("targets:\n  - {name: db, type: postgres, dsn: \"${DB}\"}\n",
