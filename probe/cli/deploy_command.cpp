@@ -49,6 +49,7 @@ struct VerifyOptions {
   std::vector<std::string> only;
   std::string actor;
   std::optional<std::string> lock_file;
+  bool no_rollback = false;
 };
 
 struct RecordOptions {
@@ -176,9 +177,11 @@ int run_verify(const VerifyOptions& options) {
   std::unique_ptr<deploy::EventSink> sink =
       open_sink(options.where, &config, config::LoadOptions{false, true});
 
-  // The hook, found now: a deploy must not learn it has none when it has to roll back.
+  // The hook, found now: a deploy must not learn it has none when it has to roll back. With
+  // --no-rollback there is none to find.
   std::string rollback_origin;
-  const config::Rollback rollback = find_rollback_hook(config, &rollback_origin);
+  const config::Rollback rollback =
+      options.no_rollback ? config::Rollback{} : find_rollback_hook(config, &rollback_origin);
 
   // The gate: checks run here (config) or the sidecar's /status (--url).
   util::Watchdog watchdog;
@@ -257,8 +260,17 @@ int run_verify(const VerifyOptions& options) {
                                progress.watch(t, left);
                              });
   };
+  // The plan on stdout, as the hook's environment: shell-readable lines (each value a valid
+  // SHA, tag or revision), for deploy.sh to roll back on the host.
+  wiring.hand_over = [](const deploy::RollbackPlan& plan) {
+    std::cout << "PROBE_PREVIOUS_SHA=" << plan.previous_sha << "\n"
+              << "PROBE_FAILED_SHA=" << plan.failed_sha << "\n"
+              << "PROBE_DB_REVISION=" << plan.db_revision << "\n";
+    std::cout.flush();
+  };
   deploy::VerifyRequest request{options.sha, options.previous,
-                                options.actor.empty() ? default_actor() : options.actor, watch};
+                                options.actor.empty() ? default_actor() : options.actor, watch,
+                                !options.no_rollback};
   return deploy::verify(request, wiring);
 }
 
@@ -344,6 +356,10 @@ void setup_deploy_command(CLI::App& command, int& exit_code) {
   verify_app->add_option("--actor", verify->actor,
                          "Who deploys (default: $PROBE_ACTOR, $GITHUB_ACTOR, $USER)");
   verify_app->add_option("--lock-file", verify->lock_file, "Host lock file");
+  verify_app->add_flag("--no-rollback", verify->no_rollback,
+                       "On a failed gate, roll nothing back: print the hook's environment "
+                       "(PROBE_PREVIOUS_SHA=, PROBE_FAILED_SHA=, PROBE_DB_REVISION=) on stdout "
+                       "for a caller that rolls back itself, and exit 1");
   verify_app->footer(
       "Exit codes: 0 deployed and healthy; 1 the gate failed and there is nothing to roll back "
       "to; 2 usage or config error (bad SHA or flag, missing rollback hook), nothing recorded; "

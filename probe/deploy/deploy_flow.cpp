@@ -183,6 +183,14 @@ int Verify::run() {
     say("no previous good SHA to roll back to");
     return k_failed_nothing_to_roll_back;
   }
+  if (!m_request.roll_back) {
+    say("not rolling back (--no-rollback): the caller rolls back to " + previous);
+    if (m_wiring.hand_over) {
+      m_wiring.hand_over(
+          {previous, m_request.sha, revision_for(previous, m_wiring.events->recent(1000))});
+    }
+    return k_failed_nothing_to_roll_back;
+  }
   return roll_back(previous);
 }
 

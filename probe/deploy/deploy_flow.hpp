@@ -52,6 +52,16 @@ struct VerifyRequest {
   std::optional<std::string> previous; // --previous; else the previous good SHA from the log
   std::string actor;
   std::chrono::milliseconds watch{0}; // verification window after the gate; 0 = none
+  // false (--no-rollback): a failed gate is recorded and handed to the caller, who rolls back
+  // where the hook could not run (probe in the sidecar's container, Docker on the host).
+  bool roll_back = true;
+};
+
+// What a caller that rolls back itself needs: the environment probe would give its hook.
+struct RollbackPlan {
+  std::string previous_sha;
+  std::string failed_sha;
+  std::string db_revision; // "" when unknown
 };
 
 struct VerifyWiring {
@@ -64,8 +74,9 @@ struct VerifyWiring {
   config::Rollback rollback;
   // Where `rollback` came from, for messages: the config key or the environment variable.
   std::string rollback_origin = "deploy.rollback.command";
-  std::function<void(const DeployEvent&)> notify; // may be empty
-  std::function<void(const std::string&)> log;    // progress lines; may be empty
+  std::function<void(const DeployEvent&)> notify;     // may be empty
+  std::function<void(const std::string&)> log;        // progress lines; may be empty
+  std::function<void(const RollbackPlan&)> hand_over; // with roll_back false; may be empty
 };
 
 // Runs the whole verify flow for `request` (the lock is the caller's) and returns its exit

@@ -105,6 +105,38 @@ TEST(DeployFlow, ABadDeployRollsBackToThePreviousGoodSha) {
   EXPECT_EQ(flow.sink.events.back().previous_sha, "bbbbbbb");
 }
 
+// --no-rollback: probe runs in the sidecar's container and the rollback happens on the host, so
+// the failed gate is recorded and the hook's environment handed to the caller instead.
+TEST(DeployFlow, WithoutRollbackTheFailureIsHandedToTheCallerAndNoHookRuns) {
+  Flow flow;
+  flow.gates = {true};
+  flow.sink.revision = "0002";
+  ASSERT_EQ(flow.verify("aaaaaaa"), k_deployed);
+  flow.sink.revision = "0003";
+  flow.gates = {false};
+  std::vector<RollbackPlan> plans;
+  flow.wiring.hand_over = [&](const RollbackPlan& plan) { plans.push_back(plan); };
+  EXPECT_EQ(deploy::verify(VerifyRequest{"bbbbbbb", {}, "tester", 0ms, false}, flow.wiring),
+            k_failed_nothing_to_roll_back);
+  EXPECT_EQ(flow.sink.kinds(2),
+            (std::vector<std::string>{"deploy_started:bbbbbbb", "deploy_failed:bbbbbbb"}));
+  EXPECT_TRUE(flow.runner.calls.empty());
+  ASSERT_EQ(plans.size(), 1U);
+  EXPECT_EQ(plans[0].previous_sha, "aaaaaaa");
+  EXPECT_EQ(plans[0].failed_sha, "bbbbbbb");
+  EXPECT_EQ(plans[0].db_revision, "0002"); // the revision aaaaaaa ran with, not the new one
+}
+
+TEST(DeployFlow, WithoutRollbackAndNothingToRollBackToNothingIsHandedOver) {
+  Flow flow;
+  flow.gates = {false};
+  bool handed_over = false;
+  flow.wiring.hand_over = [&](const RollbackPlan&) { handed_over = true; };
+  EXPECT_EQ(deploy::verify(VerifyRequest{"bbbbbbb", {}, "tester", 0ms, false}, flow.wiring),
+            k_failed_nothing_to_roll_back);
+  EXPECT_FALSE(handed_over);
+}
+
 TEST(DeployFlow, AFailingHookIsRollbackFailed) {
   Flow flow;
   flow.gates = {false};
