@@ -1,22 +1,27 @@
 #!/usr/bin/env bash
-# The demo: installs what it needs, builds probe, starts a local stand-in of the HomeGuru stack
-# (PostgreSQL, an api with /health, a frontend, a bot that leaves heartbeats in PostgreSQL) on
-# loopback ports, and runs `probe serve` against it until Ctrl-C. Everything it starts, it stops.
+# The demo: installs what it needs, builds probe, starts a local HomeGuru stack of the reference
+# apps (deploy/apps/: PostgreSQL with the api's Alembic migrations applied, the FastAPI api on
+# uvicorn, the python-telegram-bot bot against a local fake Telegram Bot API, the Next.js
+# frontend) on loopback ports, and runs `probe serve` against it until Ctrl-C. Everything it
+# starts, it stops.
 #
 #   deploy/demo/run.sh                 serve /metrics, /ready and /status until Ctrl-C
 #   deploy/demo/run.sh --once          start the stack, run `probe check --format json` once,
 #                                      stop, and exit with probe's exit code
-#   deploy/demo/run.sh --rollback-demo deploy a good api tag, then a bad one that probe rolls
-#                                      back, print the audit log, stop; exit 0 when it went so
+#   deploy/demo/run.sh --rollback-demo deploy a release whose migration changes the schema and
+#                                      whose api then fails /health; probe rolls it back (the
+#                                      hook downgrades with Alembic and restarts the previous
+#                                      release); prints the revision before, during and after
+#                                      and the audit log, stops; exit 0 when it went so
 #
-# Progress goes to stderr ("demo: ..."); the first run spends minutes installing and building.
-# It builds only probe and probe-standin (not the tests). Ctrl-C or SIGTERM at any moment, even
-# during the build or while PostgreSQL starts, stops everything it started and removes its
-# temporary directory ($TMPDIR/probe-demo.*, printed at the start): the cleanup runs on every
-# way out and goes on past whatever is already gone.
+# Progress goes to stderr ("demo: ..."); the first run spends minutes installing and building
+# (probe, and the frontend with pnpm). Ctrl-C or SIGTERM at any moment, even during the build
+# or while PostgreSQL starts, stops everything it started and removes its temporary directory
+# ($TMPDIR/probe-demo.*, printed at the start): the cleanup runs on every way out and goes on
+# past whatever is already gone.
 set -euo pipefail
 
-usage() { sed -n '2,12p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,17p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 once=false
 rollback_demo=false
 case "${1:-}" in
@@ -35,7 +40,7 @@ source "$root/deploy/demo/stack.sh"
 say() { echo "demo: $*" >&2; }
 
 say "checking the Debian packages it needs"
-install_packages "${PROBE_BUILD_PACKAGES[@]}" postgresql postgresql-client curl
+install_packages "${PROBE_BUILD_PACKAGES[@]}" "${DEMO_APP_PACKAGES[@]}" postgresql curl
 
 # From here on everything started is stopped, and the directory removed, however the script
 # ends. Each step tolerates a pid file that is missing and a process that is already gone, and
@@ -58,10 +63,10 @@ trap 'exit 143' TERM
 say "working in $work"
 
 build_dir=${PROBE_BUILD_DIR:-$root/build}
-say "building probe (first run takes a few minutes): probe and probe-standin in $build_dir, log in $work/build.log"
+say "building probe (first run takes a few minutes) in $build_dir, log in $work/build.log"
 build_started=$SECONDS
 # cmake's "[ 42%]" (make) or "[12/80]" (ninja) lines, shown at every tenth of the way.
-build_probe_targets "$root" "$build_dir" probe probe-standin 2>&1 | tee "$work/build.log" | awk '
+build_probe_targets "$root" "$build_dir" probe 2>&1 | tee "$work/build.log" | awk '
   match($0, /^\[ *[0-9]+%\]/) { done = substr($0, 2, RLENGTH - 3) + 0 }
   match($0, /^\[[0-9]+\/[0-9]+\]/) { split(substr($0, 2, RLENGTH - 2), n, "/"); done = int(100 * n[1] / n[2]) }
   done >= shown + 10 { shown = done - done % 10; printf "demo: building ... %d%%\n", shown > "/dev/stderr"; fflush("/dev/stderr") }' ||
@@ -70,7 +75,7 @@ say "built in $((SECONDS - build_started)) s"
 probe=$build_dir/probe
 config=$root/deploy/demo/probe.yaml
 
-say "starting PostgreSQL, the api, the frontend and the bot"
+say "building the frontend (the first time: pnpm install and next build), then starting PostgreSQL, the api, the bot and the frontend"
 demo_start "$work" "$build_dir"
 
 if $once; then
@@ -82,27 +87,37 @@ if $once; then
 fi
 
 if $rollback_demo; then
-  # What deploy.sh does on a server, with switch_api.sh standing in for `docker compose up -d`.
+  # What deploy.sh does on a server, with release.sh standing in for Docker Compose: the images
+  # are releases of deploy/apps/, the migrations real Alembic runs.
   step() { echo "+ $*" >&2; }
-  step "deploy/demo/switch_api.sh 1a2b3c4 && probe deploy verify --sha 1a2b3c4"
-  "$root/deploy/demo/switch_api.sh" 1a2b3c4
+  revision() { "$DEMO_RELEASE_SH" revision; }
+  running() { curl -s "$API_URL/version" | sed -n 's/.*"version": *"\([^"]*\)".*/\1/p'; }
+  before=$(revision)
+  say "release 1a2b3c4 runs; the schema is at revision $before"
+  step "probe deploy verify --sha 1a2b3c4"
   "$probe" deploy verify --config "$config" --sha 1a2b3c4 --actor demo
-  step "deploy/demo/switch_api.sh bad && probe deploy verify --sha bad   # /health answers 500"
-  "$root/deploy/demo/switch_api.sh" bad
+  step "release.sh build e4f5a6b bad-code   # migration 0003 renames a column; its api reads another"
+  "$DEMO_RELEASE_SH" build e4f5a6b bad-code
+  step "release.sh alembic e4f5a6b upgrade head && release.sh up e4f5a6b   # the deploy"
+  "$DEMO_RELEASE_SH" alembic e4f5a6b upgrade head 2>&1 | sed 's/^/  alembic: /' >&2
+  during=$(revision)
+  "$DEMO_RELEASE_SH" up e4f5a6b
+  say "e4f5a6b runs; the schema is at revision $during; its /health: $(curl -s "$API_URL/health")"
+  step "probe deploy verify --sha e4f5a6b   # fails; the hook: alembic downgrade $before, then 1a2b3c4"
   set +e
-  "$probe" deploy verify --config "$config" --sha bad --actor demo
+  "$probe" deploy verify --config "$config" --sha e4f5a6b --actor demo
   status=$?
   set -e
+  after=$(revision)
   echo "probe deploy verify exited $status (3: failed and rolled back healthy)" >&2
   step "probe deploy list"
   "$probe" deploy list --config "$config"
-  running=$(curl -s "$API_URL/version")
-  echo "the api runs $running" >&2
-  [ "$status" = 3 ] && [ "$running" = 1a2b3c4 ]
+  echo "schema revision: before $before, during $during, after $after; the api runs $(running)" >&2
+  [ "$status" = 3 ] && [ "$(running)" = 1a2b3c4 ] && [ "$before" = "$after" ] && [ "$during" != "$before" ]
   exit
 fi
 
-export -p | grep -E ' (DATABASE_URL|API_URL|FRONTEND_URL|PROBE_PORT|PROBE_JOURNAL|PROBE_TOKEN|DEMO_[A-Z_]+)=' >"$work/env.sh"
+export -p | grep -E ' (DATABASE_URL|API_URL|FRONTEND_URL|TELEGRAM_API_URL|PROBE_[A-Z_]+|DEMO_[A-Z_]+|HEARTBEAT_INTERVAL)=' >"$work/env.sh"
 "$probe" serve --config "$config" &
 serve_pid=$!
 echo "$serve_pid" >"$work/serve.pid"
@@ -113,12 +128,14 @@ demo: probe serve is checking the stack every 5 s:
   metrics  http://127.0.0.1:$PROBE_PORT/metrics
   ready    http://127.0.0.1:$PROBE_PORT/ready
   status   http://127.0.0.1:$PROBE_PORT/status
+  the api  $API_URL/health    the frontend  $FRONTEND_URL/
 Try, in another terminal (the variables are in $work/env.sh):
   source $work/env.sh
   kill \$(cat \$DEMO_WORK/api.pid)     # the api goes DOWN after 3 failed checks; /ready turns 503
-  deploy/demo/switch_api.sh 1a2b3c4 && $probe deploy verify --config $config --sha 1a2b3c4
-  deploy/demo/switch_api.sh bad && $probe deploy verify --config $config --sha bad  # rolls back
-  $probe deploy list --config $config
+  deploy/demo/release.sh up 1a2b3c4   # the api back
+  deploy/demo/release.sh build e4f5a6b bad-code && deploy/demo/release.sh alembic e4f5a6b upgrade head \\
+    && deploy/demo/release.sh up e4f5a6b && $probe deploy verify --config $config --sha e4f5a6b  # rolls back
+  deploy/demo/release.sh revision; $probe deploy list --config $config
 Ctrl-C stops everything.
 
 MSG

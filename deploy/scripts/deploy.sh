@@ -19,11 +19,19 @@ its images) or an image tag such as sha-1a2b3c4; anything else exits 2 before a 
   1. docker login ghcr.io -u $GHCR_USER --password-stdin   only when GHCR_USER and GHCR_TOKEN
                                                            are set; the token goes on stdin
   2. IMAGE_TAG=SHA docker compose -f docker-compose.yml -f docker-compose.prod.yml pull
-  3. IMAGE_TAG=SHA docker compose ... up -d --remove-orphans
-  4. IMAGE_TAG=SHA docker compose ... run --rm -T api alembic upgrade head
-  5. probe deploy verify --sha SHA --url $PROBE_URL
+  3. a backup of the database before anything changes, kept on this host:
+     docker compose ... exec -T postgres sh -c 'exec pg_dump -Fc ...' > backups/STAMP_before_SHA.dump
+     (the newest DEPLOY_BACKUP_KEEP are kept; rollback.sh restores it if a downgrade fails)
+  4. IMAGE_TAG=SHA docker compose ... up -d --remove-orphans
+  5. IMAGE_TAG=SHA docker compose ... run --rm -T api alembic upgrade head
+  6. probe deploy verify --sha SHA --url $PROBE_URL
      with PROBE_ROLLBACK_COMMAND=deploy/scripts/rollback.sh: when the gate fails, probe runs
-     rollback.sh with the previous good SHA and gates again
+     rollback.sh with the previous good SHA and gates again.
+     With no probe on this host (PROBE_FROM=container), the probe in the sidecar's container:
+     docker compose ... exec -T probe probe deploy verify --sha SHA --url http://127.0.0.1:9464
+       --no-rollback --lock-file /var/lib/probe/deploy.lock
+     and when its gate fails, rollback.sh runs here, on the host, with the previous good SHA
+     and revision it printed (recording the rollback and gating through the sidecar)
 
 Options:
   -n, --dry-run   print each command instead of running it
@@ -35,8 +43,14 @@ Environment:
   GHCR_USER        GitHub user for ghcr.io; with GHCR_TOKEN (read:packages) it logs in first;
                    unset: docker's stored login (or none, for public images) is used
   GHCR_TOKEN       read on stdin by docker login, never put on a command line
+  PROBE_FROM       where probe runs: host, container (the sidecar's, through docker compose
+                   exec: no probe binary needed on this host) or auto (default: host when
+                   PROBE_BIN is set or probe is on PATH, else container)
   PROBE_BIN        the probe binary on this host (default: probe on PATH)
-  PROBE_URL        the probe sidecar (default: http://127.0.0.1:9464)
+  PROBE_URL        the probe sidecar, from the host (default: http://127.0.0.1:9464)
+  PROBE_CONTAINER_URL  the sidecar from inside its container (default: http://127.0.0.1:9464)
+  DEPLOY_BACKUP_DIR    where the backups go (default: $DEPLOY_DIR/backups, mode 700)
+  DEPLOY_BACKUP_KEEP   how many backups to keep (default: 7; 0: no backup, with a warning)
   PROBE_TOKEN      the sidecar's deploy.token (default: PROBE_TOKEN from $DEPLOY_DIR/.env)
   PROBE_LOCK_FILE  probe's host lock file (probe's --lock-file), in a directory only this user
                    can write (default: probe's own, /run/probe/deploy.lock as root, else
@@ -46,7 +60,8 @@ Environment:
 
 Exit codes (probe deploy verify's, passed through unchanged):
   0  deployed and healthy; SHA written to $DEPLOY_DIR/.deployed_sha
-  1  failed and nothing rolled back: a step before the gate failed (pull, up, migrations),
+  1  failed and nothing rolled back: a step before the gate failed (pull, backup, up,
+     migrations),
      or the gate failed with no previous good SHA to roll back to
   2  usage or configuration error (bad SHA, bad option, missing docker/probe/token, an unsafe
      lock: DEPLOY_DIR writable by another user, $DEPLOY_DIR/.deploy.lock or PROBE_LOCK_FILE a
@@ -79,7 +94,7 @@ rollback=$script_dir/rollback.sh
 
 # Everything that can be checked is checked before the first change to the stack.
 if [ "$DRY_RUN" = 1 ]; then
-  probe_setup "$deploy_dir" || true # only probe_bin and probe_url are needed to print
+  probe_setup "$deploy_dir" || true # only probe_cmd and probe_url are needed to print
 else
   [ -d "$deploy_dir" ] || die 2 "DEPLOY_DIR $deploy_dir is not a directory"
   for file in docker-compose.yml docker-compose.prod.yml; do
@@ -107,6 +122,39 @@ unset GHCR_TOKEN
 
 run IMAGE_TAG="$sha" "${COMPOSE[@]}" pull || die 1 "pull of $sha failed; nothing changed"
 
+# A backup before anything changes: the migrations may drop data that a downgrade cannot bring
+# back. The dump is PostgreSQL's custom format (pg_restore can pick from it); the credentials
+# are the postgres container's own, read by its shell, so none is on this host's command line.
+backup_database() {
+  local keep=${DEPLOY_BACKUP_KEEP:-7} dir=${DEPLOY_BACKUP_DIR:-$deploy_dir/backups} file
+  [[ $keep =~ ^[0-9]+$ ]] || die 2 "DEPLOY_BACKUP_KEEP must be a number (0: no backup)"
+  if [ "$keep" = 0 ]; then
+    log "warning: DEPLOY_BACKUP_KEEP=0: no backup before the migrations"
+    return 0
+  fi
+  if [ "$DRY_RUN" = 0 ] && [ -z "$("${COMPOSE[@]}" ps -q postgres 2>/dev/null)" ]; then
+    log "no running postgres container to back up (a first deploy?): no backup"
+    return 0
+  fi
+  file=$dir/$(date -u +%Y%m%dT%H%M%SZ)_before_$sha.dump
+  if [ "$DRY_RUN" = 0 ]; then
+    (umask 077 && mkdir -p "$dir") || die 1 "cannot create the backup directory $dir"
+  fi
+  # shellcheck disable=SC2016 # expanded by the container's shell, from its own environment
+  (umask 077 && run_to "$file.partial" "${COMPOSE[@]}" exec -T postgres \
+    sh -c 'exec pg_dump -Fc -U "$POSTGRES_USER" "$POSTGRES_DB"') \
+    || { rm -f "$file.partial"; die 1 "the backup (pg_dump) failed; nothing changed"; }
+  [ "$DRY_RUN" = 1 ] && return 0
+  mv -f "$file.partial" "$file"
+  log "backup: $file ($(wc -c <"$file") bytes); the newest $keep are kept in $dir"
+  # Names start with a UTC time stamp: the newest sort last.
+  local old
+  while IFS= read -r old; do
+    rm -f -- "$old"
+  done < <(find "$dir" -maxdepth 1 -name '*_before_*.dump' -type f | sort | head -n "-$keep")
+}
+backup_database
+
 # From here on the stack changes. A failed step is recorded as deploy_failed through the
 # sidecar (which notifies the team); the stack is left as it is for a person to look at.
 failed_step() {
@@ -115,7 +163,7 @@ failed_step() {
     previous=$(head -n 1 "$deploy_dir/.deployed_sha")
     valid_ref "$previous" || previous=
   fi
-  local record=("$probe_bin" deploy record --event deploy_failed --sha "$sha" --url "$probe_url"
+  local record=("${probe_cmd[@]}" deploy record --event deploy_failed --sha "$sha" --url "$probe_url"
     --details "{\"error\": \"deploy.sh: $step exited $status\"}")
   [ -n "$previous" ] && record+=(--previous "$previous")
   run "${record[@]}" >/dev/null || log "could not record deploy_failed through $probe_url"
@@ -134,18 +182,55 @@ run IMAGE_TAG="$sha" "${COMPOSE[@]}" up -d --remove-orphans || status=$?
 run IMAGE_TAG="$sha" "${COMPOSE[@]}" run --rm -T api alembic upgrade head || status=$?
 [ "$status" = 0 ] || failed_step "alembic upgrade head" "$status"
 
-verify=("$probe_bin" deploy verify --sha "$sha" --url "$probe_url")
-[ -n "${PROBE_LOCK_FILE:-}" ] && verify+=(--lock-file "$PROBE_LOCK_FILE")
-[ -n "${DEPLOY_WATCH:-}" ] && verify+=(--watch "$DEPLOY_WATCH")
-# probe splits PROBE_ROLLBACK_COMMAND into words as a POSIX shell would (and runs no shell): a
-# path with a space or a quote in it goes single-quoted.
-hook=$rollback
-if ! [[ $hook =~ ^[A-Za-z0-9_./+=:@%,-]+$ ]]; then
-  hook="'${hook//\'/\'\\\'\'}'"
-fi
-run PROBE_ROLLBACK_COMMAND="$hook" "${verify[@]}" || status=$?
-[ "$DRY_RUN" = 1 ] && exit 0
+# The rollback probe's hook would have made, made here from the plan `probe deploy verify
+# --no-rollback` printed ($2) after exiting $1: rollback.sh as if run by hand (it records
+# rollback_started and _succeeded or _failed through the sidecar and gates on its /ready).
+# Returns verify's own codes: 3 rolled back and healthy, 4 the rollback failed; $1 otherwise.
+roll_back_on_host() {
+  local verify_status=$1 line name value previous='' failed='' revision=''
+  [ "$verify_status" = 1 ] || return "$verify_status"
+  while IFS= read -r line; do
+    [[ $line =~ ^(PROBE_PREVIOUS_SHA|PROBE_FAILED_SHA|PROBE_DB_REVISION)=(.*)$ ]] || continue
+    name=${BASH_REMATCH[1]} value=${BASH_REMATCH[2]}
+    if [ -n "$value" ] && ! valid_ref "$value"; then
+      log "probe printed an invalid $name; not rolling back"
+      return 4
+    fi
+    case $name in
+      PROBE_PREVIOUS_SHA) previous=$value ;;
+      PROBE_FAILED_SHA) failed=$value ;;
+      PROBE_DB_REVISION) revision=$value ;;
+    esac
+  done <<<"$2"
+  [ -n "$previous" ] || return 1 # nothing to roll back to
+  log "the gate failed: rolling back to $previous on this host"
+  if env -u PROBE_PREVIOUS_SHA PROBE_FAILED_SHA="${failed:-$sha}" PROBE_DB_REVISION="$revision" \
+    "$rollback" "$previous"; then
+    return 3
+  fi
+  return 4
+}
 
+verify=("${probe_cmd[@]}" deploy verify --sha "$sha" --url "$probe_url")
+[ -n "${DEPLOY_WATCH:-}" ] && verify+=(--watch "$DEPLOY_WATCH")
+if [ "$probe_where" = host ]; then
+  [ -n "${PROBE_LOCK_FILE:-}" ] && verify+=(--lock-file "$PROBE_LOCK_FILE")
+  # probe splits PROBE_ROLLBACK_COMMAND into words as a POSIX shell would (and runs no shell): a
+  # path with a space or a quote in it goes single-quoted.
+  hook=$rollback
+  if ! [[ $hook =~ ^[A-Za-z0-9_./+=:@%,-]+$ ]]; then
+    hook="'${hook//\'/\'\\\'\'}'"
+  fi
+  run PROBE_ROLLBACK_COMMAND="$hook" "${verify[@]}" || status=$?
+  [ "$DRY_RUN" = 1 ] && exit 0
+else
+  # probe in the sidecar's container cannot reach Docker: it gates and records, and hands the
+  # rollback back (--no-rollback prints the hook's environment); rollback.sh runs here.
+  verify+=(--no-rollback --lock-file /var/lib/probe/deploy.lock)
+  plan=$(run "${verify[@]}") || status=$?
+  [ "$DRY_RUN" = 1 ] && { printf '%s\n' "$plan"; exit 0; }
+  roll_back_on_host "$status" "$plan" || status=$?
+fi
 log "probe deploy verify exited $status: $(meaning "$status")"
 if [ "$status" = 0 ]; then
   printf '%s\n' "$sha" >"$deploy_dir/.deployed_sha.tmp"

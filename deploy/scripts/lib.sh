@@ -15,6 +15,9 @@
 #   valid_ref VALUE             true when VALUE is a git SHA or an image tag (probe's rule)
 #   require_ref WHAT VALUE      exit 2 unless valid_ref VALUE
 #   env_file_get FILE NAME      print NAME's value from a Compose .env file; false when absent
+#   probe_setup DIR             probe_cmd/probe_url: probe on the host or in the sidecar
+#   run_to FILE CMD...          run CMD with stdout to FILE (--dry-run: shown, not written)
+#   run_from FILE CMD...        run CMD with stdin from FILE
 #   private_dir DIR             true when only this user (or root) can write DIR
 #   check_probe_lock_file       PROBE_LOCK_FILE checked by probe's rules (exit 2 when unsafe)
 #   acquire_deploy_lock DIR     one deploy.sh/rollback.sh at a time per DIR (exit 5 when held)
@@ -110,17 +113,35 @@ env_file_get() {
   printf '%s' "$value"
 }
 
-# Where the probe sidecar is, for deploy.sh and rollback.sh: sets probe_bin (PROBE_BIN, default
-# `probe` on PATH) and probe_url (PROBE_URL), and exports PROBE_TOKEN, from the environment or
-# else from $1/.env (the sidecar's deploy.token). Returns 1, with `probe_problem` set, when
-# probe or the token is missing.
-# shellcheck disable=SC2034 # probe_url and probe_problem are read by the calling script
+# Where probe runs and where the sidecar is, for deploy.sh and rollback.sh. Sets probe_cmd (the
+# command that runs probe) and probe_url, probe_where (host or container), and exports
+# PROBE_TOKEN on the host. PROBE_FROM chooses:
+#   host       PROBE_BIN, default `probe` on PATH; the token from the environment or $1/.env
+#   container  `docker compose ... exec -T probe probe`: the probe in the running sidecar, so a
+#              server needs no probe binary; it reaches the sidecar at PROBE_CONTAINER_URL
+#              (default http://127.0.0.1:9464, its own listener) with the token Compose gave it
+#   auto       (default) host when PROBE_BIN is set or probe is on PATH, else container
+# Returns 1, with `probe_problem` set, when probe or the token is missing.
+# shellcheck disable=SC2034 # probe_url, probe_where and probe_problem are read by the callers
 probe_setup() {
-  probe_bin=${PROBE_BIN:-probe}
-  probe_url=${PROBE_URL:-http://127.0.0.1:9464}
+  local from=${PROBE_FROM:-auto}
   probe_problem=
+  case $from in
+    auto) if [ -n "${PROBE_BIN:-}" ] || command -v probe >/dev/null; then from=host; else from=container; fi ;;
+    host | container) ;;
+    *) probe_problem="PROBE_FROM must be host, container or auto"; return 1 ;;
+  esac
+  probe_where=$from
+  if [ "$from" = container ]; then
+    probe_cmd=("${COMPOSE[@]}" exec -T probe probe)
+    probe_url=${PROBE_CONTAINER_URL:-http://127.0.0.1:9464}
+    return 0
+  fi
+  local probe_bin=${PROBE_BIN:-probe}
+  probe_cmd=("$probe_bin")
+  probe_url=${PROBE_URL:-http://127.0.0.1:9464}
   if ! command -v "$probe_bin" >/dev/null; then
-    probe_problem="probe not found (PROBE_BIN=$probe_bin); copy it out of the probe image, see deploy/docs/manual-deploy.md"
+    probe_problem="probe not found (PROBE_BIN=$probe_bin); unset PROBE_BIN to use the probe in the sidecar's container (PROBE_FROM=container)"
     return 1
   fi
   if [ -z "${PROBE_TOKEN:-}" ] && [ -f "$1/.env" ]; then
@@ -131,6 +152,30 @@ probe_setup() {
     return 1
   fi
   export PROBE_TOKEN
+}
+
+# `run CMD > FILE`, but under --dry-run the trace shows the redirection and nothing is written.
+run_to() {
+  local file=$1
+  shift
+  if [ "$DRY_RUN" = 1 ]; then
+    trace "$@"
+    printf '  > %q\n' "$file"
+    return 0
+  fi
+  run "$@" >"$file"
+}
+
+# `run CMD < FILE`, traced the same way.
+run_from() {
+  local file=$1
+  shift
+  if [ "$DRY_RUN" = 1 ]; then
+    trace "$@"
+    printf '  < %q\n' "$file"
+    return 0
+  fi
+  run "$@" <"$file"
 }
 
 # True when DIR is a directory only this user (or root) can write: owned by this user or root,

@@ -22,6 +22,10 @@ previous good one; the probe sidecar keeps its own tag (PROBE_IMAGE_TAG in .env)
   2. only when PROBE_DB_REVISION is set: the schema back to that Alembic revision, run with the
      FAILED image (PROBE_FAILED_SHA), whose migrations are the ones that know how to downgrade:
      IMAGE_TAG=$PROBE_FAILED_SHA docker compose ... run --rm -T api alembic downgrade $PROBE_DB_REVISION
+     When the downgrade fails: the newest backup deploy.sh took before PROBE_FAILED_SHA
+     (backups/*_before_<failed>.dump) is restored, with api and bot stopped:
+     docker compose ... stop api bot
+     docker compose ... exec -T postgres sh -c 'exec pg_restore --clean ... --single-transaction' < BACKUP
   3. IMAGE_TAG=SHA docker compose ... up -d --remove-orphans
 
 Run by hand (PROBE_PREVIOUS_SHA unset, which probe always sets for its hook), it also
@@ -47,7 +51,9 @@ Environment:
   DEPLOY_DIR         directory with the compose files and .env (default: deploy/)
   PROBE_FAILED_SHA   the tag that runs now; required when PROBE_DB_REVISION is set
   PROBE_DB_REVISION  Alembic revision to downgrade to first; empty: no downgrade
-  PROBE_BIN, PROBE_URL, PROBE_TOKEN, PROBE_ACTOR   as for deploy.sh (by hand only)
+  DEPLOY_BACKUP_DIR  where deploy.sh keeps its backups (default: $DEPLOY_DIR/backups)
+  PROBE_FROM, PROBE_BIN, PROBE_URL, PROBE_CONTAINER_URL, PROBE_TOKEN, PROBE_ACTOR
+                     as for deploy.sh (by hand only)
 
 Exit codes: 0 switched (and, by hand, healthy), 1 a step failed or, by hand, the stack is
 not ready after the switch, 2 usage (bad SHA, revision or option; an unsafe lock: DEPLOY_DIR
@@ -89,7 +95,7 @@ fi
 # logged and does not stop the rollback.
 record() {
   [ "$recording" = 1 ] || return 0
-  local command=("$probe_bin" deploy record --event "$1" --sha "$sha" --url "$probe_url")
+  local command=("${probe_cmd[@]}" deploy record --event "$1" --sha "$sha" --url "$probe_url")
   [ -n "$failed" ] && command+=(--previous "$failed")
   [ -n "${2:-}" ] && command+=(--details "$2")
   if [ "$DRY_RUN" = 1 ]; then
@@ -109,15 +115,36 @@ log "rolling back to $sha${failed:+ from $failed}"
 record rollback_started "{\"by\":\"rollback.sh\"}"
 # Pull first: if the old images cannot be had, nothing has changed yet.
 run IMAGE_TAG="$sha" "${COMPOSE[@]}" pull || step_failed "pull of $sha failed; nothing changed"
+# The newest backup deploy.sh took before deploying $failed, or nothing.
+backup_before() {
+  local dir=${DEPLOY_BACKUP_DIR:-$deploy_dir/backups}
+  find "$dir" -maxdepth 1 -type f -name "*_before_$1.dump" 2>/dev/null | sort | tail -n 1
+}
+
+# The schema back from a failed downgrade: the apps that hold the database stop, and the backup
+# taken before $failed was deployed is restored in one transaction (all or nothing). Whatever
+# was written since that backup is lost: said loudly, and kept in the restored-from file's name.
+restore_backup() {
+  local backup
+  backup=$(backup_before "$failed")
+  [ -n "$backup" ] || step_failed "alembic downgrade $revision (with $failed) failed and there is no backup taken before $failed; the images were not switched"
+  log "alembic downgrade failed: restoring $backup (taken before $failed was deployed; writes since then are lost)"
+  run "${COMPOSE[@]}" stop api bot || step_failed "docker compose stop api bot failed before the restore"
+  # shellcheck disable=SC2016 # expanded by the container's shell, from its own environment
+  run_from "$backup" "${COMPOSE[@]}" exec -T postgres \
+    sh -c 'exec pg_restore --clean --if-exists --single-transaction --no-owner -U "$POSTGRES_USER" -d "$POSTGRES_DB"' \
+    || step_failed "alembic downgrade failed, and so did restoring $backup; the database is as the failed downgrade left it"
+  log "restored $backup"
+}
+
 if [ -n "$revision" ]; then
   # The old code expects the old schema, and only the new image's migrations know the way back.
-  run IMAGE_TAG="$failed" "${COMPOSE[@]}" run --rm -T api alembic downgrade "$revision" \
-    || step_failed "alembic downgrade $revision (with $failed) failed; the images were not switched"
+  run IMAGE_TAG="$failed" "${COMPOSE[@]}" run --rm -T api alembic downgrade "$revision" || restore_backup
 fi
 # `up -d` recreates the containers on the old images; `restart` would keep the new ones.
 run IMAGE_TAG="$sha" "${COMPOSE[@]}" up -d --remove-orphans || step_failed "docker compose up -d of $sha failed"
 if [ "$recording" = 1 ]; then
-  run "$probe_bin" wait --url "$probe_url" \
+  run "${probe_cmd[@]}" wait --url "$probe_url" \
     || step_failed "switched to $sha, but the stack is not ready (probe wait); see deploy/scripts/deploy-check.sh"
   record rollback_succeeded
   if [ "$DRY_RUN" = 0 ]; then

@@ -37,9 +37,9 @@ pass() { echo "ok: $*"; }
 pg_start "$work/pg"
 DEMO_API_PORT=$(free_port 28000)
 export DEMO_API_PORT
-# The hook's environment is an allow-list; switch_api.sh needs these beyond it.
+# The hook's environment is an allow-list; standin_api.sh needs these beyond it.
 export PROBE_HOOK_ENV="DEMO_WORK DEMO_STANDIN DEMO_API_PORT"
-hook=$root/deploy/demo/switch_api.sh
+hook=$root/tests/shell/lib/standin_api.sh
 
 write_config() { # $1 = rollback command as a YAML flow list, $2 = rollback timeout
   cat >"$work/probe.yaml" <<YAML

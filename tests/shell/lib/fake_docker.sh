@@ -2,29 +2,41 @@
 # A stand-in for the `docker` CLI, for running deploy/scripts/*.sh for real where no Docker
 # engine runs. The test puts it first on PATH as `docker` (a symlink). It implements only what
 # the scripts use, records every call, and refuses anything else, so a script that grows a new
-# docker command fails its test until the stand-in learns it:
+# docker command fails its test until the stand-in learns it. The images are the reference
+# apps' releases (deploy/demo/release.sh: real uvicorn, python-telegram-bot and Next.js
+# processes, real Alembic on a real PostgreSQL):
 #
 #   docker login ghcr.io -u USER --password-stdin    the password is read from stdin
-#   docker compose -f A -f B pull                   recorded only
+#   docker compose -f A -f B pull                   fails, as a registry would, for a tag with
+#                                                   no image (release.sh build TAG makes one)
 #   docker compose -f A -f B up -d [--remove-orphans]
-#                                   (re)starts the stand-in api with version $IMAGE_TAG through
-#                                   deploy/demo/switch_api.sh; version "bad" answers /health 500
-#   docker compose -f A -f B run --rm [-T] api alembic upgrade head | downgrade REV
-#                                   sets the fake schema revision (upgrade: rev_$IMAGE_TAG)
+#                                   release.sh up $IMAGE_TAG: api, bot and frontend restarted
+#   docker compose -f A -f B run --rm [-T] api alembic ARGS...
+#                                   real Alembic with $IMAGE_TAG's migrations
+#   docker compose -f A -f B stop SERVICE...        release.sh stop SERVICE...
+#   docker compose -f A -f B ps -q postgres         an id: the database always runs
+#   docker compose -f A -f B exec -T postgres sh -c SCRIPT
+#                                   SCRIPT run here with the postgres container's environment
+#                                   (POSTGRES_USER, POSTGRES_DB) and PG* pointing at the test's
+#                                   server: real pg_dump and pg_restore
 #   docker compose -f A -f B config --services     the five HomeGuru services
 #   docker compose -f A -f B ps -a --format TEMPLATE
 #                                   one line per service, {{.Service}} {{.State}} {{.Health}}
 #                                   {{.Status}} filled in; the api's health is its /health
 #   docker compose -f A -f B exec -T probe probe ARGS...
-#                                   the real probe, with `--config F` replaced by
-#                                   $FAKE_PROBE_CONFIG
+#                                   the real probe, as in the sidecar's container: PROBE_TOKEN
+#                                   from ./.env (Compose gives it the container), `--config F`
+#                                   replaced by $FAKE_PROBE_CONFIG, /var/lib/probe (its volume)
+#                                   by $FAKE_DOCKER_STATE/probe-state
 #
-# Environment: FAKE_DOCKER_STATE (a directory: calls.log, login.password, schema, up), the
-# switch_api.sh variables DEMO_WORK DEMO_API_PORT DEMO_STANDIN, FAKE_PROBE_BIN and
-# FAKE_PROBE_CONFIG; FAKE_DOCKER_FAIL=pull|up|alembic makes that step fail (exit 1) after it is
-# recorded. calls.log holds one line per call: "IMAGE_TAG=<tag or unset> ARGS...".
+# Environment: FAKE_DOCKER_STATE (a directory: calls.log, login.password, up), release.sh's
+# (DEMO_WORK, DATABASE_URL, DEMO_API_PORT, TELEGRAM_API_URL, ...), FAKE_PROBE_BIN and
+# FAKE_PROBE_CONFIG, FAKE_PG_PORT FAKE_PG_PASSWORD FAKE_PG_DATABASE (the server the postgres
+# "container" is); FAKE_DOCKER_FAIL=pull|up|alembic|pg_dump makes that step fail (exit 1) after
+# it is recorded. calls.log holds one line per call: "IMAGE_TAG=<tag or unset> ARGS...".
 set -euo pipefail
 root=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../../.." && pwd)
+release=$root/deploy/demo/release.sh
 state=${FAKE_DOCKER_STATE:?fake docker: FAKE_DOCKER_STATE is not set}
 services=(postgres api bot frontend probe)
 
@@ -68,6 +80,33 @@ compose_ps() {
   done
 }
 
+# `exec -T postgres sh -c SCRIPT`: the script runs here, in the environment the postgres
+# container gives it, against the test's server.
+exec_postgres() {
+  [[ ${1:-} == sh && ${2:-} == -c && $# == 3 ]] || refuse compose exec -T postgres "$@"
+  [[ $3 == *pg_dump* ]] && fail_if pg_dump
+  POSTGRES_USER=postgres POSTGRES_DB=${FAKE_PG_DATABASE:?} PGHOST=127.0.0.1 PGPORT=${FAKE_PG_PORT:?} \
+    PGPASSWORD=${FAKE_PG_PASSWORD:?} exec sh -c "$3"
+}
+
+# `exec -T probe probe ARGS`: the real probe with the container's token, config and volume.
+exec_probe() {
+  [ "${1:-}" = probe ] || refuse compose exec -T probe "$@"
+  shift
+  local args=() token=
+  while [ $# -gt 0 ]; do
+    case $1 in
+      --config) args+=(--config "$FAKE_PROBE_CONFIG"); shift 2 ;;
+      /var/lib/probe/*) mkdir -p "$state/probe-state" && chmod 700 "$state/probe-state"; args+=("$state/probe-state/${1#/var/lib/probe/}"); shift ;;
+      *) args+=("$1"); shift ;;
+    esac
+  done
+  if [ -f .env ]; then
+    token=$(sed -n 's/^PROBE_TOKEN="\{0,1\}\([^"]*\)"\{0,1\}$/\1/p' .env | tail -n 1)
+  fi
+  PROBE_TOKEN=$token exec "$FAKE_PROBE_BIN" "${args[@]}"
+}
+
 compose() {
   # The scripts always name both files, and Compose would refuse a missing one.
   while [ "${1:-}" = -f ]; do
@@ -79,13 +118,19 @@ compose() {
       [ $# = 1 ] || refuse compose "$@"
       need_tag pull
       fail_if pull
+      "$release" has "$IMAGE_TAG" || { echo "manifest for $IMAGE_TAG not found: manifest unknown" >&2; exit 1; }
       ;;
     up)
       [ "${2:-}" = -d ] || refuse compose "$@"
       need_tag up
       fail_if up
-      "$root/deploy/demo/switch_api.sh" "$IMAGE_TAG" >/dev/null
+      "$release" up "$IMAGE_TAG"
       touch "$state/up"
+      ;;
+    stop)
+      shift
+      [ $# -gt 0 ] || refuse compose stop
+      "$release" stop "$@"
       ;;
     run)
       shift
@@ -95,34 +140,28 @@ compose() {
       [[ ${1:-} == api && ${2:-} == alembic ]] || refuse compose run "$@"
       need_tag alembic
       fail_if alembic
-      case "${3:-} ${4:-}" in
-        "upgrade head") echo "rev_$IMAGE_TAG" >"$state/schema" ;;
-        "downgrade "?*) printf '%s\n' "$4" >"$state/schema" ;;
-        *) refuse compose run "$@" ;;
-      esac
+      shift 2
+      "$release" alembic "$IMAGE_TAG" "$@"
       ;;
     config)
       [ "${2:-}" = --services ] || refuse compose "$@"
       printf '%s\n' "${services[@]}"
       ;;
     ps)
+      if [[ ${2:-} == -q && ${3:-} == postgres && $# == 3 ]]; then
+        echo 0123456789ab
+        return 0
+      fi
       [[ ${2:-} == -a && ${3:-} == --format && $# == 4 ]] || refuse compose "$@"
       compose_ps "$4"
       ;;
     exec)
-      [[ ${2:-} == -T && ${3:-} == probe && ${4:-} == probe ]] || refuse compose "$@"
-      shift 4
-      local args=()
-      while [ $# -gt 0 ]; do
-        if [ "$1" = --config ]; then
-          args+=(--config "$FAKE_PROBE_CONFIG")
-          shift 2
-        else
-          args+=("$1")
-          shift
-        fi
-      done
-      exec "$FAKE_PROBE_BIN" "${args[@]}"
+      [ "${2:-}" = -T ] || refuse compose "$@"
+      case "${3:-}" in
+        postgres) exec_postgres "${@:4}" ;;
+        probe) exec_probe "${@:4}" ;;
+        *) refuse compose "$@" ;;
+      esac
       ;;
     *) refuse compose "$@" ;;
   esac
