@@ -89,6 +89,7 @@ demo_start() {
     --listen "127.0.0.1:$DEMO_TELEGRAM_PORT" \
     >>"$DEMO_WORK/telegram.log" 2>&1 &
   DEMO_TELEGRAM_PID=$!
+  echo "$DEMO_TELEGRAM_PID" >"$DEMO_WORK/telegram.pid"
   export DEMO_TELEGRAM_PID
   demo_wait_port "$DEMO_TELEGRAM_PORT" || return 1
 

@@ -20,7 +20,8 @@ its images) or an image tag such as sha-1a2b3c4; anything else exits 2 before a 
                                                            are set; the token goes on stdin
   2. IMAGE_TAG=SHA docker compose -f docker-compose.yml -f docker-compose.prod.yml pull
   3. a backup of the database before anything changes, kept on this host:
-     docker compose ... exec -T postgres sh -c 'exec pg_dump -Fc ...' > backups/STAMP_before_SHA.dump
+     docker compose ... exec -T postgres sh -c 'exec pg_dump -Fc --exclude-table="probe_*" ...'
+       > backups/STAMP_before_SHA.dump   (probe's own tables, the audit log, are not in it)
      (the newest DEPLOY_BACKUP_KEEP are kept; rollback.sh restores it if a downgrade fails)
   4. IMAGE_TAG=SHA docker compose ... up -d --remove-orphans
   5. IMAGE_TAG=SHA docker compose ... run --rm -T api alembic upgrade head
@@ -125,6 +126,8 @@ run IMAGE_TAG="$sha" "${COMPOSE[@]}" pull || die 1 "pull of $sha failed; nothing
 # A backup before anything changes: the migrations may drop data that a downgrade cannot bring
 # back. The dump is PostgreSQL's custom format (pg_restore can pick from it); the credentials
 # are the postgres container's own, read by its shell, so none is on this host's command line.
+# probe's own tables (probe_*: the deploy audit log) are left out, so that restoring the backup
+# never takes back the events recorded since, the failed deploy's among them.
 backup_database() {
   local keep=${DEPLOY_BACKUP_KEEP:-7} dir=${DEPLOY_BACKUP_DIR:-$deploy_dir/backups} file
   [[ $keep =~ ^[0-9]+$ ]] || die 2 "DEPLOY_BACKUP_KEEP must be a number (0: no backup)"
@@ -142,7 +145,7 @@ backup_database() {
   fi
   # shellcheck disable=SC2016 # expanded by the container's shell, from its own environment
   (umask 077 && run_to "$file.partial" "${COMPOSE[@]}" exec -T postgres \
-    sh -c 'exec pg_dump -Fc -U "$POSTGRES_USER" "$POSTGRES_DB"') \
+    sh -c 'exec pg_dump -Fc --exclude-table="probe_*" -U "$POSTGRES_USER" "$POSTGRES_DB"') \
     || { rm -f "$file.partial"; die 1 "the backup (pg_dump) failed; nothing changed"; }
   [ "$DRY_RUN" = 1 ] && return 0
   mv -f "$file.partial" "$file"

@@ -82,7 +82,7 @@ start_demo() { # CASE
   # and below the kernel's ephemeral range (32768-60999): a port there can be taken, after
   # free_port() found it free, as the source port of any test's outgoing connection.
   TMPDIR=$tmp PROBE_BUILD_DIR=$build_dir PG_FIRST_PORT=31200 PROBE_PORT=31464 \
-    DEMO_API_PORT=31180 DEMO_FRONTEND_PORT=31130 \
+    DEMO_API_PORT=31180 DEMO_FRONTEND_PORT=31130 DEMO_TELEGRAM_PORT=31181 \
     "$root/deploy/demo/run.sh" >"$work/out.log" 2>"$work/err.log" &
   demo_pid=$!
   set +m

@@ -1,16 +1,24 @@
 #!/usr/bin/env bash
 # deploy/scripts/{deploy,rollback,deploy-check}.sh, run as on a server, with a stand-in `docker`
-# first on PATH (tests/shell/lib/fake_docker.sh: `up -d` switches a stand-in api to the tag) and a
-# real `probe serve` with a real PostgreSQL behind it:
-#   a. --dry-run prints the exact command sequence; the registry token never appears
+# first on PATH (tests/shell/lib/fake_docker.sh) whose images are releases of the reference apps
+# (deploy/demo/release.sh: the real api on uvicorn, the bot on python-telegram-bot against a fake
+# Bot API, the Next.js frontend; real Alembic, pg_dump and pg_restore on a real PostgreSQL), and a
+# real `probe serve` whose DSN is the apps' own SQLAlchemy DATABASE_URL:
+#   a. --dry-run prints the exact command sequence (probe on the host, and in the sidecar's
+#      container); the registry token never appears
 #   b. hostile SHAs and revisions exit 2 with nothing run; a held deploy lock exits 5
-#   c. a good deploy (exit 0); a bad one that probe's verify, through the sidecar, rolls back
-#      with rollback.sh (exit 3, audit log in order); deploy-check.sh healthy (0) and not (1);
-#      rollback.sh by hand: the schema downgrade with the failed image, the gate and the
-#      rollback_started/succeeded events; to a tag that stays unhealthy (exit 1,
-#      rollback_failed); without the sidecar's token (switches, warns, records nothing); a
-#      failing migration (exit 1, deploy_failed recorded) and a failing pull (exit 1, nothing
-#      changed); scripts in a directory whose path holds a space and a quote
+#   c. a good deploy (exit 0, a backup taken first); a bad release (migration 0003 with code that
+#      does not match it) that probe's verify, through the sidecar, rolls back with rollback.sh:
+#      alembic downgrade to the revision the good release ran with, exit 3, audit log in order;
+#      deploy-check.sh healthy (0) and not (1); rollback.sh by hand across a real migration; to a
+#      tag that stays unhealthy (exit 1, rollback_failed); without the sidecar's token (switches,
+#      warns, records nothing); a failing migration (exit 1, deploy_failed recorded) and a pull
+#      of a tag with no image (exit 1, nothing changed); scripts in a directory whose path holds
+#      a space and a quote
+#   d. no probe on the host: verify runs in the sidecar's container (--no-rollback) and the
+#      rollback on the host (exit 0, then 3, the same audit log)
+#   e. a release whose downgrade fails: rollback.sh restores the backup deploy.sh took, the rows
+#      are back, exit 3; only the newest DEPLOY_BACKUP_KEEP backups are kept
 # Waits are for events (probe answers, /ready turns), bounded generously; the checks' and the
 # gate's timeouts are far above what a healthy loopback api takes on a loaded machine.
 set -euo pipefail
@@ -18,24 +26,19 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 build_dir=${PROBE_BUILD_DIR:-$root/build}
 probe=$build_dir/probe
 scripts=$root/deploy/scripts
-export DEMO_STANDIN=$build_dir/tests/probe-standin
-# shellcheck source=tests/lib/pg.sh
-source "$root/tests/lib/pg.sh"
-# shellcheck source=tests/lib/procs.sh
-source "$root/tests/lib/procs.sh"
+release=$root/deploy/demo/release.sh
+# shellcheck source=deploy/demo/stack.sh
+source "$root/deploy/demo/stack.sh"
 
 work=$(mktemp -d /tmp/probe-deploy-scripts.XXXXXX)
 chmod 755 "$work"
-export DEMO_WORK=$work
 serve_pid=
 cleanup() {
   if [ -n "$serve_pid" ]; then
     kill "$serve_pid" 2>/dev/null || true
     wait "$serve_pid" 2>/dev/null || true
   fi
-  local pid
-  if pid=$(cat "$work/api.pid" 2>/dev/null); then kill "$pid" 2>/dev/null || true; fi
-  pg_stop || true
+  demo_stop
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -46,7 +49,8 @@ pass() { echo "ok: $*"; }
 # Nothing from the caller's environment may steer the scripts.
 unset DEPLOY_DIR GHCR_USER GHCR_TOKEN PROBE_BIN PROBE_URL PROBE_TOKEN PROBE_LOCK_FILE DEPLOY_WATCH \
   PROBE_DB_REVISION PROBE_FAILED_SHA PROBE_PREVIOUS_SHA PROBE_ROLLBACK_COMMAND DEPLOY_LOCK_HELD \
-  IMAGE_TAG PROBE_CONTAINER_CONFIG FAKE_DOCKER_FAIL
+  IMAGE_TAG PROBE_CONTAINER_CONFIG FAKE_DOCKER_FAIL PROBE_FROM PROBE_CONTAINER_URL DEPLOY_BACKUP_DIR \
+  DEPLOY_BACKUP_KEEP
 
 deploy_dir=$work/deploy
 mkdir -p "$deploy_dir" "$work/bin" "$work/docker"
@@ -73,27 +77,52 @@ script() {
 }
 
 # --- a. --dry-run prints the exact sequence -----------------------------------------------
+# The backup's file name holds the time: shown as STAMP.
+stamped() { sed -E 's/[0-9]{8}T[0-9]{6}Z_before_/STAMP_before_/' "$@"; }
+# shellcheck disable=SC2016 # the container's shell expands them
+pg_dump_script='exec pg_dump -Fc --exclude-table="probe_*" -U "$POSTGRES_USER" "$POSTGRES_DB"'
+backup_lines() { # $1 = sha
+  echo "+ $compose exec -T postgres sh -c $(q "$pg_dump_script")"
+  echo "  > $(q "$deploy_dir/backups/STAMP_before_$1.dump.partial")"
+}
 verify_line="+ PROBE_ROLLBACK_COMMAND=$(q "$scripts/rollback.sh") probe deploy verify --sha 1a2b3c4 --url http://127.0.0.1:9464"
 want="+ cd $(q "$deploy_dir")
 + IMAGE_TAG=1a2b3c4 $compose pull
+$(backup_lines 1a2b3c4)
 + IMAGE_TAG=1a2b3c4 $compose up -d --remove-orphans
 + IMAGE_TAG=1a2b3c4 $compose run --rm -T api alembic upgrade head
 $verify_line"
-script env DEPLOY_DIR="$deploy_dir" "$scripts/deploy.sh" --dry-run 1a2b3c4
+script env DEPLOY_DIR="$deploy_dir" PROBE_FROM=host "$scripts/deploy.sh" --dry-run 1a2b3c4
 [ "$status" = 0 ] || fail "dry run exited $status: $(cat "$work/err")"
-same "deploy.sh --dry-run 1a2b3c4" "$(cat "$work/out")" "$want"
+same "deploy.sh --dry-run 1a2b3c4" "$(stamped "$work/out")" "$want"
 
 secret=ghp_DoNotPrintMe$RANDOM$RANDOM
 want="+ cd $(q "$deploy_dir")
 + docker login ghcr.io -u octocat --password-stdin
 + IMAGE_TAG=1a2b3c4 $compose pull
+$(backup_lines 1a2b3c4)
 + IMAGE_TAG=1a2b3c4 $compose up -d --remove-orphans
 + IMAGE_TAG=1a2b3c4 $compose run --rm -T api alembic upgrade head
 $verify_line"
-script env DEPLOY_DIR="$deploy_dir" GHCR_USER=octocat GHCR_TOKEN="$secret" "$scripts/deploy.sh" 1a2b3c4 --dry-run
+script env DEPLOY_DIR="$deploy_dir" PROBE_FROM=host GHCR_USER=octocat GHCR_TOKEN="$secret" "$scripts/deploy.sh" 1a2b3c4 --dry-run
 [ "$status" = 0 ] || fail "dry run with a login exited $status: $(cat "$work/err")"
-same "deploy.sh --dry-run 1a2b3c4 with GHCR_USER/GHCR_TOKEN" "$(cat "$work/out")" "$want"
+same "deploy.sh --dry-run 1a2b3c4 with GHCR_USER/GHCR_TOKEN" "$(stamped "$work/out")" "$want"
 ! grep -qF "$secret" "$work/out" "$work/err" || fail "the registry token was printed"
+
+# No probe on the host: verify in the sidecar's container, told to hand the rollback back.
+want="+ cd $(q "$deploy_dir")
++ IMAGE_TAG=1a2b3c4 $compose pull
+$(backup_lines 1a2b3c4)
++ IMAGE_TAG=1a2b3c4 $compose up -d --remove-orphans
++ IMAGE_TAG=1a2b3c4 $compose run --rm -T api alembic upgrade head
++ $compose exec -T probe probe deploy verify --sha 1a2b3c4 --url http://127.0.0.1:9464 --no-rollback --lock-file /var/lib/probe/deploy.lock"
+script env DEPLOY_DIR="$deploy_dir" PROBE_FROM=container "$scripts/deploy.sh" --dry-run 1a2b3c4
+[ "$status" = 0 ] || fail "container dry run exited $status: $(cat "$work/err")"
+same "deploy.sh --dry-run 1a2b3c4 with probe in the sidecar's container" "$(stamped "$work/out")" "$want"
+
+script env DEPLOY_DIR="$deploy_dir" DEPLOY_BACKUP_KEEP=0 PROBE_FROM=host "$scripts/deploy.sh" --dry-run 1a2b3c4
+grep -q "exec -T postgres" "$work/out" && fail "DEPLOY_BACKUP_KEEP=0 still backs up"
+grep -q "warning: DEPLOY_BACKUP_KEEP=0: no backup" "$work/err" || fail "no warning without a backup: $(cat "$work/err")"
 
 script "$scripts/deploy.sh" -n sha-1a2b3c4
 [ "$status" = 0 ] || fail "dry run with the default DEPLOY_DIR exited $status"
@@ -111,7 +140,7 @@ $(record_line rollback_started " --details $(q '{"by":"rollback.sh"}')")
 + IMAGE_TAG=aaaaaaa $compose up -d --remove-orphans
 + probe wait --url http://127.0.0.1:9464
 $(record_line rollback_succeeded)"
-script env DEPLOY_DIR="$deploy_dir" PROBE_FAILED_SHA=bad PROBE_DB_REVISION=3f2a1b0c9d8e "$scripts/rollback.sh" --dry-run aaaaaaa
+script env DEPLOY_DIR="$deploy_dir" PROBE_FROM=host PROBE_FAILED_SHA=bad PROBE_DB_REVISION=3f2a1b0c9d8e "$scripts/rollback.sh" --dry-run aaaaaaa
 [ "$status" = 0 ] || fail "rollback dry run exited $status: $(cat "$work/err")"
 same "rollback.sh --dry-run by hand, with a revision" "$(cat "$work/out")" "$want"
 # As probe's hook (PROBE_PREVIOUS_SHA set), probe records and gates: the switch only.
@@ -156,19 +185,25 @@ script env PROBE_DB_REVISION=abc123 "$scripts/rollback.sh" aaaaaaa
 pass "hostile SHAs and revisions exit 2, nothing run"
 
 # --- c. end to end, with a real probe serve -----------------------------------------------
-pg_start "$work/pg"
-DEMO_API_PORT=$(free_port 28300)
-export DEMO_API_PORT
+# The stack as the demo runs it: PostgreSQL, the fake Bot API, release 1a2b3c4 of the apps.
+demo_start "$work/stack" "$build_dir" >/dev/null
+"$release" build aaaaaaa
+"$release" build ccccccc
+"$release" build bad bad-code
+"$release" build bdbdbdb bad-downgrade
+export FAKE_PG_PORT=$PG_PORT FAKE_PG_PASSWORD=$PG_PASSWORD FAKE_PG_DATABASE=homeguru
 probe_port=$(free_port 29500)
 token=deploy-test-token-$RANDOM$RANDOM
+# The api's check gets 2 s: the real app answers in milliseconds, but a loaded machine is slow.
 cat >"$work/probe.yaml" <<YAML
 listen: "127.0.0.1:$probe_port"
-defaults: {interval: 500ms, timeout: 500ms, success_threshold: 1, failure_threshold: 2}
+defaults: {interval: 500ms, timeout: 2s, success_threshold: 1, failure_threshold: 2}
 targets:
-  - {name: api, type: http, url: "http://127.0.0.1:$DEMO_API_PORT/health"}
+  - {name: api, type: http, url: "$API_URL/health", expect: {json: {"/status": "ok"}}}
+  - {name: bot, type: heartbeat, source: postgres, dsn: "\${DATABASE_URL}", query: "SELECT max(seen_at) FROM bot_heartbeats", max_age: 60s, critical: false}
 gate: {timeout: 10s, consecutive_successes: 2, poll_interval: 100ms}
 deploy:
-  dsn: "$PG_DSN"
+  dsn: "\${DATABASE_URL}"
   journal: "$work/state/journal.jsonl"
   token: "$token"
 YAML
@@ -186,9 +221,14 @@ export PROBE_URL=http://127.0.0.1:$probe_port PROBE_LOCK_FILE=$work/probe-deploy
 export FAKE_PROBE_BIN=$probe FAKE_PROBE_CONFIG=$work/probe.yaml
 # probe passes its rollback hook (rollback.sh, then the stand-in docker) an allow-list of its
 # environment plus these names.
-export PROBE_HOOK_ENV="FAKE_DOCKER_STATE FAKE_DOCKER_FAIL FAKE_PROBE_BIN FAKE_PROBE_CONFIG DEMO_API_PORT DEMO_WORK DEMO_STANDIN"
-api_version() { curl -s --max-time 10 "http://127.0.0.1:$DEMO_API_PORT/version" || true; }
+export PROBE_HOOK_ENV="FAKE_DOCKER_STATE FAKE_DOCKER_FAIL FAKE_PROBE_BIN FAKE_PROBE_CONFIG FAKE_PG_PORT FAKE_PG_PASSWORD FAKE_PG_DATABASE $PROBE_HOOK_ENV"
+api_version() { curl -s --max-time 10 "$API_URL/version" | jq -r .version 2>/dev/null || true; }
 ready_is() { [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 "$PROBE_URL/ready")" = "$1" ]; }
+revision() { "$release" revision; }
+backup_call() { # the calls.log line of a backup
+  printf 'IMAGE_TAG=%s %s ps -q postgres\nIMAGE_TAG=%s %s exec -T postgres sh -c %s' \
+    "$1" "$logged" "$1" "$logged" "$(q "$pg_dump_script")"
+}
 kinds() {
   curl -fsS "$PROBE_URL/deploys?limit=${1:-20}" | jq -r '[.events[] | .kind + ":" + .sha] | join(" ")'
 }
@@ -209,6 +249,7 @@ script env GHCR_USER=octocat GHCR_TOKEN="$secret" "$scripts/deploy.sh" aaaaaaa
 [ "$status" = 0 ] || fail "deploy.sh aaaaaaa exited $status: $(cat "$work/err")"
 same "docker calls of deploy.sh aaaaaaa" "$(calls)" "IMAGE_TAG=unset login ghcr.io -u octocat --password-stdin
 IMAGE_TAG=aaaaaaa $logged pull
+$(backup_call unset)
 IMAGE_TAG=aaaaaaa $logged up -d --remove-orphans
 IMAGE_TAG=aaaaaaa $logged run --rm -T api alembic upgrade head"
 [ "$(cat "$FAKE_DOCKER_STATE/login.password")" = "$secret" ] || fail "docker login did not get the token on stdin"
@@ -217,32 +258,39 @@ IMAGE_TAG=aaaaaaa $logged run --rm -T api alembic upgrade head"
 [ "$(cat "$deploy_dir/.deployed_sha")" = aaaaaaa ] || fail ".deployed_sha: $(cat "$deploy_dir/.deployed_sha")"
 grep -q "exited 0: deployed and healthy" "$work/err" || fail "no meaning line: $(cat "$work/err")"
 [ "$(kinds)" = "deploy_succeeded:aaaaaaa deploy_started:aaaaaaa" ] || fail "events: $(kinds)"
-pass "deploy.sh aaaaaaa: exit 0, the api runs aaaaaaa"
+grep -q "backup: $deploy_dir/backups/[0-9TZ]*_before_aaaaaaa.dump" "$work/err" || fail "the backup is not named: $(cat "$work/err")"
+pg_restore --list "$deploy_dir"/backups/*_before_aaaaaaa.dump | grep -q "TABLE public listings" \
+  || fail "the backup is not a pg_dump -Fc of the database"
+[ "$(stat -c %a "$deploy_dir/backups")" = 700 ] || fail "the backup directory is not private"
+[ "$(revision)" = 0002 ] || fail "the schema is at $(revision)"
+pass "deploy.sh aaaaaaa: exit 0, backed up first, the api runs aaaaaaa"
 
 # 2. A bad deploy: probe's verify, through the sidecar, runs rollback.sh with aaaaaaa.
 before=$(ncalls)
 script "$scripts/deploy.sh" bad
 [ "$status" = 3 ] || fail "deploy.sh bad exited $status, want 3: $(cat "$work/err")"
 same "docker calls of deploy.sh bad" "$(calls_since "$before")" "IMAGE_TAG=bad $logged pull
+$(backup_call unset)
 IMAGE_TAG=bad $logged up -d --remove-orphans
 IMAGE_TAG=bad $logged run --rm -T api alembic upgrade head
 IMAGE_TAG=aaaaaaa $logged pull
+IMAGE_TAG=bad $logged run --rm -T api alembic downgrade 0002
 IMAGE_TAG=aaaaaaa $logged up -d --remove-orphans"
 grep -q "hook: rollback.sh: switched to aaaaaaa" "$work/err" || fail "rollback.sh did not run as the hook: $(cat "$work/err")"
-[ "$(tail -n 1 "$work/hook.log")" = aaaaaaa ] || fail "the api was last switched to $(tail -n 1 "$work/hook.log")"
+[ "$(revision)" = 0002 ] || fail "the schema is at $(revision) after the rollback, want 0002"
 [ "$(api_version)" = aaaaaaa ] || fail "the api runs $(api_version) after the rollback"
 [ "$(cat "$deploy_dir/.deployed_sha")" = aaaaaaa ] || fail ".deployed_sha changed to $(cat "$deploy_dir/.deployed_sha")"
 grep -q "exited 3: failed and rolled back" "$work/err" || fail "no meaning line: $(cat "$work/err")"
 same "GET /deploys" "$(kinds 6)" \
   "rollback_succeeded:aaaaaaa rollback_started:aaaaaaa deploy_failed:bad deploy_started:bad deploy_succeeded:aaaaaaa deploy_started:aaaaaaa"
-pass "deploy.sh bad: exit 3, rolled back to aaaaaaa by rollback.sh, audit log in order"
+pass "deploy.sh bad: exit 3, downgraded to 0002 and rolled back to aaaaaaa by rollback.sh, audit log in order"
 
 # 3. deploy-check.sh: healthy, then with the api answering 500.
 script "$scripts/deploy-check.sh"
 [ "$status" = 0 ] || fail "deploy-check.sh on a healthy stack exited $status: $(cat "$work/out" "$work/err")"
 grep -q "^deploy-check: OK: 5 containers up" "$work/out" || fail "summary: $(tail -n 1 "$work/out")"
 grep -q "rollback_succeeded" "$work/out" || fail "deploy-check.sh does not list the deploys"
-"$root/deploy/demo/switch_api.sh" bad
+"$release" up bad # its code reads a column the 0002 schema does not have
 wait_until 60 ready_is 503 || fail "/ready not 503 within 60 s of the api turning bad"
 script "$scripts/deploy-check.sh"
 [ "$status" = 1 ] || fail "deploy-check.sh with a bad api exited $status, want 1"
@@ -253,14 +301,15 @@ done
 pass "deploy-check.sh: 0 when healthy, 1 naming what is down"
 
 # 4. rollback.sh by hand across a migration: downgrade with the failed image, then switch.
-echo rev_bad >"$FAKE_DOCKER_STATE/schema"
+"$release" alembic bad upgrade head 2>/dev/null # bad runs, on its own schema (0003)
+[ "$(revision)" = 0003 ] || fail "bad's migration left the schema at $(revision)"
 before=$(ncalls)
-script env PROBE_FAILED_SHA=bad PROBE_DB_REVISION=rev_aaaaaaa "$scripts/rollback.sh" aaaaaaa
+script env PROBE_FAILED_SHA=bad PROBE_DB_REVISION=0002 "$scripts/rollback.sh" aaaaaaa
 [ "$status" = 0 ] || fail "rollback.sh exited $status: $(cat "$work/err")"
 same "docker calls of rollback.sh" "$(calls_since "$before")" "IMAGE_TAG=aaaaaaa $logged pull
-IMAGE_TAG=bad $logged run --rm -T api alembic downgrade rev_aaaaaaa
+IMAGE_TAG=bad $logged run --rm -T api alembic downgrade 0002
 IMAGE_TAG=aaaaaaa $logged up -d --remove-orphans"
-[ "$(cat "$FAKE_DOCKER_STATE/schema")" = rev_aaaaaaa ] || fail "schema at $(cat "$FAKE_DOCKER_STATE/schema")"
+[ "$(revision)" = 0002 ] || fail "schema at $(revision) after rollback.sh, want 0002"
 [ "$(api_version)" = aaaaaaa ] || fail "the api runs $(api_version)"
 same "events of rollback.sh by hand" "$(kinds 2)" "rollback_succeeded:aaaaaaa rollback_started:aaaaaaa"
 previous=$(curl -fsS "$PROBE_URL/deploys?limit=1" | jq -r '.events[0].previous_sha')
@@ -300,13 +349,14 @@ if [ "$status" != 1 ] || [[ $(tail -n 1 "$work/out") != *"last deploy event depl
 fi
 pass "a failing migration: exit 1, deploy_failed recorded, deploy-check.sh says so"
 
-# 6. A failing pull changes nothing.
+# 6. A pull of a tag that has no image changes nothing.
 before=$(ncalls)
-script env FAKE_DOCKER_FAIL=pull "$scripts/deploy.sh" ddddddd
-[ "$status" = 1 ] || fail "deploy.sh with a failing pull exited $status, want 1"
+script "$scripts/deploy.sh" ddddddd
+[ "$status" = 1 ] || fail "deploy.sh of a tag with no image exited $status, want 1"
+grep -q "manifest unknown" "$work/err" || fail "the registry's answer is not shown: $(cat "$work/err")"
 same "docker calls of a failing pull" "$(calls_since "$before")" "IMAGE_TAG=ddddddd $logged pull"
 [ "$(api_version)" = ccccccc ] || fail "the api runs $(api_version)"
-pass "a failing pull: exit 1, nothing changed"
+pass "a pull of a tag with no image: exit 1, nothing changed"
 
 # 7. Scripts in a directory whose path holds a space and a quote (deploy.sh once refused it):
 # probe still runs rollback.sh from there as its hook.
@@ -318,4 +368,38 @@ script "$odd/deploy.sh" bad
 grep -q "hook: rollback.sh: switched to aaaaaaa" "$work/err" || fail "rollback.sh from '$odd' did not run as the hook: $(cat "$work/err")"
 [ "$(api_version)" = aaaaaaa ] || fail "the api runs $(api_version) after the rollback"
 pass "deploy.sh from a path with a space and a quote: rolled back by its own rollback.sh (exit 3)"
+
+# --- d. no probe on the host: the sidecar's own probe gates, the host rolls back ----------
+(
+  unset PROBE_BIN PROBE_LOCK_FILE
+  export PROBE_FROM=container PROBE_CONTAINER_URL=$PROBE_URL
+  script "$scripts/deploy.sh" aaaaaaa
+  [ "$status" = 0 ] || fail "deploy.sh aaaaaaa with probe in the container exited $status: $(cat "$work/err")"
+  calls | grep -qF "IMAGE_TAG=unset $logged exec -T probe probe deploy verify --sha aaaaaaa --url $PROBE_URL --no-rollback --lock-file /var/lib/probe/deploy.lock" \
+    || fail "verify did not run in the sidecar's container: $(calls | tail -n 3)"
+  script "$scripts/deploy.sh" bad
+  [ "$status" = 3 ] || fail "deploy.sh bad with probe in the container exited $status, want 3: $(cat "$work/err")"
+  grep -q "rolling back to aaaaaaa on this host" "$work/err" || fail "no host rollback: $(cat "$work/err")"
+  grep -q "exited 3: failed and rolled back" "$work/err" || fail "no meaning line: $(cat "$work/err")"
+  same "GET /deploys after a container deploy" "$(kinds 4)" \
+    "rollback_succeeded:aaaaaaa rollback_started:aaaaaaa deploy_failed:bad deploy_started:bad"
+  [ "$(revision)" = 0002 ] || fail "the schema is at $(revision) after the host rollback"
+  [ "$(api_version)" = aaaaaaa ] || fail "the api runs $(api_version) after the host rollback"
+)
+pass "no probe on the host: verify in the sidecar's container, rollback on the host (exit 0, then 3)"
+
+# --- e. a downgrade that fails: the backup deploy.sh took is restored ---------------------
+PG_DATABASE=homeguru pg_psql -c "INSERT INTO listings (title, price_eur) VALUES ('Flat added before the deploy', 99000)"
+script env DEPLOY_BACKUP_KEEP=2 "$scripts/deploy.sh" bdbdbdb
+[ "$status" = 3 ] || fail "deploy.sh bdbdbdb exited $status, want 3: $(cat "$work/err")"
+grep -q "alembic downgrade failed: restoring $deploy_dir/backups/[0-9TZ]*_before_bdbdbdb.dump" "$work/err" \
+  || fail "the restore is not said: $(cat "$work/err")"
+[ "$(revision)" = 0002 ] || fail "the schema is at $(revision) after the restore"
+rows=$(PG_DATABASE=homeguru pg_psql -Atc "SELECT count(*) FROM listings WHERE created_at IS NOT NULL")
+[ "$rows" = 3 ] || fail "$rows listings with created_at after the restore, want 3"
+[ "$(api_version)" = aaaaaaa ] || fail "the api runs $(api_version) after the restore"
+same "GET /deploys after a restore" "$(kinds 4)" \
+  "rollback_succeeded:aaaaaaa rollback_started:aaaaaaa deploy_failed:bdbdbdb deploy_started:bdbdbdb"
+[ "$(find "$deploy_dir/backups" -name '*.dump' | wc -l)" = 2 ] || fail "DEPLOY_BACKUP_KEEP=2 kept $(ls "$deploy_dir/backups")"
+pass "a failed downgrade: the backup restored (rows and revision back, the audit log kept), exit 3"
 echo "deploy scripts: ok"
