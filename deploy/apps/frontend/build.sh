@@ -5,8 +5,8 @@
 #   PORT=3000 HOSTNAME=127.0.0.1 APP_VERSION=<sha> node <cache>/frontend/.next/standalone/server.js
 #
 # The cache is $PROBE_APPS_CACHE, by default build/apps in this repository (gitignored). In it:
-#   pnpm/              pnpm 10.34.9, installed with npm (corepack cannot fetch it offline;
-#                      pnpm 11 does not run on Node 20)
+#   pnpm/              pnpm 10.34.9, installed with npm (corepack checks signatures that a
+#                      registry mirror may not serve; pnpm 11 does not run on Node 20)
 #   frontend/          a copy of the app's sources, where `pnpm install --frozen-lockfile` and
 #                      `pnpm build` run: the source tree never gets node_modules or .next
 #   frontend.stamp     what the last complete build was built from
@@ -52,8 +52,9 @@ step() {
 command -v node >/dev/null || die "node is not installed (Node.js >= 20.9 is needed)"
 command -v npm >/dev/null || die "npm is not installed"
 command -v flock >/dev/null || die "flock is not installed (apt-get install util-linux)"
-node_major=$(node -p 'process.versions.node.split(".")[0]')
-[ "$node_major" -ge 20 ] || die "node $(node --version) is too old: Next.js 16 needs >= 20.9"
+node -e 'const [major, minor] = process.versions.node.split(".").map(Number);
+  process.exit(major > 20 || (major === 20 && minor >= 9) ? 0 : 1)' ||
+  die "node $(node --version) is too old: Next.js 16 needs >= 20.9"
 
 mkdir -p "$cache"
 cache=$(cd "$cache" && pwd)
