@@ -40,7 +40,7 @@ if ! [[ $fuzz_seconds =~ ^[1-9][0-9]*$ ]]; then
 fi
 wants() { [[ ,$only, == *,$1,* ]]; }
 
-packages=("${PROBE_BUILD_PACKAGES[@]}" "${PROBE_TEST_PACKAGES[@]}")
+packages=("${PROBE_BUILD_PACKAGES[@]}" "${PROBE_TEST_PACKAGES[@]}" "${PROBE_APP_PACKAGES[@]}")
 if wants asan || wants tsan || wants fuzz; then
   packages+=("${PROBE_SANITIZER_PACKAGES[@]}")
 fi

@@ -10,6 +10,11 @@ PROBE_BUILD_PACKAGES=(
 )
 PROBE_TEST_PACKAGES=(postgresql postgresql-client prometheus prometheus-alertmanager shellcheck
   jq curl openssl yamllint docker-compose wrk caddy busybox)
+# The reference apps in deploy/apps/ (tests/shell/test_reference_apps.sh): Debian's Python
+# packages of what their pyproject.toml files name, run with /usr/bin/python3; and psql and
+# pg_dump for the schema checks and backups.
+PROBE_APP_PACKAGES=(python3-fastapi python3-uvicorn python3-sqlalchemy python3-alembic
+  python3-psycopg2 python3-python-telegram-bot postgresql-client)
 # The ASan+UBSan and TSan runs of the suite and the libFuzzer targets: clang 14, its sanitizer
 # and libFuzzer runtimes, and llvm-symbolizer for readable reports.
 PROBE_SANITIZER_PACKAGES=(clang libclang-rt-14-dev llvm-14)

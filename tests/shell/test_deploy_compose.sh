@@ -39,7 +39,8 @@ env_files=("$deploy/.env.example" "$deploy/.env.production.example")
 base=(-f "$deploy/docker-compose.yml")
 prod=(-f "$deploy/docker-compose.yml" -f "$deploy/docker-compose.prod.yml")
 build=(-f "$deploy/docker-compose.yml" -f "$deploy/docker-compose.build.yml")
-# Stand-ins for the application repositories (docker-compose checks a build context exists).
+# A stand-in for the frontend repository (docker-compose checks a build context exists); the
+# api and bot are built from deploy/apps/ of this repository.
 mkdir -p "$work/app"
 
 # compose ENV_FILE [NAME=VALUE...] -- ARGS...: docker-compose with no settings but those of
@@ -56,7 +57,7 @@ compose() {
   shift
   env -i PATH="$PATH" HOME="$work" API_ENV_FILE=env/api.env.example \
     BOT_ENV_FILE=env/bot.env.example FRONTEND_ENV_FILE=env/frontend.env.example \
-    API_CONTEXT="$work/app" BOT_CONTEXT="$work/app" FRONTEND_CONTEXT="$work/app" \
+    FRONTEND_CONTEXT="$work/app" \
     "${settings[@]}" docker-compose --env-file "$env_file" "$@"
 }
 
@@ -160,7 +161,17 @@ for service in api bot frontend probe; do
   has "$service" '^    build:' "$work/build.yml" || fail "docker-compose.build.yml does not build $service"
 done
 has probe 'dockerfile: deploy/docker/Dockerfile.probe' "$work/build.yml" || fail "probe is not built from deploy/docker/Dockerfile.probe"
-pass "build: only in docker-compose.build.yml, for api, bot, frontend and probe"
+# The reference apps: their own folder as the context, with its .dockerignore, and a
+# dockerfile: path (relative to the context) that reaches deploy/docker/Dockerfile.<app>.
+for app in api bot; do
+  context=$(service_block "$app" <"$work/build.yml" | sed -n 's/^      context: //p')
+  dockerfile=$(service_block "$app" <"$work/build.yml" | sed -n 's/^      dockerfile: //p')
+  [ "$context" = "$root/$deploy/apps/$app" ] || fail "$app's build context is '$context', not $deploy/apps/$app"
+  [ "$(readlink -f "$context/$dockerfile")" = "$root/$deploy/docker/Dockerfile.$app" ] ||
+    fail "$app's dockerfile: '$dockerfile' does not lead from its context to $deploy/docker/Dockerfile.$app"
+  [ -f "$context/.dockerignore" ] || fail "$deploy/apps/$app has no .dockerignore"
+done
+pass "build: only in docker-compose.build.yml, for api, bot (from deploy/apps/, each with its .dockerignore), frontend and probe"
 
 owner=$(env_value "${env_files[1]}" GHCR_OWNER)
 compose "${env_files[1]}" -- "${prod[@]}" config >"$work/prod-example.yml"

@@ -1,0 +1,1 @@
+"""HomeGuru api: the smallest reference app (FastAPI, SQLAlchemy, Alembic) probe checks."""

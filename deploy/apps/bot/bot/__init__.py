@@ -1,0 +1,1 @@
+"""HomeGuru Telegram bot: the smallest reference bot, with the heartbeat probe checks."""
