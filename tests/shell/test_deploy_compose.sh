@@ -57,7 +57,6 @@ compose() {
   shift
   env -i PATH="$PATH" HOME="$work" API_ENV_FILE=env/api.env.example \
     BOT_ENV_FILE=env/bot.env.example FRONTEND_ENV_FILE=env/frontend.env.example \
-    FRONTEND_CONTEXT="$work/app" \
     "${settings[@]}" docker-compose --env-file "$env_file" "$@"
 }
 

@@ -50,8 +50,7 @@ grep -q '^FROM node:20\.[0-9][0-9]*-bookworm-slim' "$dockerfile" || fail "$docke
 
 mapfile -t public_vars < <(grep -rhoE 'NEXT_PUBLIC_[A-Z0-9_]+' "$app/app" | sort -u)
 [ ${#public_vars[@]} -gt 0 ] || fail "found no NEXT_PUBLIC_* in $app/app"
-env -i PATH="$PATH" HOME="$work" API_CONTEXT="$work" BOT_CONTEXT="$work" \
-  API_ENV_FILE=env/api.env.example BOT_ENV_FILE=env/bot.env.example \
+env -i PATH="$PATH" HOME="$work" API_ENV_FILE=env/api.env.example BOT_ENV_FILE=env/bot.env.example \
   FRONTEND_ENV_FILE=env/frontend.env.example \
   docker-compose --env-file deploy/.env.example -f deploy/docker-compose.yml \
   -f deploy/docker-compose.build.yml config >"$work/compose.yml" || fail "docker-compose config"
