@@ -187,6 +187,7 @@ pass "hostile SHAs and revisions exit 2, nothing run"
 # --- c. end to end, with a real probe serve -----------------------------------------------
 # The stack as the demo runs it: PostgreSQL, the fake Bot API, release 1a2b3c4 of the apps.
 demo_start "$work/stack" "$build_dir" >/dev/null
+unset PROBE_TOKEN # the demo's; the scripts take the sidecar's from deploy/.env, as on a server
 "$release" build aaaaaaa
 "$release" build ccccccc
 "$release" build bad bad-code
@@ -197,7 +198,7 @@ token=deploy-test-token-$RANDOM$RANDOM
 # The api's check gets 2 s: the real app answers in milliseconds, but a loaded machine is slow.
 cat >"$work/probe.yaml" <<YAML
 listen: "127.0.0.1:$probe_port"
-defaults: {interval: 500ms, timeout: 2s, success_threshold: 1, failure_threshold: 2}
+defaults: {interval: 2s, timeout: 2s, success_threshold: 1, failure_threshold: 2}
 targets:
   - {name: api, type: http, url: "$API_URL/health", expect: {json: {"/status": "ok"}}}
   - {name: bot, type: heartbeat, source: postgres, dsn: "\${DATABASE_URL}", query: "SELECT max(seen_at) FROM bot_heartbeats", max_age: 60s, critical: false}
