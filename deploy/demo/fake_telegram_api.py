@@ -146,7 +146,7 @@ class Handler(BaseHTTPRequestHandler):
         name = method.lower()  # Telegram's method names are case-insensitive
         if name == "getme":
             result = bot_user(token)
-        elif name in ("deletewebhook", "setmycommands"):
+        elif name == "deletewebhook":
             result = True
         elif name == "getupdates":
             result = get_updates(params)

@@ -22,6 +22,7 @@ source "$root/tests/lib/pg.sh"
 source "$root/tests/lib/procs.sh"
 
 py=/usr/bin/python3 # Debian's, with the packages (a python3 on PATH may be another one)
+export PYTHONDONTWRITEBYTECODE=1 # no __pycache__ left in the source tree
 api_dir=$root/deploy/apps/api
 bot_dir=$root/deploy/apps/bot
 started_at=$SECONDS
