@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Is the HomeGuru stack on this server up? One look at every layer a person would check after
-# a deploy: the containers (Compose's state and healthchecks), probe's own checks of every
-# target, the sidecar's readiness, and the recent deploy events. Exit 0 only when all is well.
+# a deploy: the containers (Compose's state and healthchecks) with the last log lines of each
+# failing one, probe's own checks of every target, the sidecar's readiness, and the recent
+# deploy events. Exit 0 only when all is well.
 set -euo pipefail
 script_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source-path=SCRIPTDIR source=lib.sh
@@ -9,21 +10,26 @@ source "$script_dir/lib.sh"
 
 usage() {
   cat <<'EOF'
-Usage: deploy/scripts/deploy-check.sh [--dry-run]
+Usage: deploy/scripts/deploy-check.sh [--dry-run] [--log-lines N]
 
 Shows the state of every service of the HomeGuru stack on this server and ends with one
 summary line:
 
   containers     docker compose ps: every service of `docker compose config --services`
                  must be running and, where it has a healthcheck, healthy
+  logs           for each service that is down (exited, restarting, unhealthy, still
+                 starting): docker compose logs --no-color --tail N SERVICE under a header
+                 naming it; nothing for healthy services
   probe check    docker compose exec -T probe probe check --config /etc/probe/probe.yaml
   readiness      curl $PROBE_URL/ready (200 when every critical target is up)
   deploys        probe deploy list --url $PROBE_URL --limit 5; the newest event must not be
                  deploy_failed or rollback_failed (a failure nobody rolled back)
 
 Options:
-  -n, --dry-run   print each command instead of running it
-  -h, --help      show this help
+  -n, --dry-run      print each command instead of running it (the logs command is shown
+                     once, for a placeholder SERVICE)
+  --log-lines N      log lines per failing service, 1-10000 (default 50)
+  -h, --help         show this help
 
 Environment:
   DEPLOY_DIR       directory with the compose files and .env (default: deploy/)
@@ -36,10 +42,28 @@ Exit codes: 0 everything is up, 1 something is down (the summary line names it),
 EOF
 }
 
+log_lines=50
+# A positive integer up to 10000, written without a sign or leading zeros (bash would read
+# 010 as octal); the value itself is not echoed back.
+set_log_lines() {
+  if [[ $1 =~ ^[1-9][0-9]{0,4}$ ]] && [ "$1" -le 10000 ]; then
+    log_lines=$1
+  else
+    usage >&2
+    die 2 "--log-lines takes a whole number from 1 to 10000"
+  fi
+}
+
 while [ $# -gt 0 ]; do
   case $1 in
     -h | --help) usage; exit 0 ;;
     -n | --dry-run) DRY_RUN=1 ;;
+    --log-lines)
+      [ $# -ge 2 ] || { usage >&2; die 2 "--log-lines needs a number"; }
+      set_log_lines "$2"
+      shift
+      ;;
+    --log-lines=*) set_log_lines "${1#--log-lines=}" ;;
     *) usage >&2; die 2 "unexpected argument (see --help)" ;;
   esac
   shift
@@ -52,6 +76,7 @@ container_config=${PROBE_CONTAINER_CONFIG:-/etc/probe/probe.yaml}
 
 services_cmd=("${COMPOSE[@]}" config --services)
 ps_cmd=("${COMPOSE[@]}" ps -a --format '{{.Service}}|{{.State}}|{{.Health}}|{{.Status}}')
+logs_cmd=("${COMPOSE[@]}" logs --no-color --tail "$log_lines") # + the service
 check_cmd=("${COMPOSE[@]}" exec -T probe probe check --config "$container_config")
 ready_cmd=(curl -sS --max-time 5 -w '\n%{http_code}' "$probe_url/ready")
 if command -v "$probe_bin" >/dev/null; then
@@ -62,7 +87,10 @@ fi
 
 if [ "$DRY_RUN" = 1 ]; then
   trace_cd "$deploy_dir"
-  for cmd in services_cmd ps_cmd check_cmd ready_cmd list_cmd; do
+  run "${services_cmd[@]}"
+  run "${ps_cmd[@]}"
+  run "${logs_cmd[@]}" SERVICE
+  for cmd in check_cmd ready_cmd list_cmd; do
     declare -n words=$cmd
     run "${words[@]}"
   done
@@ -82,6 +110,7 @@ section "containers (docker compose ps)"
 services=$(run "${services_cmd[@]}") || problems+=("docker compose config failed")
 rows=$(run "${ps_cmd[@]}") || problems+=("docker compose ps failed")
 declare -A seen=()
+failing=()
 up=0
 while IFS='|' read -r service state health status; do
   [ -n "$service" ] || continue
@@ -92,6 +121,7 @@ while IFS='|' read -r service state health status; do
   else
     printf '  DOWN  %-12s %s\n' "$service" "$status"
     problems+=("$service ${health:-$state}")
+    failing+=("$service")
   fi
 done <<<"$rows"
 for service in $services; do
@@ -99,6 +129,15 @@ for service in $services; do
     printf '  DOWN  %-12s no container\n' "$service"
     problems+=("$service (no container)")
   fi
+done
+
+# Why a container is down is usually in its last lines of output. A service without a
+# container has none; a healthy one is not shown.
+for service in "${failing[@]}"; do
+  section "logs: $service (last $log_lines lines, docker compose logs --no-color --tail $log_lines $service)"
+  status=0
+  run "${logs_cmd[@]}" "$service" || status=$?
+  [ "$status" = 0 ] || printf '  (docker compose logs exited %s)\n' "$status"
 done
 
 section "probe check (in the probe container)"

@@ -123,14 +123,16 @@ for service in postgres api bot frontend probe prometheus alertmanager grafana; 
 done
 pass "every service is on the homeguru network with restart: unless-stopped; every one but bot has a healthcheck"
 
-has postgres '^    image: postgres:16$' "$work/base.yml" || fail "postgres is not postgres:16"
+# A pinned minor release of 16 (a bare postgres:16 would move with every pull).
+has postgres '^    image: postgres:16\.[0-9]+-bookworm$' "$work/base.yml" ||
+  fail "postgres is not pinned to a 16.x minor release: $(service_block postgres <"$work/base.yml" | grep image:)"
 has postgres 'pg_isready' "$work/base.yml" || fail "postgres's healthcheck is not pg_isready"
 has postgres '^    - pgdata:/var/lib/postgresql/data' "$work/base.yml" || fail "postgres has no pgdata volume"
 for service in api bot; do
   service_block "$service" <"$work/base.yml" | grep -A1 '^      postgres:$' |
     grep 'condition: service_healthy' >/dev/null || fail "$service does not wait for a healthy postgres"
 done
-pass "postgres:16 with the pgdata volume and a pg_isready healthcheck; api and bot wait for it to be healthy"
+pass "postgres:16.x-bookworm (pinned minor) with the pgdata volume and a pg_isready healthcheck; api and bot wait for it to be healthy"
 
 has probe '^    init: true$' "$work/base.yml" || fail "probe has no init: true"
 has probe '^    - probe-state:/var/lib/probe' "$work/base.yml" || fail "probe has no probe-state volume at /var/lib/probe"

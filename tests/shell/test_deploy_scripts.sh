@@ -10,11 +10,12 @@
 #   c. a good deploy (exit 0, a backup taken first); a bad release (migration 0003 with code that
 #      does not match it) that probe's verify, through the sidecar, rolls back with rollback.sh:
 #      alembic downgrade to the revision the good release ran with, exit 3, audit log in order;
-#      deploy-check.sh healthy (0) and not (1); rollback.sh by hand across a real migration; to a
-#      tag that stays unhealthy (exit 1, rollback_failed); without the sidecar's token (switches,
-#      warns, records nothing); a failing migration (exit 1, deploy_failed recorded) and a pull
-#      of a tag with no image (exit 1, nothing changed); scripts in a directory whose path holds
-#      a space and a quote
+#      deploy-check.sh healthy (0, no logs) and not (1, the last --log-lines lines of the failing
+#      service's log, none of a healthy one); rollback.sh by hand across a real migration; to a
+#      tag that stays unhealthy (exit 1, rollback_failed); without the sidecar's token
+#      (switches, warns, records nothing); a failing migration (exit 1, deploy_failed recorded)
+#      and a pull of a tag with no image (exit 1, nothing changed); scripts in a directory whose
+#      path holds a space and a quote
 #   d. no probe on the host: verify runs in the sidecar's container (--no-rollback) and the
 #      rollback on the host (exit 0, then 3, the same audit log)
 #   e. a release whose downgrade fails: rollback.sh restores the backup deploy.sh took, the rows
@@ -150,9 +151,18 @@ want="+ cd $(q "$deploy_dir")
 script env DEPLOY_DIR="$deploy_dir" PROBE_PREVIOUS_SHA=aaaaaaa PROBE_FAILED_SHA=bad PROBE_DB_REVISION= "$scripts/rollback.sh" --dry-run aaaaaaa
 same "rollback.sh --dry-run as probe's hook, without a revision" "$(cat "$work/out")" "$want"
 script env DEPLOY_DIR="$deploy_dir" "$scripts/deploy-check.sh" --dry-run
-if [ "$status" != 0 ] || ! grep -qx "+ $compose exec -T probe probe check --config /etc/probe/probe.yaml" "$work/out"; then
+if [ "$status" != 0 ] || ! grep -qx "+ $compose exec -T probe probe check --config /etc/probe/probe.yaml" "$work/out" ||
+  ! grep -qx "+ $compose logs --no-color --tail 50 SERVICE" "$work/out"; then
   fail "deploy-check.sh --dry-run: $(cat "$work/out" "$work/err")"
 fi
+for args in "--log-lines 10000" "--log-lines=7"; do
+  read -r -a words <<<"$args"
+  script env DEPLOY_DIR="$deploy_dir" "$scripts/deploy-check.sh" --dry-run "${words[@]}"
+  n=${args##*[ =]}
+  if [ "$status" != 0 ] || ! grep -qx "+ $compose logs --no-color --tail $n SERVICE" "$work/out"; then
+    fail "deploy-check.sh --dry-run $args: $status $(cat "$work/out" "$work/err")"
+  fi
+done
 for s in deploy.sh rollback.sh deploy-check.sh; do
   "$scripts/$s" --help | grep -q '^Usage: deploy/scripts/' || fail "$s --help"
 done
@@ -181,8 +191,18 @@ for revision in '-1' '$(id)' 'head;x'; do
 done
 script env PROBE_DB_REVISION=abc123 "$scripts/rollback.sh" aaaaaaa
 [ "$status" = 2 ] || fail "a revision without PROBE_FAILED_SHA exited $status"
+# shellcheck disable=SC2016
+for value in 0 -1 abc 10001 050 '5 ' '' '$(id)' 99999999999999999999; do
+  script "$scripts/deploy-check.sh" --log-lines "$value"
+  [ "$status" = 2 ] || fail "deploy-check.sh --log-lines '$value' exited $status, want 2"
+  [ ! -s "$work/out" ] || fail "deploy-check.sh --log-lines '$value' printed: $(cat "$work/out")"
+done
+script "$scripts/deploy-check.sh" --log-lines
+[ "$status" = 2 ] || fail "deploy-check.sh --log-lines without a value exited $status, want 2"
+script "$scripts/deploy-check.sh" --log-lines=0
+[ "$status" = 2 ] || fail "deploy-check.sh --log-lines=0 exited $status, want 2"
 [ "$(ncalls)" = 0 ] || fail "docker ran for hostile input: $(calls)"
-pass "hostile SHAs and revisions exit 2, nothing run"
+pass "hostile SHAs and revisions, and bad --log-lines values, exit 2, nothing run"
 
 # --- c. end to end, with a real probe serve -----------------------------------------------
 # The stack as the demo runs it: PostgreSQL, the fake Bot API, release 1a2b3c4 of the apps.
@@ -286,11 +306,21 @@ same "GET /deploys" "$(kinds 6)" \
   "rollback_succeeded:aaaaaaa rollback_started:aaaaaaa deploy_failed:bad deploy_started:bad deploy_succeeded:aaaaaaa deploy_started:aaaaaaa"
 pass "deploy.sh bad: exit 3, downgraded to 0002 and rolled back to aaaaaaa by rollback.sh, audit log in order"
 
-# 3. deploy-check.sh: healthy, then with the api answering 500.
+# 3. deploy-check.sh: healthy, then with the api answering 500. Each service has a log; only a
+# failing service's last lines are shown.
+mkdir -p "$FAKE_DOCKER_STATE/logs"
+for i in $(seq 1 60); do echo "api-log-line-$i"; done >"$FAKE_DOCKER_STATE/logs/api.log"
+for service in postgres bot frontend probe; do
+  echo "$service-log-line-healthy" >"$FAKE_DOCKER_STATE/logs/$service.log"
+done
+before=$(ncalls)
 script "$scripts/deploy-check.sh"
 [ "$status" = 0 ] || fail "deploy-check.sh on a healthy stack exited $status: $(cat "$work/out" "$work/err")"
 grep -q "^deploy-check: OK: 5 containers up" "$work/out" || fail "summary: $(tail -n 1 "$work/out")"
 grep -q "rollback_succeeded" "$work/out" || fail "deploy-check.sh does not list the deploys"
+if grep -q -e '-log-line-' -e '^== logs' "$work/out" || calls_since "$before" | grep -q ' logs '; then
+  fail "deploy-check.sh on a healthy stack shows logs: $(cat "$work/out")"
+fi
 "$release" up bad # its code reads a column the 0002 schema does not have
 wait_until 60 ready_is 503 || fail "/ready not 503 within 60 s of the api turning bad"
 script "$scripts/deploy-check.sh"
@@ -300,6 +330,29 @@ for part in "api unhealthy" "probe check exit 1" "/ready 503"; do
   [[ $summary == "deploy-check: DOWN: "*"$part"* ]] || fail "summary lacks '$part': $summary"
 done
 pass "deploy-check.sh: 0 when healthy, 1 naming what is down"
+
+# The failing api's last 50 lines (11-60) under its header, no healthy service's; one logs call.
+grep -qx "== logs: api (last 50 lines, docker compose logs --no-color --tail 50 api)" "$work/out" ||
+  fail "no logs header for the api: $(cat "$work/out")"
+for i in 11 60; do grep -qx "api-log-line-$i" "$work/out" || fail "api log line $i not shown: $(cat "$work/out")"; done
+! grep -qx "api-log-line-10" "$work/out" || fail "more than 50 api log lines shown"
+if grep -q -e '-log-line-healthy' -e '^== logs: [^a]' "$work/out"; then
+  fail "a healthy service's logs are shown: $(cat "$work/out")"
+fi
+same "logs calls of deploy-check.sh" "$(calls | grep ' logs ' || true)" \
+  "IMAGE_TAG=unset $logged logs --no-color --tail 50 api"
+script "$scripts/deploy-check.sh" --log-lines 3
+[ "$status" = 1 ] || fail "deploy-check.sh --log-lines 3 with a bad api exited $status, want 1"
+same "api log lines with --log-lines 3" "$(grep '^api-log-line-' "$work/out")" "api-log-line-58
+api-log-line-59
+api-log-line-60"
+# Without a log of its own in the stand-in's state, the api's is the stand-in api's output.
+rm "$FAKE_DOCKER_STATE/logs/api.log"
+marker=standin-api-marker-$RANDOM$RANDOM
+echo "$marker" >>"$work/api.log"
+script "$scripts/deploy-check.sh" --log-lines 10000
+grep -qx "$marker" "$work/out" || fail "the stand-in api's log is not shown: $(cat "$work/out")"
+pass "deploy-check.sh: the last --log-lines lines (default 50) of the failing api's log, none of healthy services"
 
 # 4. rollback.sh by hand across a migration: downgrade with the failed image, then switch.
 "$release" alembic bad upgrade head 2>/dev/null # bad runs, on its own schema (0003)

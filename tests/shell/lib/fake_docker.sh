@@ -163,6 +163,17 @@ compose() {
         *) refuse compose "$@" ;;
       esac
       ;;
+    logs)
+      # compose -f A -f B logs --no-color --tail N SERVICE: the last N lines of
+      # $FAKE_DOCKER_STATE/logs/SERVICE.log, else for the api those of the real api's
+      # output ($DEMO_WORK/api.log); else nothing, as for a service that logged nothing.
+      [[ $# == 5 && $2 == --no-color && $3 == --tail && $4 =~ ^[0-9]+$ && -n $5 ]] || refuse compose "$@"
+      if [ -f "$state/logs/$5.log" ]; then
+        tail -n "$4" "$state/logs/$5.log"
+      elif [ "$5" = api ] && [ -f "${DEMO_WORK:-}/api.log" ]; then
+        tail -n "$4" "$DEMO_WORK/api.log"
+      fi
+      ;;
     *) refuse compose "$@" ;;
   esac
 }
