@@ -40,7 +40,8 @@ source "$root/deploy/demo/stack.sh"
 say() { echo "demo: $*" >&2; }
 
 say "checking the Debian packages it needs"
-install_packages "${PROBE_BUILD_PACKAGES[@]}" "${DEMO_APP_PACKAGES[@]}" postgresql curl
+install_packages "${PROBE_BUILD_PACKAGES[@]}" "${PROBE_APP_PACKAGES[@]}" postgresql curl
+install_npm # the frontend's build: pnpm and Next.js come from the npm registry
 
 # From here on everything started is stopped, and the directory removed, however the script
 # ends. Each step tolerates a pid file that is missing and a process that is already gone, and

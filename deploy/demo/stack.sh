@@ -26,11 +26,6 @@ source "$demo_root/tests/lib/pg.sh"
 source "$demo_root/tests/lib/procs.sh"
 
 DEMO_RELEASE_SH=$demo_root/deploy/demo/release.sh
-# What the apps need from Debian and npm; deploy/demo/run.sh and tests/run.sh install them.
-# shellcheck disable=SC2034 # read by the scripts that source this file
-DEMO_APP_PACKAGES=(python3-fastapi python3-uvicorn python3-sqlalchemy python3-alembic
-  python3-psycopg2 python3-python-telegram-bot nodejs npm postgresql-client)
-
 demo_port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 demo_wait_port() {

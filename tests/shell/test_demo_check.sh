@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# `probe check` against the demo stack, as the issue's "done when" reads: all four targets pass
-# (exit 0); with the api stopped it exits 1 naming api and its error; a misspelled key exits 2
-# with file:line:col; deploy/demo/run.sh --once works end to end; and the README's rollback
-# walk-through (deploy/demo/run.sh --rollback-demo) rolls a bad tag back.
+# `probe check` against the demo stack of the reference apps (the real api, bot and frontend, the
+# api's migrations on a real PostgreSQL): all four targets pass (exit 0); with the api stopped
+# it exits 1 naming api and its error; a misspelled key exits 2 with file:line:col;
+# deploy/demo/run.sh --once works end to end; and the README's rollback walk-through
+# (deploy/demo/run.sh --rollback-demo) crosses a real migration (0002 -> 0003) and back.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 build_dir=${PROBE_BUILD_DIR:-$root/build}
@@ -26,8 +27,9 @@ out=$("$probe" check --config "$config" --format json) || fail "exit $? with the
 [ "$(jq -r '[.targets[].name] | join(",")' <<<"$out")" = "db,api,frontend,bot" ] || fail "$out"
 
 # 2. The api stopped: exit 1, naming api and why.
-kill "$DEMO_API_PID"
-wait_gone 60 "$DEMO_API_PID" || fail "the api (pid $DEMO_API_PID) did not stop"
+api_pid=$(demo_api_pid)
+kill "$api_pid"
+wait_gone 60 "$api_pid" || fail "the api (pid $api_pid) did not stop"
 set +e
 out=$("$probe" check --config "$config" --format json)
 status=$?
@@ -60,5 +62,7 @@ PROBE_BUILD_DIR=$build_dir "$root/deploy/demo/run.sh" --once >"$work/once.json" 
 # 5. The README's failed-deploy walk-through: a good tag, a bad one rolled back (exit 3 inside).
 PROBE_BUILD_DIR=$build_dir "$root/deploy/demo/run.sh" --rollback-demo >"$work/rollback.txt" 2>&1 \
   || fail "deploy/demo/run.sh --rollback-demo: $(cat "$work/rollback.txt")"
-grep -q "rollback_succeeded 1a2b3c4 (from bad)" "$work/rollback.txt" || fail "$(cat "$work/rollback.txt")"
+grep -q "rollback_succeeded *1a2b3c4 (from e4f5a6b)" "$work/rollback.txt" || fail "$(cat "$work/rollback.txt")"
+grep -q "schema revision: before 0002, during 0003, after 0002; the api runs 1a2b3c4" "$work/rollback.txt" \
+  || fail "the revisions are not shown: $(cat "$work/rollback.txt")"
 echo "demo check: ok"
