@@ -9,7 +9,7 @@ set -euo pipefail
 version=${1:?usage: standin_api.sh VERSION}
 pid_file=$DEMO_WORK/api.pid
 # shellcheck source=tests/lib/procs.sh
-source "$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/tests/lib/procs.sh"
+source "$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)/tests/lib/procs.sh"
 old=$(cat "$pid_file" 2>/dev/null) || old=
 if [ -n "$old" ]; then
   kill "$old" 2>/dev/null || true
