@@ -134,6 +134,7 @@ Try, in another terminal (the variables are in $work/env.sh):
   source $work/env.sh
   kill \$(cat \$DEMO_WORK/api.pid)     # the api goes DOWN after 3 failed checks; /ready turns 503
   deploy/demo/release.sh up 1a2b3c4   # the api back
+  $probe deploy verify --config $config --sha 1a2b3c4   # 1a2b3c4 recorded as good
   deploy/demo/release.sh build e4f5a6b bad-code && deploy/demo/release.sh alembic e4f5a6b upgrade head \\
     && deploy/demo/release.sh up e4f5a6b && $probe deploy verify --config $config --sha e4f5a6b  # rolls back
   deploy/demo/release.sh revision; $probe deploy list --config $config
