@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# The test command: installs what it needs from Debian, starts a throw-away PostgreSQL on a free
-# loopback port, and runs every test through CTest (unit, integration against real servers,
-# shell-level tests) three times: built plain with warnings as errors (build/), with ASan+UBSan
-# (build-asan/, clang) and with TSan (build-tsan/, clang); then each libFuzzer target for 60 s
-# (tests/fuzz/run.sh, on the ASan build). Any sanitizer report from any process fails the run.
-# Stops what it started; safe to run again.
+# The test command: installs what it needs from Debian and npm, starts a throw-away PostgreSQL on
+# a free loopback port, and runs every test through CTest (unit, integration against real
+# servers, shell-level tests) built plain with warnings as errors (build/). With --full (what CI
+# runs, .ci/run), the same suite again with ASan+UBSan (build-asan/, clang) and with TSan
+# (build-tsan/, clang), then each libFuzzer target for 60 s (tests/fuzz/run.sh, on the ASan
+# build). Any sanitizer report from any process fails the run. Stops what it started; safe to
+# run again.
 #
-#   tests/run.sh [--only plain,asan,tsan,fuzz] [--fuzz-seconds N] [ctest args...]
+#   tests/run.sh [--full | --only plain,asan,tsan,fuzz] [--fuzz-seconds N] [ctest args...]
 #
 # The builds are the long part on two cores, so each sanitizer build (and the fuzzing) runs at
 # nice 19 in the background while the previous suite runs: the tests mostly wait on sockets and
@@ -20,13 +21,14 @@ source "$root/tests/lib/deps.sh"
 # shellcheck source=tests/lib/pg.sh
 source "$root/tests/lib/pg.sh"
 
-only=plain,asan,tsan,fuzz
+only=plain
 fuzz_seconds=60
 while [ $# -gt 0 ]; do
   case $1 in
+    --full) only=plain,asan,tsan,fuzz; shift ;;
     --only) only=$2; shift 2 ;;
     --fuzz-seconds) fuzz_seconds=$2; shift 2 ;;
-    -h | --help) sed -n '2,14p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,15p' "$0"; exit 0 ;;
     *) break ;; # the rest goes to ctest
   esac
 done
