@@ -7,8 +7,10 @@
 
 namespace probe::exporters {
 
-RenderCache::RenderCache(Render render, Version version, std::chrono::milliseconds max_age)
-    : m_render(std::move(render)), m_version(std::move(version)), m_max_age(max_age) {}
+RenderCache::RenderCache(Render render, Version version, std::chrono::milliseconds max_age,
+                         const util::Clock& clock)
+    : m_render(std::move(render)), m_version(std::move(version)), m_max_age(max_age),
+      m_clock(clock) {}
 
 RenderCache::~RenderCache() {
   {
@@ -34,7 +36,7 @@ RenderCache::Freshness RenderCache::freshness(std::chrono::steady_clock::time_po
 
 std::shared_ptr<const std::string> RenderCache::get() {
   std::unique_lock<std::mutex> lock(m_mutex);
-  const Freshness freshness = this->freshness(std::chrono::steady_clock::now(), m_version());
+  const Freshness freshness = this->freshness(m_clock.steady_now(), m_version());
   if (freshness == Freshness::exact || freshness == Freshness::young) {
     return m_text;
   }
@@ -63,7 +65,7 @@ std::shared_ptr<const std::string> RenderCache::render_here(std::unique_lock<std
   // The version is read before rendering: a change during the render makes the next call
   // render again rather than serve data older than its version says.
   const Versions versions = m_version();
-  const auto started = std::chrono::steady_clock::now(); // the text shows the data as of now
+  const auto started = m_clock.steady_now(); // the text shows the data as of now
   lock.unlock();
   std::shared_ptr<const std::string> text;
   try {

@@ -20,6 +20,8 @@
 #include <string>
 #include <thread>
 
+#include "probe/util/clock.hpp"
+
 namespace probe::exporters {
 
 class RenderCache {
@@ -32,7 +34,9 @@ public:
   };
   using Version = std::function<Versions()>;
 
-  RenderCache(Render render, Version version, std::chrono::milliseconds max_age);
+  // `clock` tells a text's age (a manual clock in the tests, so they need not sleep).
+  RenderCache(Render render, Version version, std::chrono::milliseconds max_age,
+              const util::Clock& clock = util::system_clock());
   ~RenderCache(); // waits for a background render to finish
   RenderCache(const RenderCache&) = delete;
   RenderCache& operator=(const RenderCache&) = delete;
@@ -51,6 +55,7 @@ private:
   const Render m_render;
   const Version m_version;
   const std::chrono::milliseconds m_max_age;
+  const util::Clock& m_clock;
 
   std::mutex m_mutex;                 // guards everything below
   std::condition_variable m_rendered; // a render finished

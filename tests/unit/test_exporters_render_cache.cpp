@@ -3,7 +3,8 @@
 // scrapes take the previous text without waiting; rare ones are rendered at once; one render at
 // a time, the others take the previous text; a failed render is retried. Waits are bounded
 // generously (a loaded machine may be slow); "does not wait" is shown against a render that
-// blocks until the test releases it, never by timing a fast answer.
+// blocks until the test releases it, never by timing a fast answer. A text's age is told by a
+// manual clock the tests move: no test sleeps for an age to pass.
 #include <atomic>
 #include <future>
 #include <stdexcept>
@@ -12,6 +13,7 @@
 #include <gtest/gtest.h>
 
 #include "exporters/render_cache.hpp"
+#include "tests/fakes/manual_clock.hpp"
 
 namespace probe::exporters {
 namespace {
@@ -32,9 +34,10 @@ struct Source {
 
 TEST(RenderCache, UnchangedDataIsServedAgainHoweverOld) {
   Source source;
-  RenderCache cache(source.render(), source.versions(), 10ms);
+  fakes::ManualClock clock;
+  RenderCache cache(source.render(), source.versions(), 10ms, clock);
   EXPECT_EQ(*cache.get(), "text 1");
-  std::this_thread::sleep_for(30ms);
+  clock.advance(1h);
   EXPECT_EQ(*cache.get(), "text 1");
   EXPECT_EQ(source.renders, 1);
 }
@@ -62,12 +65,14 @@ std::string wait_for_text(RenderCache& cache, const std::string& wanted) {
 
 TEST(RenderCache, ChangedDataIsRenderedAgainInTheBackgroundAfterMaxAge) {
   Source source;
-  // max_age 1 s: the next line runs well within it even on a loaded machine.
-  RenderCache cache(source.render(), source.versions(), 1s);
+  fakes::ManualClock clock;
+  RenderCache cache(source.render(), source.versions(), 1s, clock);
   EXPECT_EQ(*cache.get(), "text 1");
   source.version = 2;
-  EXPECT_EQ(*cache.get(), "text 1"); // younger than max_age
-  std::this_thread::sleep_for(1100ms);
+  clock.advance(999ms);
+  EXPECT_EQ(*cache.get(), "text 1"); // younger than max_age: nothing rendered
+  EXPECT_EQ(source.renders, 1);
+  clock.advance(1ms);
   EXPECT_EQ(*cache.get(), "text 1"); // stale: served at once, and a render starts
   EXPECT_EQ(wait_for_text(cache, "text 2"), "text 2");
   EXPECT_EQ(*cache.get(), "text 2");
@@ -130,7 +135,8 @@ TEST(RenderCache, AStaleScrapeNeverWaitsForASlowRender) {
 
 TEST(RenderCache, RareChangesAreRenderedAtOnce) {
   Source source;
-  RenderCache cache(source.render(), source.versions(), 10s);
+  fakes::ManualClock clock; // never moved: the text stays young
+  RenderCache cache(source.render(), source.versions(), 10s, clock);
   EXPECT_EQ(*cache.get(), "text 1");
   source.version = 2;
   source.rare = 2; // e.g. a failed reload: the next scrape must say so
@@ -139,7 +145,8 @@ TEST(RenderCache, RareChangesAreRenderedAtOnce) {
 
 TEST(RenderCache, WhileOneRendersOthersTakeThePreviousText) {
   SecondRenderBlocks source(true); // rare changes: the scrape that sees one renders it itself
-  RenderCache cache(source.render(), source.versions(), 10s);
+  fakes::ManualClock clock;        // never moved: only the rare change makes the text wrong
+  RenderCache cache(source.render(), source.versions(), 10s, clock);
   EXPECT_EQ(*cache.get(), "text 1");
   source.version = 2;
   auto slow = std::async(std::launch::async, [&] { return *cache.get(); });

@@ -1,0 +1,30 @@
+// A clock the test moves by hand: time passes only when the test says so, so a test of an age,
+// a deadline or a schedule asserts on values instead of sleeping and hoping the machine is fast.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+
+#include "probe/util/clock.hpp"
+
+namespace probe::fakes {
+
+class ManualClock final : public util::Clock {
+public:
+  std::chrono::steady_clock::time_point steady_now() const override {
+    return std::chrono::steady_clock::time_point(std::chrono::nanoseconds(m_elapsed.load()));
+  }
+  std::chrono::system_clock::time_point system_now() const override {
+    return std::chrono::system_clock::time_point(std::chrono::seconds(1'800'000'000)) +
+           std::chrono::duration_cast<std::chrono::system_clock::duration>(
+               std::chrono::nanoseconds(m_elapsed.load()));
+  }
+  // Moves both clocks forward by `step`; readers on other threads see it at once.
+  void advance(std::chrono::nanoseconds step) { m_elapsed += step.count(); }
+
+private:
+  std::atomic<std::chrono::nanoseconds::rep> m_elapsed{std::chrono::hours(1) /
+                                                       std::chrono::nanoseconds(1)};
+};
+
+} // namespace probe::fakes
