@@ -208,7 +208,7 @@ NotifyResult post_json(const Request& request, const Judge& judge, const NotifyO
     if (attempt > 1 && !options.backoff.empty()) {
       const std::size_t index =
           std::min(static_cast<std::size_t>(attempt - 2), options.backoff.size() - 1);
-      std::this_thread::sleep_for(options.backoff[index]);
+      options.clock->sleep_for(options.backoff[index]);
     }
     result.attempts = attempt;
     const httplib::Result answer =

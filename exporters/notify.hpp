@@ -15,6 +15,7 @@
 
 #include "probe/config/config.hpp"
 #include "probe/deploy/event.hpp"
+#include "probe/util/clock.hpp"
 
 namespace probe::exporters {
 
@@ -33,6 +34,8 @@ struct NotifyOptions {
                                                  std::chrono::milliseconds(1000)};
   std::chrono::milliseconds connect_timeout{3000};
   std::chrono::milliseconds read_timeout{5000};
+  // Where the backoff waits are taken (a manual clock in the tests: no real sleeps).
+  const util::Clock* clock = &util::system_clock();
 };
 
 // One destination for deploy notifications.

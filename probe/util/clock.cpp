@@ -1,6 +1,8 @@
 // The real clock; see clock.hpp.
 #include "probe/util/clock.hpp"
 
+#include <thread>
+
 namespace probe::util {
 
 std::chrono::steady_clock::time_point SystemClock::steady_now() const {
@@ -9,6 +11,10 @@ std::chrono::steady_clock::time_point SystemClock::steady_now() const {
 
 std::chrono::system_clock::time_point SystemClock::system_now() const {
   return std::chrono::system_clock::now();
+}
+
+void SystemClock::sleep_for(std::chrono::nanoseconds how_long) const {
+  std::this_thread::sleep_for(how_long);
 }
 
 const Clock& system_clock() {

@@ -4,6 +4,8 @@
 
 #include <atomic>
 #include <chrono>
+#include <mutex>
+#include <vector>
 
 #include "probe/util/clock.hpp"
 
@@ -19,12 +21,27 @@ public:
            std::chrono::duration_cast<std::chrono::system_clock::duration>(
                std::chrono::nanoseconds(m_elapsed.load()));
   }
+  // A sleep returns at once, the time moved on by `how_long`, and is remembered.
+  void sleep_for(std::chrono::nanoseconds how_long) const override {
+    {
+      std::lock_guard<std::mutex> lock(m_mutex);
+      m_sleeps.push_back(how_long);
+    }
+    m_elapsed += how_long.count();
+  }
   // Moves both clocks forward by `step`; readers on other threads see it at once.
   void advance(std::chrono::nanoseconds step) { m_elapsed += step.count(); }
+  // The sleeps asked for so far, in order.
+  std::vector<std::chrono::nanoseconds> sleeps() const {
+    std::lock_guard<std::mutex> lock(m_mutex);
+    return m_sleeps;
+  }
 
 private:
-  std::atomic<std::chrono::nanoseconds::rep> m_elapsed{std::chrono::hours(1) /
-                                                       std::chrono::nanoseconds(1)};
+  mutable std::mutex m_mutex;
+  mutable std::vector<std::chrono::nanoseconds> m_sleeps;
+  mutable std::atomic<std::chrono::nanoseconds::rep> m_elapsed{std::chrono::hours(1) /
+                                                               std::chrono::nanoseconds(1)};
 };
 
 } // namespace probe::fakes

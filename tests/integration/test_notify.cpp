@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "exporters/notify.hpp"
+#include "tests/fakes/manual_clock.hpp"
 
 namespace probe::exporters {
 namespace {
@@ -186,9 +187,11 @@ int closed_port() {
   return ntohs(address.sin_port);
 }
 
-NotifyOptions fast_options() {
+// The production backoff (500 ms, then 1 s), waited on a manual clock: no real sleep.
+NotifyOptions fast_options(const util::Clock* clock = nullptr) {
+  static const fakes::ManualClock no_sleeping;
   NotifyOptions options;
-  options.backoff = {10ms, 10ms};
+  options.clock = clock != nullptr ? clock : &no_sleeping;
   options.connect_timeout = 1s;
   options.read_timeout = 2s;
   return options;
@@ -361,9 +364,14 @@ TEST(NotifyRetry, TooManyRequestsIsRetried) {
 
 TEST(NotifyRetry, AlwaysServerErrorGivesUpAfterThree) {
   Receiver receiver({{500, "upstream broke"}});
-  const NotifyResult result = send_one(hook(config::NotifyType::webhook, receiver.base()));
+  const fakes::ManualClock clock;
+  const std::vector<std::unique_ptr<Channel>> channels =
+      make_channels({hook(config::NotifyType::webhook, receiver.base())}, fast_options(&clock));
+  const NotifyResult result = channels.at(0)->send(failed_event());
   EXPECT_FALSE(result.ok);
   EXPECT_EQ(result.attempts, 3);
+  // The backoff before attempts 2 and 3, as production waits it.
+  EXPECT_EQ(clock.sleeps(), (std::vector<std::chrono::nanoseconds>{500ms, 1000ms}));
   EXPECT_EQ(receiver.requests().size(), 3U);
   EXPECT_EQ(result.error,
             "POST " + receiver.base() + "/***: HTTP 500: upstream broke (3 attempts)");
