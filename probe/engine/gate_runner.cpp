@@ -177,14 +177,27 @@ void SidecarGateSource::poll(std::optional<GateTracker>& tracker) {
   }
 }
 
+namespace {
+
+// Sleeps on `clock` until `until` (at once when it has passed).
+void sleep_until(const util::Clock& clock, Clock::time_point until) {
+  const Clock::duration left = until - clock.steady_now();
+  if (left > Clock::duration::zero()) {
+    clock.sleep_for(left);
+  }
+}
+
+} // namespace
+
 std::vector<std::string>
 run_watch(GateSource& source, std::optional<GateTracker>& tracker, std::chrono::milliseconds window,
           std::chrono::milliseconds poll_interval,
           const std::function<void(const std::optional<GateTracker>&, std::chrono::milliseconds)>&
-              progress) {
-  const Clock::time_point end = Clock::now() + window;
-  while (Clock::now() < end) {
-    const Clock::time_point round_start = Clock::now();
+              progress,
+          const util::Clock& clock) {
+  const Clock::time_point end = clock.steady_now() + window;
+  while (clock.steady_now() < end) {
+    const Clock::time_point round_start = clock.steady_now();
     source.poll(tracker);
     if (const std::string problem = source.gave_up(); !problem.empty()) {
       return {"probe: " + problem};
@@ -200,37 +213,39 @@ run_watch(GateSource& source, std::optional<GateTracker>& tracker, std::chrono::
     }
     if (progress) {
       progress(tracker, std::chrono::duration_cast<std::chrono::milliseconds>(
-                            std::max(Clock::duration::zero(), end - Clock::now())));
+                            std::max(Clock::duration::zero(), end - clock.steady_now())));
     }
-    std::this_thread::sleep_until(std::min(round_start + poll_interval, end));
+    sleep_until(clock, std::min(round_start + poll_interval, end));
   }
   return {};
 }
 
 GateOutcome run_gate(GateSource& source, std::optional<GateTracker>& tracker,
                      std::chrono::milliseconds timeout, std::chrono::milliseconds poll_interval,
-                     const std::function<void(const std::optional<GateTracker>&)>& progress) {
-  const Clock::time_point start = Clock::now();
+                     const std::function<void(const std::optional<GateTracker>&)>& progress,
+                     const util::Clock& clock) {
+  const Clock::time_point start = clock.steady_now();
   const Clock::time_point deadline = start + timeout;
   GateOutcome outcome;
   while (true) {
-    const Clock::time_point round_start = Clock::now();
+    const Clock::time_point round_start = clock.steady_now();
     source.poll(tracker);
     if (progress) {
       progress(tracker);
     }
-    outcome.waited = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
+    outcome.waited =
+        std::chrono::duration_cast<std::chrono::milliseconds>(clock.steady_now() - start);
     if (tracker && tracker->open()) {
       outcome.open = true;
       return outcome;
     }
     outcome.error = source.gave_up();
-    if (!outcome.error.empty() || Clock::now() >= deadline) {
+    if (!outcome.error.empty() || clock.steady_now() >= deadline) {
       return outcome;
     }
     // Rounds start every poll_interval; one that ran long is followed at once.
-    std::this_thread::sleep_until(std::min(round_start + poll_interval, deadline));
-    if (Clock::now() >= deadline) {
+    sleep_until(clock, std::min(round_start + poll_interval, deadline));
+    if (clock.steady_now() >= deadline) {
       outcome.waited = timeout;
       return outcome;
     }

@@ -18,6 +18,7 @@
 #include "probe/engine/gate.hpp"
 #include "probe/engine/run_once.hpp"
 #include "probe/engine/sidecar_client.hpp"
+#include "probe/util/clock.hpp"
 
 namespace probe::engine {
 
@@ -91,9 +92,11 @@ struct GateOutcome {
 
 // Polls `source` until the gate opens or `timeout` passes; `progress` is called after every
 // round with the tracker (absent until the source knows its targets) and the last error.
+// Time is `clock`'s: its steady time for the deadline, its sleep between rounds.
 GateOutcome run_gate(GateSource& source, std::optional<GateTracker>& tracker,
                      std::chrono::milliseconds timeout, std::chrono::milliseconds poll_interval,
-                     const std::function<void(const std::optional<GateTracker>&)>& progress);
+                     const std::function<void(const std::optional<GateTracker>&)>& progress,
+                     const util::Clock& clock = util::system_clock());
 
 // The verification window after a passed gate: keeps polling for `window` and returns the
 // critical targets that went DOWN ("name: last error"), or nothing when all stayed up; a source
@@ -103,6 +106,7 @@ std::vector<std::string>
 run_watch(GateSource& source, std::optional<GateTracker>& tracker, std::chrono::milliseconds window,
           std::chrono::milliseconds poll_interval,
           const std::function<void(const std::optional<GateTracker>&, std::chrono::milliseconds)>&
-              progress = {});
+              progress = {},
+          const util::Clock& clock = util::system_clock());
 
 } // namespace probe::engine
