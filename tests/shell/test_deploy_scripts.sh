@@ -215,14 +215,16 @@ unset PROBE_TOKEN # the demo's; the scripts take the sidecar's from deploy/.env,
 export FAKE_PG_PORT=$PG_PORT FAKE_PG_PASSWORD=$PG_PASSWORD FAKE_PG_DATABASE=homeguru
 probe_port=$(free_port 29500)
 token=deploy-test-token-$RANDOM$RANDOM
-# The api's check gets 2 s: the real app answers in milliseconds, but a loaded machine is slow.
+# The real api answers in milliseconds, but on a loaded machine uvicorn takes seconds to start
+# and a check may take most of its 1 s: the gate gets 20 s for the two passes it needs (a good
+# deploy opens it in 2-5 s; a bad one waits all 20 s before rolling back).
 cat >"$work/probe.yaml" <<YAML
 listen: "127.0.0.1:$probe_port"
-defaults: {interval: 2s, timeout: 2s, success_threshold: 1, failure_threshold: 2}
+defaults: {interval: 1s, timeout: 1s, success_threshold: 1, failure_threshold: 2}
 targets:
   - {name: api, type: http, url: "$API_URL/health", expect: {json: {"/status": "ok"}}}
   - {name: bot, type: heartbeat, source: postgres, dsn: "\${DATABASE_URL}", query: "SELECT max(seen_at) FROM bot_heartbeats", max_age: 60s, critical: false}
-gate: {timeout: 10s, consecutive_successes: 2, poll_interval: 100ms}
+gate: {timeout: 20s, consecutive_successes: 2, poll_interval: 100ms}
 deploy:
   dsn: "\${DATABASE_URL}"
   journal: "$work/state/journal.jsonl"
