@@ -64,15 +64,25 @@ start() {
   echo $! >"$work/$name.pid"
 }
 
-# Waits until port $2 answers or process NAME ($1) is gone; fails naming its log.
-await_port() {
-  local name=$1 port=$2 pid
+# Fails when something else listens on port $2, where NAME ($1) is to start: it would answer
+# in the release's place.
+port_free() {
+  ! port_open "$2" || die "127.0.0.1:$2, where the $1 starts, is taken by another process"
+}
+
+# Waits until NAME ($1) answers at URL $2 as release $3 (its JSON names its version), or its
+# process is gone; fails naming its log. The version, not an open port, tells that the
+# process started is the one answering.
+await_release() {
+  local name=$1 url=$2 tag=$3 pid
   pid=$(cat "$work/$name.pid")
   # shellcheck disable=SC2317 # called through wait_until
-  up_or_gone() { port_open "$port" || ! alive "$pid"; }
-  wait_until 60 up_or_gone || true
-  port_open "$port" && alive "$pid" && return 0
-  die "the $name did not start on 127.0.0.1:$port: $(tail -n 5 "$work/$name.log")"
+  answers() { curl -s --max-time 5 "$url" 2>/dev/null | grep -q "\"version\": *\"$tag\""; }
+  # shellcheck disable=SC2317
+  answers_or_gone() { answers || ! alive "$pid"; }
+  wait_until 60 answers_or_gone || true
+  answers && alive "$pid" && return 0
+  die "the $name did not start as $tag at $url: $(tail -n 5 "$work/$name.log")"
 }
 
 build() {
@@ -96,6 +106,7 @@ up() {
   need_release "$tag"
   stop_pidfile "$work/api.pid"
   stop_pidfile "$work/bot.pid"
+  port_free api "${DEMO_API_PORT:?}"
   start api "$releases/$tag/api" env APP_VERSION="$tag" DATABASE_URL="$DATABASE_URL" \
     "$python" -m uvicorn app.main:app --host 127.0.0.1 --port "${DEMO_API_PORT:?}"
   start bot "$releases/$tag/bot" env APP_VERSION="$tag" DATABASE_URL="$DATABASE_URL" \
@@ -104,12 +115,13 @@ up() {
     "$python" -m bot
   if [ -n "${DEMO_FRONTEND_SERVER:-}" ]; then
     stop_pidfile "$work/frontend.pid"
+    port_free frontend "${DEMO_FRONTEND_PORT:?}"
     start frontend "$(dirname "$DEMO_FRONTEND_SERVER")" env APP_VERSION="$tag" \
       PORT="${DEMO_FRONTEND_PORT:?}" HOSTNAME=127.0.0.1 NEXT_TELEMETRY_DISABLED=1 \
       node "$DEMO_FRONTEND_SERVER"
-    await_port frontend "$DEMO_FRONTEND_PORT"
+    await_release frontend "http://127.0.0.1:$DEMO_FRONTEND_PORT/api/health" "$tag"
   fi
-  await_port api "$DEMO_API_PORT"
+  await_release api "http://127.0.0.1:$DEMO_API_PORT/version" "$tag"
   alive "$(cat "$work/bot.pid")" || die "the bot exited at once: $(tail -n 5 "$work/bot.log")"
 }
 

@@ -10,6 +10,10 @@
 #                                  takes too) API_URL FRONTEND_URL PROBE_PORT TELEGRAM_API_URL,
 #                                  DEMO_WORK and the ports deploy/demo/release.sh needs
 #   demo_api_pid                   the api's pid now (releases restart it)
+#   demo_random_ports              for tests: the stack's ports start at a random place below
+#                                  the kernel's ephemeral range instead of the demo's defaults,
+#                                  so a test beside a running demo (or another run) rarely meets
+#                                  a port taken between the check and the bind
 #   demo_stop                      stops everything demo_start started; safe to call at any
 #                                  point (halfway through demo_start too) and twice
 #
@@ -35,6 +39,13 @@ demo_wait_port() {
 }
 
 demo_api_pid() { cat "$DEMO_WORK/api.pid" 2>/dev/null; }
+
+demo_random_ports() {
+  local base=$((20000 + RANDOM % 2000 * 4))
+  DEMO_API_PORT=$base DEMO_FRONTEND_PORT=$((base + 1)) DEMO_TELEGRAM_PORT=$((base + 2))
+  PROBE_PORT=$((base + 3))
+  export DEMO_API_PORT DEMO_FRONTEND_PORT DEMO_TELEGRAM_PORT PROBE_PORT
+}
 
 demo_heartbeats() {
   [ "$(PG_DATABASE=homeguru pg_psql -Atc "SELECT count(*) FROM bot_heartbeats" 2>/dev/null)" = 1 ]

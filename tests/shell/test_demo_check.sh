@@ -17,6 +17,7 @@ trap 'demo_stop; rm -rf "$work"' EXIT
 trap 'exit 130' INT TERM
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
+demo_random_ports
 demo_start "$work/stack" "$build_dir"
 config=$root/deploy/demo/probe.yaml
 

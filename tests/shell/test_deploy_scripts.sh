@@ -206,6 +206,7 @@ pass "hostile SHAs and revisions, and bad --log-lines values, exit 2, nothing ru
 
 # --- c. end to end, with a real probe serve -----------------------------------------------
 # The stack as the demo runs it: PostgreSQL, the fake Bot API, release 1a2b3c4 of the apps.
+demo_random_ports
 demo_start "$work/stack" "$build_dir" >/dev/null
 unset PROBE_TOKEN # the demo's; the scripts take the sidecar's from deploy/.env, as on a server
 "$release" build aaaaaaa
@@ -213,7 +214,7 @@ unset PROBE_TOKEN # the demo's; the scripts take the sidecar's from deploy/.env,
 "$release" build bad bad-code
 "$release" build bdbdbdb bad-downgrade
 export FAKE_PG_PORT=$PG_PORT FAKE_PG_PASSWORD=$PG_PASSWORD FAKE_PG_DATABASE=homeguru
-probe_port=$(free_port 29500)
+probe_port=$(free_port "$PROBE_PORT")
 token=deploy-test-token-$RANDOM$RANDOM
 # The real api answers in milliseconds, but on a loaded machine uvicorn takes seconds to start
 # and a check may take most of its 1 s: the gate gets 20 s for the two passes it needs (a good
