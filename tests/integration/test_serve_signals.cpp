@@ -35,6 +35,15 @@ std::string config_with(int targets) {
   return yaml + "deploy: {token: \"s3cret-token\"}\n";
 }
 
+// Replaces `target` with a copy of `source` the way an editor or a deploy does: by rename, so a
+// reload that reads it at any moment reads one whole version or the other.
+void replace_atomically(const std::string& source, const std::string& target,
+                        const fakes::TempDir& dir) {
+  const std::string next = dir.path() + "/next.yaml";
+  std::filesystem::copy_file(source, next, std::filesystem::copy_options::overwrite_existing);
+  std::filesystem::rename(next, target);
+}
+
 // The SigBlk mask of every thread of `pid`, by thread id.
 std::vector<std::pair<std::string, unsigned long long>> blocked_masks(pid_t pid) {
   std::vector<std::pair<std::string, unsigned long long>> masks;
@@ -83,10 +92,7 @@ TEST(ServeSignals, TwoHundredHupsWhileTheConfigIsReplacedThenTermStopsGracefully
   std::atomic<bool> swapping{true};
   std::thread swapper([&] {
     for (int i = 0; swapping && i < 100'000; ++i) {
-      const std::string next = dir.path() + "/next.yaml";
-      std::filesystem::copy_file(i % 2 == 0 ? large : small, next,
-                                 std::filesystem::copy_options::overwrite_existing);
-      std::filesystem::rename(next, probe.config_path());
+      replace_atomically(i % 2 == 0 ? large : small, probe.config_path(), dir);
     }
   });
   // A pause between HUPs, as `for i in $(seq 200); do kill -HUP $PID; done` has one: sent all at
@@ -99,18 +105,22 @@ TEST(ServeSignals, TwoHundredHupsWhileTheConfigIsReplacedThenTermStopsGracefully
   swapper.join();
   ASSERT_TRUE(probe.process().running()) << "a HUP killed serve:\n" << probe.process().log();
 
-  // Reloads still work, and the last HUP's file is the one that counts: it is never lost.
-  std::filesystem::copy_file(large, probe.config_path(),
-                             std::filesystem::copy_options::overwrite_existing);
+  // Reloads still work, and the last HUP's file is the one that counts: it is never lost. The
+  // file is replaced by rename, as above: a HUP still pending from the storm may start a reload
+  // at any moment, and one that read a half-copied file would fail (rightly) and leave the
+  // success gauge at 0 until the next reload.
+  replace_atomically(large, probe.config_path(), dir);
   probe.process().signal(SIGHUP);
   ASSERT_TRUE(fakes::eventually(
-      [&] { return probe.get("/status").second.find("\"t999\"") != std::string::npos; }, 30s))
+      [&] {
+        return probe.get("/status").second.find("\"t999\"") != std::string::npos &&
+               probe.metric("probe_config_last_reload_successful") == 1;
+      },
+      30s))
       << probe.process().log();
-  EXPECT_EQ(probe.metric("probe_config_last_reload_successful"), 1);
 
   // A HUP and at once a TERM: the reload may be under way; the stop is graceful either way.
-  std::filesystem::copy_file(small, probe.config_path(),
-                             std::filesystem::copy_options::overwrite_existing);
+  replace_atomically(small, probe.config_path(), dir);
   probe.process().signal(SIGHUP);
   EXPECT_EQ(probe.process().stop(SIGTERM, 30s), 0) << probe.process().log();
   const std::string log = probe.process().log();
