@@ -22,17 +22,13 @@
 #include "probe/util/strings.hpp"
 #include "probe/util/unicode.hpp"
 #include "probe/util/url.hpp"
-
-#ifndef PROBE_VERSION
-#define PROBE_VERSION "dev"
-#endif
+#include "probe/util/version.hpp"
 
 namespace probe::exporters {
 namespace {
 
 using json = nlohmann::json;
 
-constexpr const char* k_user_agent = "probe/" PROBE_VERSION;
 // How much of a refusal's body goes into the error: enough for Slack's "invalid_token" or
 // Telegram's description, not a whole HTML error page.
 constexpr std::size_t k_max_reason_bytes = 200;
@@ -200,7 +196,8 @@ NotifyResult post_json(const Request& request, const Judge& judge, const NotifyO
   client.set_connection_timeout(options.connect_timeout);
   client.set_read_timeout(options.read_timeout);
   client.set_write_timeout(options.read_timeout);
-  const httplib::Headers headers{{"User-Agent", k_user_agent}, {"Accept", "application/json"}};
+  const httplib::Headers headers{{"User-Agent", util::user_agent()},
+                                 {"Accept", "application/json"}};
 
   std::string problem;
   const int max_attempts = std::max(1, options.max_attempts);

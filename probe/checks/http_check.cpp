@@ -11,6 +11,7 @@
 #include "probe/util/duration.hpp"
 #include "probe/util/http_error.hpp"
 #include "probe/util/secret.hpp"
+#include "probe/util/version.hpp"
 #include "probe/util/watchdog.hpp"
 
 namespace probe::checks {
@@ -71,7 +72,7 @@ CheckResult HttpCheck::run(std::chrono::milliseconds timeout) {
   httplib::Request request;
   request.method = m_target.method;
   request.path = m_url.path_and_query;
-  request.headers.emplace("User-Agent", "probe/" PROBE_VERSION);
+  request.headers.emplace("User-Agent", util::user_agent());
   for (const auto& [name, value] : m_target.headers) {
     request.headers.emplace(name, value);
   }

@@ -32,8 +32,7 @@ struct CheckOptions {
 };
 
 bool want_colour() {
-  const char* no_colour = std::getenv("NO_COLOR");
-  return isatty(STDOUT_FILENO) != 0 && (no_colour == nullptr || no_colour[0] == '\0');
+  return isatty(STDOUT_FILENO) != 0 && env_or("NO_COLOR", "").empty();
 }
 
 // Writes `text` to `path` through a temporary file and rename(), so a CI step reading the

@@ -9,7 +9,7 @@
 #include "probe/cli/flags.hpp"
 #include "probe/config/config_loader.hpp"
 #include "probe/util/error.hpp"
-#include "probe/version.hpp"
+#include "probe/util/version.hpp"
 
 namespace probe::cli {
 namespace {
@@ -66,8 +66,17 @@ std::string unknown_subcommand(CLI::App& app, int argc, char** argv) {
 
 } // namespace
 
-std::string version_string() {
-  return std::string("probe ") + probe::version() + " (revision " + probe::revision() + ")";
+namespace {
+util::EnvLookup g_environment = util::process_env(); // set by run()
+} // namespace
+
+const util::EnvLookup& environment() {
+  return g_environment;
+}
+
+std::string env_or(const std::string& name, const std::string& fallback) {
+  const std::optional<std::string> value = g_environment(name);
+  return value && !value->empty() ? *value : fallback;
 }
 
 config::Config load_config(const std::optional<std::string>& flag) {
@@ -76,15 +85,16 @@ config::Config load_config(const std::optional<std::string>& flag) {
 
 config::Config load_config(const std::optional<std::string>& flag,
                            const config::LoadOptions& options) {
-  const util::EnvLookup env = util::process_env();
-  return config::load_config_file(config::resolve_config_path(flag, env), env, options);
+  return config::load_config_file(config::resolve_config_path(flag, g_environment), g_environment,
+                                  options);
 }
 
-int run(int argc, char** argv) {
+int run(int argc, char** argv, util::EnvLookup env) {
+  g_environment = std::move(env);
   CLI::App app{"probe: liveness checks, /metrics, a readiness gate and deploy rollback for a "
                "small Docker Compose stack",
                "probe"};
-  app.set_version_flag("--version", version_string());
+  app.set_version_flag("--version", util::version_string());
   app.require_subcommand(1);
   app.footer("Exit codes: 0 ok, 1 checks failed, 2 usage or config error; `probe deploy verify` "
              "also 3, 4 and 5 (probe COMMAND --help lists each command's).\n"

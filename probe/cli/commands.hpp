@@ -7,6 +7,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include "probe/util/env_expand.hpp"
+
 namespace probe::config {
 struct Config;
 struct LoadOptions;
@@ -28,13 +30,16 @@ void setup_serve_command(CLI::App& command, int& exit_code);
 void setup_wait_command(CLI::App& command, int& exit_code);
 void setup_deploy_command(CLI::App& command, int& exit_code);
 
+// The environment as the commands read it: the process's, or the one a test gave run(). The
+// same util::EnvLookup the config loader expands ${VAR} from, so one seam covers both.
+const util::EnvLookup& environment();
+// environment()'s value of `name`, or `fallback` when it is unset or empty.
+std::string env_or(const std::string& name, const std::string& fallback);
+
 // Loads the config named by --config / PROBE_CONFIG / the default paths; throws on error.
 config::Config load_config(const std::optional<std::string>& flag);
 // The same for a command that uses only part of the config's secrets (see LoadOptions).
 config::Config load_config(const std::optional<std::string>& flag,
                            const config::LoadOptions& options);
-
-// "probe 0.1.0 (revision abc123)".
-std::string version_string();
 
 } // namespace probe::cli

@@ -12,6 +12,7 @@
 #include "probe/cli/deploy_support.hpp"
 #include "probe/config/config.hpp"
 #include "probe/config/config_printer.hpp"
+#include "probe/deploy/rollback_hook.hpp"
 #include "probe/util/error.hpp"
 
 namespace probe::cli {
@@ -24,9 +25,8 @@ struct ConfigCheckOptions {
 
 int run_config_check(const ConfigCheckOptions& options) {
   const config::Config config = load_config(options.config);
-  const char* path_env = std::getenv("PATH");
   std::string hook_problem;
-  if (!resolve_config_hook(config, path_env != nullptr ? path_env : "", &hook_problem)) {
+  if (!deploy::resolve_config_hook(config, env_or("PATH", ""), &hook_problem)) {
     if (!options.sidecar) {
       throw Error(config.path + ": " + hook_problem +
                   " (probe deploy verify runs it; --sidecar checks the config as probe serve "

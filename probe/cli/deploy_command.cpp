@@ -18,11 +18,13 @@
 #include "probe/cli/commands.hpp"
 #include "probe/cli/deploy_support.hpp"
 #include "probe/cli/flags.hpp"
+#include "probe/cli/gate_setup.hpp"
 #include "probe/cli/progress.hpp"
 #include "probe/config/config_loader.hpp"
 #include "probe/deploy/deploy_flow.hpp"
 #include "probe/deploy/deploy_lock.hpp"
 #include "probe/deploy/local_sink.hpp"
+#include "probe/deploy/rollback_hook.hpp"
 #include "probe/deploy/sidecar_sink.hpp"
 #include "probe/engine/gate_runner.hpp"
 #include "probe/util/clock.hpp"
@@ -70,8 +72,7 @@ struct ListOptions {
 
 std::string default_actor() {
   for (const char* name : {"PROBE_ACTOR", "GITHUB_ACTOR", "USER"}) {
-    const char* value = std::getenv(name);
-    if (value != nullptr && value[0] != '\0') {
+    if (std::string value = env_or(name, ""); !value.empty()) {
       return value;
     }
   }
@@ -91,13 +92,11 @@ void say(const std::string& line) {
 }
 
 std::string path_env() {
-  const char* path = std::getenv("PATH");
-  return path != nullptr ? path : "/usr/local/bin:/usr/bin:/bin";
+  return env_or("PATH", "/usr/local/bin:/usr/bin:/bin");
 }
 
 std::string token_from_env() {
-  const char* token = std::getenv("PROBE_TOKEN");
-  return token != nullptr ? token : "";
+  return env_or("PROBE_TOKEN", "");
 }
 
 void check_where(const Target& where) {
@@ -139,7 +138,7 @@ config::Rollback find_rollback_hook(const std::optional<config::Config>& config,
     *origin = "deploy.rollback.command";
     config::Rollback rollback = config->deploy.rollback;
     std::optional<std::vector<std::string>> argv =
-        resolve_config_hook(*config, path_env(), &problem);
+        deploy::resolve_config_hook(*config, path_env(), &problem);
     if (!argv) {
       throw Error(config->path + ": " + problem);
     }
@@ -148,11 +147,11 @@ config::Rollback find_rollback_hook(const std::optional<config::Config>& config,
   }
   *origin = "PROBE_ROLLBACK_COMMAND";
   config::Rollback rollback;
-  const char* hook = std::getenv("PROBE_ROLLBACK_COMMAND");
-  if (hook == nullptr || hook[0] == '\0') {
+  const std::string hook = env_or("PROBE_ROLLBACK_COMMAND", "");
+  if (hook.empty()) {
     return rollback;
   }
-  std::optional<std::vector<std::string>> argv = hook_from_env(hook, path_env(), &problem);
+  std::optional<std::vector<std::string>> argv = deploy::hook_from_env(hook, path_env(), &problem);
   if (!argv) {
     throw Error(problem);
   }
@@ -167,11 +166,10 @@ int run_verify(const VerifyOptions& options) {
   }
   const util::Duration watch =
       options.watch ? parse_duration_flag(*options.watch, "--watch", true) : util::Duration(0);
-  std::optional<util::Duration> timeout_flag;
+  GateFlags flags{parse_only(options.only), std::nullopt, 0};
   if (options.timeout) {
-    timeout_flag = parse_duration_flag(*options.timeout, "--timeout", false);
+    flags.timeout = parse_duration_flag(*options.timeout, "--timeout", false);
   }
-  const std::vector<std::string> only = parse_only(options.only);
   std::optional<config::Config> config;
   // verify notifies but takes no token (it talks to PostgreSQL, not to a sidecar).
   std::unique_ptr<deploy::EventSink> sink =
@@ -185,27 +183,8 @@ int run_verify(const VerifyOptions& options) {
 
   // The gate: checks run here (config) or the sidecar's /status (--url).
   util::Watchdog watchdog;
-  std::unique_ptr<engine::GateSource> source;
-  util::Duration poll_interval{250};
-  util::Duration gate_timeout{120'000};
-  if (config) {
-    auto checks = std::make_unique<engine::ConfigGateSource>(
-        *config, only, config->gate.consecutive_successes,
-        checks::CheckContext{&util::system_clock(), &watchdog});
-    for (const auto& [name, why] : checks->skipped()) {
-      say(name + ": skipped, not checked here: " + why);
-    }
-    source = std::move(checks);
-    poll_interval = config->gate.poll_interval;
-    gate_timeout = config->gate.timeout;
-  } else {
-    auto sidecar = std::make_unique<engine::SidecarGateSource>(*options.where.url, only, 0);
-    sidecar->discover(engine::k_sidecar_grace, say);
-    poll_interval = sidecar->poll_interval().value_or(poll_interval);
-    gate_timeout = sidecar->timeout().value_or(gate_timeout);
-    source = std::move(sidecar);
-  }
-  gate_timeout = timeout_flag.value_or(gate_timeout);
+  const Gate gate = config ? gate_from_config(*config, flags, watchdog, say)
+                           : gate_from_sidecar(*options.where.url, flags, say);
 
   // One deploy or rollback at a time, on this host and across the database.
   const std::string lock_path = options.lock_file.value_or(
@@ -240,7 +219,7 @@ int run_verify(const VerifyOptions& options) {
     std::optional<engine::GateTracker> tracker;
     Progress progress(std::cerr, "deploy: ", tty);
     const engine::GateOutcome outcome =
-        engine::run_gate(*source, tracker, gate_timeout, poll_interval,
+        engine::run_gate(*gate.source, tracker, gate.timeout, gate.poll_interval,
                          [&](const std::optional<engine::GateTracker>& t) { progress.update(t); });
     deploy::GateResult result{outcome.open, {}, outcome.waited};
     if (!outcome.error.empty()) {
@@ -255,7 +234,7 @@ int run_verify(const VerifyOptions& options) {
         ": a critical target going DOWN fails the deploy");
     std::optional<engine::GateTracker> tracker;
     Progress progress(std::cerr, "deploy: ", tty);
-    return engine::run_watch(*source, tracker, window, poll_interval,
+    return engine::run_watch(*gate.source, tracker, window, gate.poll_interval,
                              [&](const std::optional<engine::GateTracker>& t, util::Duration left) {
                                progress.watch(t, left);
                              });

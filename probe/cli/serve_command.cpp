@@ -1,10 +1,10 @@
-// `probe serve`: the long-running sidecar (see sidecar.hpp). Exit 0 after a graceful stop on
-// SIGTERM/SIGINT, 2 when the config is bad at start. SIGHUP reloads the config.
+// `probe serve`: the long-running sidecar (see probe/serve/sidecar.hpp). Exit 0 after a graceful
+// stop on SIGTERM/SIGINT, 2 when the config is bad at start. SIGHUP reloads the config.
 #include <memory>
 
 #include "probe/cli/commands.hpp"
-#include "probe/cli/sidecar.hpp"
 #include "probe/config/config_loader.hpp"
+#include "probe/serve/sidecar.hpp"
 #include "probe/util/logging.hpp"
 
 namespace probe::cli {
@@ -31,10 +31,10 @@ void setup_serve_command(CLI::App& command, int& exit_code) {
   command.callback([options, &exit_code] {
     // First, before any thread exists (logging's, the Sidecar's members', libpq's, ...): each
     // inherits the mask, so only Sidecar::run()'s signalfd ever takes TERM, INT or HUP.
-    Sidecar::block_signals();
+    serve::Sidecar::block_signals();
     util::setup_logging(options->log_format, options->log_level);
-    const util::EnvLookup env = util::process_env();
-    Sidecar sidecar(config::resolve_config_path(options->config, env), options->listen);
+    serve::Sidecar sidecar(config::resolve_config_path(options->config, environment()),
+                           options->listen);
     exit_code = sidecar.run();
   });
 }

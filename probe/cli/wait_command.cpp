@@ -11,6 +11,7 @@
 
 #include "probe/cli/commands.hpp"
 #include "probe/cli/flags.hpp"
+#include "probe/cli/gate_setup.hpp"
 #include "probe/cli/progress.hpp"
 #include "probe/config/config.hpp"
 #include "probe/config/config_loader.hpp"
@@ -37,25 +38,17 @@ int run_wait(const WaitOptions& options) {
     throw Error("--config and --url exclude each other: gate on checks run here, or on a "
                 "running probe");
   }
-  const std::vector<std::string> only = parse_only(options.only);
-  std::optional<util::Duration> timeout;
+  GateFlags flags{parse_only(options.only), std::nullopt, options.successes};
   if (options.timeout) {
-    timeout = parse_duration_flag(*options.timeout, "--timeout", false);
+    flags.timeout = parse_duration_flag(*options.timeout, "--timeout", false);
   }
   const auto say = [](const std::string& line) { std::cerr << "wait: " << line << "\n"; };
   util::Watchdog watchdog;
-  std::unique_ptr<engine::GateSource> source;
   std::optional<config::Config> config;
-  util::Duration poll_interval{250};
+  Gate gate;
   if (options.url) {
-    auto sidecar =
-        std::make_unique<engine::SidecarGateSource>(*options.url, only, options.successes);
-    // Never retry longer than the user allowed for the whole wait.
-    const util::Duration grace =
-        std::min(engine::k_sidecar_grace, timeout.value_or(engine::k_sidecar_grace));
-    sidecar->set_grace(grace);
     try {
-      sidecar->discover(grace, say);
+      gate = gate_from_sidecar(*options.url, flags, say);
     } catch (const Error& e) {
       if (e.exit_code() != 1) {
         throw; // not a probe at that URL: a usage error
@@ -63,28 +56,16 @@ int run_wait(const WaitOptions& options) {
       std::cerr << "wait: not ready: " << e.what() << "\n";
       return 1;
     }
-    poll_interval = sidecar->poll_interval().value_or(poll_interval);
-    timeout = timeout ? timeout : sidecar->timeout();
-    source = std::move(sidecar);
   } else {
     config = load_config(options.config, config::LoadOptions{false, false});
-    poll_interval = config->gate.poll_interval;
-    timeout = timeout ? timeout : config->gate.timeout;
-    const int required =
-        options.successes > 0 ? options.successes : config->gate.consecutive_successes;
-    auto checks = std::make_unique<engine::ConfigGateSource>(
-        *config, only, required, checks::CheckContext{&util::system_clock(), &watchdog});
-    for (const auto& [name, why] : checks->skipped()) {
-      say(name + ": skipped, not checked here: " + why);
-    }
-    source = std::move(checks);
+    gate = gate_from_config(*config, flags, watchdog, say);
   }
-  const util::Duration limit = timeout.value_or(util::Duration(120'000));
+  const util::Duration limit = gate.timeout;
 
   Progress progress(std::cerr, "wait: ", isatty(STDERR_FILENO) != 0);
   std::optional<engine::GateTracker> tracker;
   const engine::GateOutcome outcome =
-      engine::run_gate(*source, tracker, limit, poll_interval,
+      engine::run_gate(*gate.source, tracker, limit, gate.poll_interval,
                        [&](const std::optional<engine::GateTracker>& t) { progress.update(t); });
   if (outcome.open) {
     std::cerr << "wait: ready after " << util::format_duration(outcome.waited) << "\n";

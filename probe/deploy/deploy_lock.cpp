@@ -97,9 +97,7 @@ struct DeployLock::Session {
 
 DeployLock::~DeployLock() {
   m_session.reset(); // closing the session releases the advisory lock
-  if (m_fd >= 0) {
-    close(m_fd); // and closing the file releases the flock
-  }
+  m_fd.reset();      // and closing the file releases the flock
 }
 
 std::unique_ptr<DeployLock> DeployLock::try_acquire(const std::string& lock_path,
@@ -132,17 +130,17 @@ std::unique_ptr<DeployLock> DeployLock::try_acquire(const std::string& lock_path
                           " hard links; refused (the lock must be a file of its own)");
   }
   std::unique_ptr<DeployLock> lock(new DeployLock());
-  lock->m_fd = fd.release();
-  if (flock(lock->m_fd, LOCK_EX | LOCK_NB) != 0) {
-    const std::string holder = read_holder(lock->m_fd);
+  lock->m_fd = std::move(fd);
+  if (flock(lock->m_fd.get(), LOCK_EX | LOCK_NB) != 0) {
+    const std::string holder = read_holder(lock->m_fd.get());
     *why = "another deploy or rollback holds " + lock_path +
            (holder.empty() ? "" : " (pid " + holder.substr(0, holder.find('\n')) + ")");
     return nullptr;
   }
   // Ours now, and a regular file of its own in a directory only we control: safe to rewrite.
   const std::string pid = std::to_string(getpid()) + "\n";
-  if (ftruncate(lock->m_fd, 0) == 0) {
-    (void)pwrite(lock->m_fd, pid.data(), pid.size(), 0);
+  if (ftruncate(lock->m_fd.get(), 0) == 0) {
+    (void)pwrite(lock->m_fd.get(), pid.data(), pid.size(), 0);
   }
   if (dsn.empty()) {
     return lock;

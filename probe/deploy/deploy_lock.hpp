@@ -16,6 +16,8 @@
 
 #include <sys/types.h>
 
+#include "probe/util/unique_fd.hpp"
+
 namespace probe::deploy {
 
 class DeployLock {
@@ -36,7 +38,7 @@ public:
 private:
   DeployLock() = default;
   struct Session;
-  int m_fd = -1;
+  util::UniqueFd m_fd;
   std::unique_ptr<Session> m_session;
 };
 

@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <limits>
 
+#include "probe/util/hex.hpp"
+
 namespace probe::serve {
 namespace {
 
@@ -61,16 +63,6 @@ std::vector<std::string_view> list_members(std::string_view value) {
     }
     value.remove_prefix(comma + 1);
   }
-}
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') {
-    return c - '0';
-  }
-  if (lower(c) >= 'a' && lower(c) <= 'f') {
-    return lower(c) - 'a' + 10;
-  }
-  return -1;
 }
 
 constexpr std::size_t k_max_leading_empty_lines = 4;
@@ -344,9 +336,10 @@ bool RequestParser::finish_head(ParseResult* error) {
 bool RequestParser::parse_chunk_size(std::string_view line, ParseResult* error) {
   std::size_t digits = 0;
   std::size_t size = 0;
-  while (digits < line.size() && hex_value(line[digits]) >= 0) {
-    size = size > k_max_body_bytes ? size
-                                   : size * 16 + static_cast<std::size_t>(hex_value(line[digits]));
+  while (digits < line.size() && util::hex_digit_value(line[digits]) >= 0) {
+    size = size > k_max_body_bytes
+               ? size
+               : size * 16 + static_cast<std::size_t>(util::hex_digit_value(line[digits]));
     ++digits;
   }
   if (digits == 0) {

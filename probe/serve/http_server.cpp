@@ -35,6 +35,7 @@
 
 #include "probe/util/elastic_pool.hpp"
 #include "probe/util/error.hpp"
+#include "probe/util/unique_fd.hpp"
 
 namespace probe::serve {
 namespace {
@@ -182,20 +183,10 @@ sigset_t process_signals() {
 class HttpServer::Loop {
 public:
   explicit Loop(ServerHooks hooks) : m_router(std::move(hooks)) {
-    m_wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (m_wake_fd < 0) {
+    m_wake_fd.reset(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
+    if (!m_wake_fd.valid()) {
       throw Error(std::string("http server: eventfd: ") + std::strerror(errno));
     }
-  }
-
-  ~Loop() {
-    if (m_listen_fd >= 0) {
-      ::close(m_listen_fd);
-    }
-    if (m_epoll_fd >= 0) {
-      ::close(m_epoll_fd);
-    }
-    ::close(m_wake_fd);
   }
 
   int bind(const std::string& host, int port);
@@ -237,9 +228,9 @@ private:
   const std::string& date();
 
   Router m_router;
-  int m_listen_fd = -1;
-  int m_epoll_fd = -1;
-  int m_wake_fd = -1;
+  util::UniqueFd m_listen_fd;
+  util::UniqueFd m_epoll_fd;
+  util::UniqueFd m_wake_fd;
   std::size_t m_max_connections = k_max_connections;
   std::atomic<bool> m_stop_requested{false};
   std::atomic<bool> m_abandon{false}; // after the stop's grace: queued work is dropped
@@ -271,7 +262,7 @@ private:
 };
 
 int HttpServer::Loop::bind(const std::string& host, int port) {
-  if (m_listen_fd >= 0) {
+  if (m_listen_fd.valid()) {
     throw Error("listen: already bound");
   }
   const std::string where = host + ":" + std::to_string(port);
@@ -300,19 +291,19 @@ int HttpServer::Loop::bind(const std::string& host, int port) {
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
     if (::bind(fd, candidate->ai_addr, candidate->ai_addrlen) == 0 &&
         ::listen(fd, SOMAXCONN) == 0) {
-      m_listen_fd = fd;
+      m_listen_fd.reset(fd);
       break;
     }
     error = errno;
     ::close(fd);
   }
   freeaddrinfo(found);
-  if (m_listen_fd < 0) {
+  if (!m_listen_fd.valid()) {
     throw Error("listen: cannot bind " + where + ": " + std::strerror(error));
   }
   sockaddr_storage bound{};
   socklen_t length = sizeof(bound);
-  getsockname(m_listen_fd, reinterpret_cast<sockaddr*>(&bound), &length);
+  getsockname(m_listen_fd.get(), reinterpret_cast<sockaddr*>(&bound), &length);
   const int bound_port = bound.ss_family == AF_INET6
                              ? ntohs(reinterpret_cast<const sockaddr_in6&>(bound).sin6_port)
                              : ntohs(reinterpret_cast<const sockaddr_in&>(bound).sin_port);
@@ -337,7 +328,7 @@ int HttpServer::Loop::bind(const std::string& host, int port) {
 }
 
 void HttpServer::Loop::serve() {
-  if (m_listen_fd < 0) {
+  if (!m_listen_fd.valid()) {
     throw Error("http server: serve() before bind()");
   }
   if (m_stop_requested.load()) {
@@ -347,19 +338,19 @@ void HttpServer::Loop::serve() {
   sigset_t previous;
   pthread_sigmask(SIG_BLOCK, &blocked, &previous);
 
-  m_epoll_fd = epoll_create1(EPOLL_CLOEXEC);
-  if (m_epoll_fd < 0) {
+  m_epoll_fd.reset(epoll_create1(EPOLL_CLOEXEC));
+  if (!m_epoll_fd.valid()) {
     pthread_sigmask(SIG_SETMASK, &previous, nullptr);
     throw Error(std::string("http server: epoll_create1: ") + std::strerror(errno));
   }
   epoll_event listen_event{};
   listen_event.events = EPOLLIN;
   listen_event.data.u64 = k_listen_id;
-  epoll_ctl(m_epoll_fd, EPOLL_CTL_ADD, m_listen_fd, &listen_event);
+  epoll_ctl(m_epoll_fd.get(), EPOLL_CTL_ADD, m_listen_fd.get(), &listen_event);
   epoll_event wake_event{};
   wake_event.events = EPOLLIN;
   wake_event.data.u64 = k_wake_id;
-  epoll_ctl(m_epoll_fd, EPOLL_CTL_ADD, m_wake_fd, &wake_event);
+  epoll_ctl(m_epoll_fd.get(), EPOLL_CTL_ADD, m_wake_fd.get(), &wake_event);
   m_memory_pool.emplace(k_memory_workers_min, k_memory_workers_max, k_worker_idle);
   m_storage_pool.emplace(k_storage_workers_min, k_storage_workers_max, k_worker_idle);
   spdlog::info("http: at most {} connections, {} per client address; a request's head within "
@@ -420,7 +411,7 @@ int HttpServer::Loop::next_timeout_ms(TimePoint now) const {
 void HttpServer::Loop::run_once(int timeout_ms) {
   std::array<epoll_event, 256> events{};
   const int ready =
-      epoll_wait(m_epoll_fd, events.data(), static_cast<int>(events.size()), timeout_ms);
+      epoll_wait(m_epoll_fd.get(), events.data(), static_cast<int>(events.size()), timeout_ms);
   m_now = Clock::now();
   for (int i = 0; i < ready; ++i) {
     on_event(events[static_cast<std::size_t>(i)].data.u64,
@@ -432,7 +423,7 @@ void HttpServer::Loop::run_once(int timeout_ms) {
     epoll_event event{};
     event.events = EPOLLIN;
     event.data.u64 = k_listen_id;
-    epoll_ctl(m_epoll_fd, EPOLL_CTL_MOD, m_listen_fd, &event);
+    epoll_ctl(m_epoll_fd.get(), EPOLL_CTL_MOD, m_listen_fd.get(), &event);
   }
   for (const std::uint64_t id : m_closed) {
     m_connections.erase(id);
@@ -515,9 +506,8 @@ void HttpServer::Loop::expire(TimePoint now) {
 void HttpServer::Loop::begin_stop() {
   m_stopping = true;
   m_stop_deadline = m_now + k_stop_grace;
-  epoll_ctl(m_epoll_fd, EPOLL_CTL_DEL, m_listen_fd, nullptr);
-  ::close(m_listen_fd);
-  m_listen_fd = -1;
+  epoll_ctl(m_epoll_fd.get(), EPOLL_CTL_DEL, m_listen_fd.get(), nullptr);
+  m_listen_fd.reset();
   m_accept_paused_until.reset();
   for (auto& [id, connection] : m_connections) {
     Connection& c = *connection;
@@ -540,7 +530,7 @@ void HttpServer::Loop::accept_ready() {
   for (int i = 0; i < k_accepts_per_wakeup; ++i) {
     sockaddr_storage address{};
     socklen_t length = sizeof(address);
-    const int fd = accept4(m_listen_fd, reinterpret_cast<sockaddr*>(&address), &length,
+    const int fd = accept4(m_listen_fd.get(), reinterpret_cast<sockaddr*>(&address), &length,
                            SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
       if (errno == EINTR || errno == ECONNABORTED) {
@@ -558,7 +548,7 @@ void HttpServer::Loop::accept_ready() {
       epoll_event event{};
       event.events = 0;
       event.data.u64 = k_listen_id;
-      epoll_ctl(m_epoll_fd, EPOLL_CTL_MOD, m_listen_fd, &event);
+      epoll_ctl(m_epoll_fd.get(), EPOLL_CTL_MOD, m_listen_fd.get(), &event);
       return;
     }
     std::string client = client_key(address);
@@ -588,7 +578,7 @@ void HttpServer::Loop::accept_ready() {
     epoll_event event{};
     event.events = EPOLLIN;
     event.data.u64 = c.id;
-    if (epoll_ctl(m_epoll_fd, EPOLL_CTL_ADD, fd, &event) != 0) {
+    if (epoll_ctl(m_epoll_fd.get(), EPOLL_CTL_ADD, fd, &event) != 0) {
       ::close(fd);
       continue;
     }
@@ -656,7 +646,7 @@ void HttpServer::Loop::set_interest(Connection& c, std::uint32_t events) {
   epoll_event event{};
   event.events = events;
   event.data.u64 = c.id;
-  epoll_ctl(m_epoll_fd, EPOLL_CTL_MOD, c.fd, &event);
+  epoll_ctl(m_epoll_fd.get(), EPOLL_CTL_MOD, c.fd, &event);
   c.interest = events;
 }
 
@@ -974,12 +964,12 @@ void HttpServer::Loop::post(Completion completion) {
 
 void HttpServer::Loop::wake() {
   const std::uint64_t one = 1;
-  [[maybe_unused]] const ssize_t written = ::write(m_wake_fd, &one, sizeof(one));
+  [[maybe_unused]] const ssize_t written = ::write(m_wake_fd.get(), &one, sizeof(one));
 }
 
 void HttpServer::Loop::on_wake() {
   std::uint64_t count = 0;
-  [[maybe_unused]] const ssize_t drained = ::read(m_wake_fd, &count, sizeof(count));
+  [[maybe_unused]] const ssize_t drained = ::read(m_wake_fd.get(), &count, sizeof(count));
   std::vector<Completion> done;
   {
     const std::lock_guard<std::mutex> lock(m_completions_mutex);

@@ -6,6 +6,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "probe/util/hex.hpp"
 #include "probe/util/secret.hpp"
 
 namespace probe::serve {
@@ -53,19 +54,6 @@ bool is_target_name(std::string_view name) {
   });
 }
 
-int hex_digit(char c) {
-  if (c >= '0' && c <= '9') {
-    return c - '0';
-  }
-  if (c >= 'a' && c <= 'f') {
-    return c - 'a' + 10;
-  }
-  if (c >= 'A' && c <= 'F') {
-    return c - 'A' + 10;
-  }
-  return -1;
-}
-
 // One query component, percent-decoded ('+' is a space, as forms send it); false on a bad escape.
 bool decode_component(std::string_view text, std::string* out) {
   out->clear();
@@ -74,8 +62,8 @@ bool decode_component(std::string_view text, std::string* out) {
       if (i + 2 >= text.size()) {
         return false;
       }
-      const int high = hex_digit(text[i + 1]);
-      const int low = hex_digit(text[i + 2]);
+      const int high = util::hex_digit_value(text[i + 1]);
+      const int low = util::hex_digit_value(text[i + 2]);
       if (high < 0 || low < 0) {
         return false;
       }

@@ -10,19 +10,21 @@
 #include <unistd.h>
 
 #include "probe/util/error.hpp"
+#include "probe/util/hex.hpp"
+#include "probe/util/unique_fd.hpp"
 
 namespace probe::util {
 namespace {
 
 // Only for kernels older than 3.17, which have no getrandom(2); returns false when unreadable.
 bool read_urandom(unsigned char* out, std::size_t size) {
-  const int fd = ::open("/dev/urandom", O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
+  const UniqueFd fd(::open("/dev/urandom", O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) {
     return false;
   }
   std::size_t done = 0;
   while (done < size) {
-    const ssize_t n = ::read(fd, out + done, size - done);
+    const ssize_t n = ::read(fd.get(), out + done, size - done);
     if (n < 0 && errno == EINTR) {
       continue;
     }
@@ -31,7 +33,6 @@ bool read_urandom(unsigned char* out, std::size_t size) {
     }
     done += static_cast<std::size_t>(n);
   }
-  ::close(fd);
   return done == size;
 }
 
@@ -62,17 +63,10 @@ std::string random_uuid() {
   random_bytes(bytes.data(), bytes.size());
   bytes[6] = static_cast<unsigned char>((bytes[6] & 0x0F) | 0x40); // version 4
   bytes[8] = static_cast<unsigned char>((bytes[8] & 0x3F) | 0x80); // RFC 4122 variant (10xx)
-  static constexpr const char* k_hex = "0123456789abcdef";
-  std::string out;
-  out.reserve(36);
-  for (std::size_t i = 0; i < bytes.size(); ++i) {
-    if (i == 4 || i == 6 || i == 8 || i == 10) {
-      out += '-';
-    }
-    out += k_hex[bytes[i] >> 4];
-    out += k_hex[bytes[i] & 0x0F];
-  }
-  return out;
+  // 8-4-4-4-12 hex digits.
+  const std::string hex = to_lower_hex(bytes.data(), bytes.size());
+  return hex.substr(0, 8) + '-' + hex.substr(8, 4) + '-' + hex.substr(12, 4) + '-' +
+         hex.substr(16, 4) + '-' + hex.substr(20);
 }
 
 } // namespace probe::util

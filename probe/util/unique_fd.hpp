@@ -1,5 +1,6 @@
 // A file descriptor owned by one object and closed when it goes (or at reset()): the journal,
-// the deploy lock, the config reader, the hook's pipes and serve's signalfd hold theirs in one.
+// the deploy lock, the config reader, the hook's pipes, serve's signalfd, listening socket,
+// epoll and wake-up descriptors, and the /dev/urandom reader hold theirs in one.
 #pragma once
 
 #include <utility>

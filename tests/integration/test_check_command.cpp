@@ -23,6 +23,7 @@
 #include <nlohmann/json.hpp>
 #include <unistd.h>
 
+#include "probe/util/version.hpp"
 #include "tests/fakes/http_standin.hpp"
 #include "tests/fakes/subprocess.hpp"
 #include "tests/fakes/tcp_standin.hpp"
@@ -473,7 +474,7 @@ TEST_F(CheckCommandTest, VersionExitsZero) {
   const ProcessResult run = probe({"--version"});
 
   EXPECT_EQ(run.exit_code, 0) << run.err;
-  EXPECT_NE(run.out.find(std::string("probe ") + PROBE_VERSION), std::string::npos) << run.out;
+  EXPECT_NE(run.out.find(std::string("probe ") + util::version()), std::string::npos) << run.out;
 }
 
 TEST_F(CheckCommandTest, CheckHelpExitsZeroAndListsItsFlags) {

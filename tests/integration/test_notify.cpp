@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "exporters/notify.hpp"
+#include "probe/util/version.hpp"
 #include "tests/fakes/manual_clock.hpp"
 
 namespace probe::exporters {
@@ -258,7 +259,7 @@ TEST(NotifyTelegram, SendsTheExactBotApiRequest) {
   EXPECT_EQ(requests[0].method, "POST");
   EXPECT_EQ(requests[0].path, std::string("/bot") + k_token + "/sendMessage");
   EXPECT_EQ(requests[0].header("Content-Type"), "application/json");
-  EXPECT_EQ(requests[0].header("User-Agent"), "probe/" PROBE_VERSION);
+  EXPECT_EQ(requests[0].header("User-Agent"), util::user_agent());
   const json expected{
       {"chat_id", "-1001"}, {"text", k_message}, {"disable_web_page_preview", true}};
   EXPECT_EQ(json::parse(requests[0].body), expected);
@@ -313,7 +314,7 @@ TEST(NotifySlack, SendsTextOnly) {
   EXPECT_EQ(requests[0].method, "POST");
   EXPECT_EQ(requests[0].path, k_hook_path);
   EXPECT_EQ(requests[0].header("Content-Type"), "application/json");
-  EXPECT_EQ(requests[0].header("User-Agent"), "probe/" PROBE_VERSION);
+  EXPECT_EQ(requests[0].header("User-Agent"), util::user_agent());
   // mrkdwn: Slack shows "&gt;" as '>' (it asks senders to escape '&', '<' and '>').
   EXPECT_EQ(json::parse(requests[0].body),
             json({{"text", "❌ deploy failed: 1a2b3c4 on host web-1 (previous: 9f8e7d6) — api: GET "

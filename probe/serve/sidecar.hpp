@@ -30,7 +30,7 @@
 #include "probe/serve/http_server.hpp"
 #include "probe/util/watchdog.hpp"
 
-namespace probe::cli {
+namespace probe::serve {
 
 class Sidecar {
 public:
@@ -48,7 +48,7 @@ public:
   int run();
 
   // Re-reads the config file and applies it; keeps the old one on error.
-  serve::ReloadOutcome reload();
+  ReloadOutcome reload();
 
 private:
   std::string token() const;
@@ -70,7 +70,7 @@ private:
   exporters::ProbeMetrics m_metrics;
   exporters::RenderCache m_metrics_cache; // what /metrics serves
   engine::Scheduler m_scheduler;
-  std::unique_ptr<serve::HttpServer> m_server;
+  std::unique_ptr<HttpServer> m_server;
 
   std::unique_ptr<deploy::LocalEventSink> m_events;
   // GET /deploys needs no token: two reads at a time; the others wait up to 5 s, then get 503.
@@ -87,4 +87,4 @@ private:
   std::thread m_deploy_thread;
 };
 
-} // namespace probe::cli
+} // namespace probe::serve

@@ -1,5 +1,5 @@
 // The long-running sidecar; see sidecar.hpp.
-#include "probe/cli/sidecar.hpp"
+#include "probe/serve/sidecar.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -14,18 +14,17 @@
 #include <unistd.h>
 
 #include "exporters/status_json.hpp"
-#include "probe/cli/commands.hpp"
-#include "probe/cli/deploy_support.hpp"
 #include "probe/config/config_loader.hpp"
+#include "probe/deploy/rollback_hook.hpp"
 #include "probe/util/clock.hpp"
 #include "probe/util/coalescing_worker.hpp"
 #include "probe/util/error.hpp"
 #include "probe/util/strings.hpp"
 #include "probe/util/unique_fd.hpp"
 #include "probe/util/url.hpp"
-#include "probe/version.hpp"
+#include "probe/util/version.hpp"
 
-namespace probe::cli {
+namespace probe::serve {
 namespace {
 
 std::string names(const std::vector<std::string>& list) {
@@ -52,7 +51,7 @@ void log_notes(const config::Config& config) {
   // The sidecar never runs the rollback hook (deploy verify on the host does): only a warning.
   const char* path = std::getenv("PATH");
   std::string hook_problem;
-  if (!resolve_config_hook(config, path != nullptr ? path : "", &hook_problem)) {
+  if (!deploy::resolve_config_hook(config, path != nullptr ? path : "", &hook_problem)) {
     spdlog::warn("config: {} (probe serve never runs it; deploy verify --config would refuse to "
                  "start)",
                  hook_problem);
@@ -65,7 +64,7 @@ Sidecar::Sidecar(std::string config_path, std::optional<std::string> listen_over
     : m_config_path(std::move(config_path)), m_listen_override(std::move(listen_override)),
       m_config(std::make_shared<config::Config>(
           config::load_config_file(m_config_path, util::process_env()))),
-      m_metrics(probe::version(), probe::revision()),
+      m_metrics(util::version(), util::revision()),
       // A scrape sees check results at most 250 ms late, every other change at once.
       m_metrics_cache([this] { return m_metrics.render(); },
                       [this] { return m_metrics.versions(); }, std::chrono::milliseconds(250)),
@@ -75,14 +74,14 @@ Sidecar::Sidecar(std::string config_path, std::optional<std::string> listen_over
                          bool ready) { on_result(target, state, timing, ready); }) {
   m_scheduler.set_targets(m_config->targets);
   m_metrics.record_reload(true, std::chrono::system_clock::now());
-  serve::ServerHooks hooks;
+  ServerHooks hooks;
   hooks.metrics = [this] { return m_metrics_cache.get(); };
   hooks.ready = [this] {
     return exporters::ready_document(m_scheduler.snapshot(), m_scheduler.ready());
   };
   hooks.status = [this] {
-    nlohmann::json status =
-        exporters::status_document(m_scheduler.snapshot(), m_scheduler.ready(), version_string());
+    nlohmann::json status = exporters::status_document(m_scheduler.snapshot(), m_scheduler.ready(),
+                                                       util::version_string());
     // `probe wait --url` gates with the sidecar's own gate settings.
     const std::lock_guard<std::mutex> lock(m_config_mutex);
     status["gate"] = {{"consecutive_successes", m_config->gate.consecutive_successes},
@@ -99,7 +98,7 @@ Sidecar::Sidecar(std::string config_path, std::optional<std::string> listen_over
     const std::lock_guard<std::mutex> lock(m_config_mutex);
     return m_config->deploy.heartbeat_token.reveal();
   };
-  m_server = std::make_unique<serve::HttpServer>(std::move(hooks));
+  m_server = std::make_unique<HttpServer>(std::move(hooks));
   m_events =
       std::make_unique<deploy::LocalEventSink>(m_config->deploy, [](const std::string& warning) {
         spdlog::warn("deploy events: {}", warning);
@@ -251,14 +250,14 @@ void Sidecar::on_result(const config::Target& target, const engine::TargetState&
   }
 }
 
-serve::ReloadOutcome Sidecar::reload() {
+ReloadOutcome Sidecar::reload() {
   // One reload at a time; the config lock is held only to swap, so /status and heartbeats
   // never wait for a file to be read.
   const std::lock_guard<std::mutex> reloading(m_reload_mutex);
   const auto failed = [this](const std::string& why) {
     m_metrics.record_reload(false, std::chrono::system_clock::now());
     spdlog::error("reload failed, keeping the running config: {}", why);
-    return serve::ReloadOutcome{false, why};
+    return ReloadOutcome{false, why};
   };
   std::shared_ptr<const config::Config> next;
   std::shared_ptr<const Channels> channels;
@@ -333,8 +332,9 @@ int Sidecar::run() {
   std::thread server_thread([this] { m_server->serve(); });
   m_scheduler.start();
   m_deploy_thread = std::thread([this] { deploy_loop(); });
-  spdlog::info("probe serve {} listening on {}:{} with {} target(s) from {}", version_string(),
-               address->host, port, m_config->targets.size(), m_config_path);
+  spdlog::info("probe serve {} listening on {}:{} with {} target(s) from {}",
+               util::version_string(), address->host, port, m_config->targets.size(),
+               m_config_path);
 
   util::CoalescingWorker reloads([this] { reload(); }); // reload() catches everything
   while (true) {
@@ -366,4 +366,4 @@ int Sidecar::run() {
   return 0;
 }
 
-} // namespace probe::cli
+} // namespace probe::serve
