@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "probe/deploy/event_kind.hpp"
 #include "probe/util/http_error.hpp"
 #include "probe/util/secret.hpp"
 #include "probe/util/strings.hpp"
