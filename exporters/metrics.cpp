@@ -7,6 +7,8 @@
 
 #include <prometheus/text_serializer.h>
 
+#include "probe/deploy/event_kind.hpp"
+
 namespace probe::exporters {
 namespace {
 
@@ -357,17 +359,20 @@ void ProbeMetrics::update_deploys(const std::optional<std::map<std::string, long
   // restart while PostgreSQL is down would otherwise show N -> 0 -> N, which increase() reads as
   // N new deploys and the deploy alerts would fire for old events.
   if (counts) {
-    auto count = [&](const char* kind) {
-      const auto found = counts->find(kind);
+    using deploy::EventKind;
+    auto count = [&](EventKind kind) {
+      const auto found = counts->find(std::string(deploy::to_string(kind)));
       return found == counts->end() ? 0.0 : static_cast<double>(found->second);
     };
     // Each a count of one event kind, so each only grows: "failed" counts every failed
     // deploy, rolled back or not; "rolled_back" those a rollback then made good.
-    advance(m_deploys_total.Add({{"outcome", "succeeded"}}), count("deploy_succeeded"));
-    advance(m_deploys_total.Add({{"outcome", "failed"}}), count("deploy_failed"));
-    advance(m_deploys_total.Add({{"outcome", "rolled_back"}}), count("rollback_succeeded"));
-    advance(m_rollbacks_total.Add({{"outcome", "succeeded"}}), count("rollback_succeeded"));
-    advance(m_rollbacks_total.Add({{"outcome", "failed"}}), count("rollback_failed"));
+    advance(m_deploys_total.Add({{"outcome", "succeeded"}}), count(EventKind::deploy_succeeded));
+    advance(m_deploys_total.Add({{"outcome", "failed"}}), count(EventKind::deploy_failed));
+    advance(m_deploys_total.Add({{"outcome", "rolled_back"}}),
+            count(EventKind::rollback_succeeded));
+    advance(m_rollbacks_total.Add({{"outcome", "succeeded"}}),
+            count(EventKind::rollback_succeeded));
+    advance(m_rollbacks_total.Add({{"outcome", "failed"}}), count(EventKind::rollback_failed));
   }
   if (!current_sha.empty() &&
       (current_sha != m_current_sha || current_previous != m_current_previous)) {

@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "probe/deploy/event_kind.hpp"
 #include "probe/util/http_error.hpp"
 #include "probe/util/secret.hpp"
 #include "probe/util/strings.hpp"
@@ -67,19 +68,27 @@ std::string slack_escape(std::string_view text) {
   return out;
 }
 
+std::string headline(deploy::EventKind kind) {
+  switch (kind) {
+  case deploy::EventKind::deploy_started:
+    return "🚀 deploy started";
+  case deploy::EventKind::deploy_succeeded:
+    return "✅ deploy succeeded";
+  case deploy::EventKind::deploy_failed:
+    return "❌ deploy failed";
+  case deploy::EventKind::rollback_started:
+    return "⏪ rollback started";
+  case deploy::EventKind::rollback_succeeded:
+    return "↩️ rollback succeeded";
+  case deploy::EventKind::rollback_failed:
+    return "🔥 rollback failed";
+  }
+  return "";
+}
+
 std::string headline(const std::string& kind) {
-  static const std::array<std::pair<const char*, const char*>, 6> k_headlines{{
-      {"deploy_started", "🚀 deploy started"},
-      {"deploy_succeeded", "✅ deploy succeeded"},
-      {"deploy_failed", "❌ deploy failed"},
-      {"rollback_started", "⏪ rollback started"},
-      {"rollback_succeeded", "↩️ rollback succeeded"},
-      {"rollback_failed", "🔥 rollback failed"},
-  }};
-  for (const auto& [name, text] : k_headlines) {
-    if (kind == name) {
-      return text;
-    }
+  if (const std::optional<deploy::EventKind> known = deploy::parse_event_kind(kind)) {
+    return headline(*known);
   }
   // A kind this build does not know still gets a readable line rather than nothing.
   std::string words = util::visible_text(kind);
@@ -264,8 +273,15 @@ NotifyResult guarded(const std::function<NotifyResult()>& send) {
 } // namespace
 
 const std::vector<std::string>& default_notify_kinds() {
-  static const std::vector<std::string> kinds{"deploy_succeeded", "deploy_failed",
-                                              "rollback_succeeded", "rollback_failed"};
+  using deploy::EventKind;
+  static const std::vector<std::string> kinds = [] {
+    std::vector<std::string> names;
+    for (const EventKind kind : {EventKind::deploy_succeeded, EventKind::deploy_failed,
+                                 EventKind::rollback_succeeded, EventKind::rollback_failed}) {
+      names.emplace_back(deploy::to_string(kind));
+    }
+    return names;
+  }();
   return kinds;
 }
 
@@ -284,8 +300,8 @@ std::string describe_event(const deploy::DeployEvent& event, MessageFormat forma
   }
   std::vector<std::string> notes;
   const json& details = event.details;
-  if (event.kind == "rollback_failed" && details.is_object() && details.contains("exit_code") &&
-      !details["exit_code"].is_null()) {
+  if (deploy::is_kind(event, deploy::EventKind::rollback_failed) && details.is_object() &&
+      details.contains("exit_code") && !details["exit_code"].is_null()) {
     notes.push_back("rollback hook exit code " + as_text(details["exit_code"]));
   }
   if (details.is_object() && details.contains("failing") && details["failing"].is_array() &&

@@ -105,19 +105,19 @@ void check_where(const Target& where) {
   }
 }
 
-// The event sink for `where`, with the config it came from (none in --url mode).
-std::unique_ptr<deploy::EventSink> open_sink(const Target& where,
-                                             std::optional<config::Config>* config,
-                                             const config::LoadOptions& load = {}) {
+// Where events go for `where`, with the config it came from (none in --url mode).
+std::unique_ptr<deploy::EventRecorder> open_recorder(const Target& where,
+                                                     std::optional<config::Config>* config,
+                                                     const config::LoadOptions& load = {}) {
   check_where(where);
   if (where.url) {
-    return std::make_unique<deploy::SidecarEventSink>(*where.url, token_from_env(), say);
+    return std::make_unique<deploy::SidecarEventRecorder>(*where.url, token_from_env(), say);
   }
   *config = load_config(where.config, load);
   if (const std::string note = journal_only_note((*config)->deploy); !note.empty()) {
     std::cerr << "warning: " << note << "\n";
   }
-  return std::make_unique<deploy::LocalEventSink>(
+  return std::make_unique<deploy::LocalEventRecorder>(
       (*config)->deploy,
       [](const std::string& warning) { std::cerr << "warning: " << warning << "\n"; });
 }
@@ -172,8 +172,8 @@ int run_verify(const VerifyOptions& options) {
   }
   std::optional<config::Config> config;
   // verify notifies but takes no token (it talks to PostgreSQL, not to a sidecar).
-  std::unique_ptr<deploy::EventSink> sink =
-      open_sink(options.where, &config, config::LoadOptions{false, true});
+  std::unique_ptr<deploy::EventRecorder> recorder =
+      open_recorder(options.where, &config, config::LoadOptions{false, true});
 
   // The hook, found now: a deploy must not learn it has none when it has to roll back. With
   // --no-rollback there is none to find.
@@ -208,7 +208,7 @@ int run_verify(const VerifyOptions& options) {
       config ? exporters::make_channels(config->notify, {})
              : std::vector<std::unique_ptr<exporters::Channel>>{};
   deploy::VerifyWiring wiring;
-  wiring.events = sink.get();
+  wiring.events = recorder.get();
   wiring.runner = &runner;
   wiring.rollback = rollback;
   wiring.rollback_origin = rollback_origin;
@@ -254,7 +254,8 @@ int run_verify(const VerifyOptions& options) {
 }
 
 int run_record(const RecordOptions& options) {
-  if (!deploy::valid_kind(options.kind)) {
+  const std::optional<deploy::EventKind> kind = deploy::parse_event_kind(options.kind);
+  if (!kind) {
     throw Error("--event: \"" + options.kind + "\" is not an event kind (" +
                 util::join(config::event_kinds(), ", ") + ")");
   }
@@ -263,7 +264,7 @@ int run_record(const RecordOptions& options) {
     require_ref("--previous", options.previous);
   }
   deploy::DeployEvent event =
-      deploy::make_event(options.kind, options.sha, options.previous,
+      deploy::make_event(*kind, options.sha, options.previous,
                          options.actor.empty() ? default_actor() : options.actor);
   if (!options.event_id.empty()) {
     // UUIDs are case-insensitive (RFC 4122); stored lower-case, as probe writes them.
@@ -286,9 +287,9 @@ int run_record(const RecordOptions& options) {
   }
   event = deploy::normalized(std::move(event)); // as stored: the id lower-case, text cleaned
   std::optional<config::Config> config;
-  const std::unique_ptr<deploy::EventSink> sink =
-      open_sink(options.where, &config, config::LoadOptions{false, false});
-  sink->record(event);
+  const std::unique_ptr<deploy::EventRecorder> recorder =
+      open_recorder(options.where, &config, config::LoadOptions{false, false});
+  recorder->record(event);
   std::cout << event.event_id << "\n";
   return 0;
 }
@@ -296,9 +297,9 @@ int run_record(const RecordOptions& options) {
 int run_list(const ListOptions& options) {
   std::optional<config::Config> config;
   // Listing checks no token and sends no notification: their variables need not be set.
-  const std::unique_ptr<deploy::EventSink> sink =
-      open_sink(options.where, &config, config::LoadOptions{false, false});
-  const std::vector<deploy::DeployEvent> events = sink->recent(options.limit);
+  const std::unique_ptr<deploy::EventRecorder> recorder =
+      open_recorder(options.where, &config, config::LoadOptions{false, false});
+  const std::vector<deploy::DeployEvent> events = recorder->recent(options.limit);
   if (options.format == "json") {
     nlohmann::json list = nlohmann::json::array();
     for (const deploy::DeployEvent& event : events) {

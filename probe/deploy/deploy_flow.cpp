@@ -1,7 +1,8 @@
 // The verify state machine; see deploy_flow.hpp.
 #include "probe/deploy/deploy_flow.hpp"
 
-#include "probe/deploy/event_store.hpp"
+#include "probe/deploy/event_kind.hpp"
+#include "probe/deploy/history.hpp"
 #include "probe/util/duration.hpp"
 #include "probe/util/strings.hpp"
 
@@ -22,8 +23,8 @@ private:
       m_wiring.log(line);
     }
   }
-  DeployEvent record(const std::string& kind, const std::string& sha,
-                     const std::string& previous_sha, nlohmann::json details);
+  DeployEvent record(EventKind kind, const std::string& sha, const std::string& previous_sha,
+                     nlohmann::json details);
   // The gate, then the verification window; the failing targets, empty when healthy.
   std::vector<std::pair<std::string, std::string>> gate_and_watch(const char* what);
   int roll_back(const std::string& previous);
@@ -54,15 +55,15 @@ nlohmann::json failing_json(const std::vector<std::pair<std::string, std::string
   return list;
 }
 
-DeployEvent Verify::record(const std::string& kind, const std::string& sha,
-                           const std::string& previous_sha, nlohmann::json details) {
+DeployEvent Verify::record(EventKind kind, const std::string& sha, const std::string& previous_sha,
+                           nlohmann::json details) {
   DeployEvent event = make_event(kind, sha, previous_sha, m_request.actor);
   if (const std::optional<std::string> revision = m_wiring.events->db_revision()) {
     details["db_revision"] = *revision;
   }
   event.details = std::move(details);
   m_wiring.events->record(event);
-  say(kind + " " + sha);
+  say(std::string(to_string(kind)) + " " + sha);
   if (m_wiring.notify) {
     m_wiring.notify(event);
   }
@@ -106,9 +107,8 @@ std::string Verify::revision_for(const std::string& previous,
                                  const std::vector<DeployEvent>& log) const {
   // The revision the previous good SHA last ran with, so the hook can downgrade to it.
   for (const DeployEvent& event : log) {
-    if (event.sha == previous &&
-        (event.kind == "deploy_succeeded" || event.kind == "rollback_succeeded") &&
-        event.details.contains("db_revision") && event.details["db_revision"].is_string() &&
+    if (event.sha == previous && is_good_release(event) && event.details.contains("db_revision") &&
+        event.details["db_revision"].is_string() &&
         valid_ref(event.details["db_revision"].get<std::string>())) { // it reaches the hook's env
       return event.details["db_revision"].get<std::string>();
     }
@@ -119,11 +119,11 @@ std::string Verify::revision_for(const std::string& previous,
 int Verify::roll_back(const std::string& previous) {
   const std::string& failed = m_request.sha;
   const std::vector<DeployEvent> log = m_wiring.events->recent(1000);
-  record("rollback_started", previous, failed, {{"failed_sha", failed}});
+  record(EventKind::rollback_started, previous, failed, {{"failed_sha", failed}});
   if (m_wiring.rollback.command.empty()) {
     const std::string why = "no rollback hook: " + m_wiring.rollback_origin + " is not set";
     say("rollback failed: " + why);
-    record("rollback_failed", previous, failed, {{"error", why}});
+    record(EventKind::rollback_failed, previous, failed, {{"error", why}});
     return k_rollback_failed;
   }
   const std::vector<std::string> argv = util::substitute_placeholders(
@@ -147,7 +147,7 @@ int Verify::roll_back(const std::string& previous) {
         say("  | " + line);
       }
     }
-    record("rollback_failed", previous, failed,
+    record(EventKind::rollback_failed, previous, failed,
            {{"error", "rollback hook " + why},
             {"exit_code", hook.exit_code},
             {"timed_out", hook.timed_out},
@@ -156,11 +156,11 @@ int Verify::roll_back(const std::string& previous) {
   }
   const auto failing = gate_and_watch("rollback");
   if (!failing.empty()) {
-    record("rollback_failed", previous, failed,
+    record(EventKind::rollback_failed, previous, failed,
            {{"error", "unhealthy after the rollback"}, {"failing", failing_json(failing)}});
     return k_rollback_failed;
   }
-  record("rollback_succeeded", previous, failed, {{"failed_sha", failed}});
+  record(EventKind::rollback_succeeded, previous, failed, {{"failed_sha", failed}});
   return k_rolled_back;
 }
 
@@ -172,13 +172,14 @@ int Verify::run() {
       previous = good->sha;
     }
   }
-  record("deploy_started", m_request.sha, previous, {{"watch_ms", m_request.watch.count()}});
+  record(EventKind::deploy_started, m_request.sha, previous,
+         {{"watch_ms", m_request.watch.count()}});
   const auto failing = gate_and_watch("deploy");
   if (failing.empty()) {
-    record("deploy_succeeded", m_request.sha, previous, nlohmann::json::object());
+    record(EventKind::deploy_succeeded, m_request.sha, previous, nlohmann::json::object());
     return k_deployed;
   }
-  record("deploy_failed", m_request.sha, previous, {{"failing", failing_json(failing)}});
+  record(EventKind::deploy_failed, m_request.sha, previous, {{"failing", failing_json(failing)}});
   if (previous.empty() || previous == m_request.sha) {
     say("no previous good SHA to roll back to");
     return k_failed_nothing_to_roll_back;

@@ -1,4 +1,4 @@
-// `probe deploy verify` as a state machine over small interfaces: where events go (EventSink),
+// `probe deploy verify` as a state machine over small interfaces: where events go (EventRecorder),
 // how the gate and the verification window run (functions over a GateSource), how the hook runs
 // (util::CommandRunner) and who is told (a notify function). The CLI wires the real ones; tests
 // wire real processes and stand-ins, so every branch — deployed, rolled back, nothing to roll
@@ -13,6 +13,7 @@
 
 #include "probe/config/config.hpp"
 #include "probe/deploy/event.hpp"
+#include "probe/deploy/event_recorder.hpp"
 #include "probe/engine/gate.hpp"
 #include "probe/util/command_runner.hpp"
 
@@ -26,17 +27,6 @@ enum VerifyExit : int {
   k_rolled_back = 3,
   k_rollback_failed = 4,
   k_locked = 5,
-};
-
-class EventSink {
-public:
-  virtual ~EventSink() = default;
-  // Records `event` durably or throws probe::Error: nothing is claimed that was not kept.
-  virtual void record(const DeployEvent& event) = 0;
-  // The newest `limit` events, newest first (best effort).
-  virtual std::vector<DeployEvent> recent(std::size_t limit) = 0;
-  // The application database's Alembic revision, when known.
-  virtual std::optional<std::string> db_revision() = 0;
 };
 
 struct GateResult {
@@ -65,7 +55,7 @@ struct RollbackPlan {
 };
 
 struct VerifyWiring {
-  EventSink* events = nullptr;
+  EventRecorder* events = nullptr;
   // Runs the readiness gate once to its end.
   std::function<GateResult()> gate;
   // Runs the verification window; returns the critical targets that went DOWN in it.

@@ -10,7 +10,6 @@
 
 #include <unistd.h>
 
-#include "probe/config/config.hpp"
 #include "probe/util/random.hpp"
 #include "probe/util/time_format.hpp"
 #include "probe/util/unicode.hpp"
@@ -108,8 +107,11 @@ bool valid_ref(const std::string& text) {
 }
 
 bool valid_kind(const std::string& kind) {
-  const std::vector<std::string>& kinds = config::event_kinds();
-  return std::find(kinds.begin(), kinds.end(), kind) != kinds.end();
+  return parse_event_kind(kind).has_value();
+}
+
+bool is_kind(const DeployEvent& event, EventKind kind) {
+  return event.kind == to_string(kind);
 }
 
 const std::vector<std::string>& kept_detail_keys() {
@@ -350,13 +352,13 @@ std::optional<DeployEvent> event_from_body(std::string_view body, std::string* e
   return from_json(json, true, error);
 }
 
-DeployEvent make_event(const std::string& kind, const std::string& sha,
-                       const std::string& previous_sha, const std::string& actor) {
+DeployEvent make_event(EventKind kind, const std::string& sha, const std::string& previous_sha,
+                       const std::string& actor) {
   DeployEvent event;
   event.event_id = new_event_id();
   event.occurred_at =
       std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
-  event.kind = kind;
+  event.kind = to_string(kind);
   event.sha = sha;
   event.previous_sha = previous_sha;
   event.actor = actor;

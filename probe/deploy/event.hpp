@@ -19,12 +19,16 @@
 
 #include <nlohmann/json.hpp>
 
+#include "probe/deploy/event_kind.hpp"
+
 namespace probe::deploy {
 
 struct DeployEvent {
   std::string event_id; // UUID, lower-case hex with dashes
   std::chrono::system_clock::time_point occurred_at;
-  std::string kind; // one of config::event_kinds()
+  // An EventKind's name (to_string()): text, as the spec's schema and the wire have it. Read it
+  // through is_kind() or parse_event_kind(); from_json() accepts no other text.
+  std::string kind;
   std::string sha;
   std::string previous_sha; // empty when unknown
   std::string actor;
@@ -44,7 +48,11 @@ bool valid_event_id(const std::string& text);
 // e.g. docker/metadata-action's "sha-1a2b3c4"). Nothing else may reach a hook.
 bool valid_ref(const std::string& text);
 
+// True when `kind` names an EventKind.
 bool valid_kind(const std::string& kind);
+
+// True when `event` is of `kind`.
+bool is_kind(const DeployEvent& event, EventKind kind);
 
 // How large an event's `details` may be, serialized (compact JSON). Larger details are replaced
 // by {"truncated": true, "bytes": N} plus those of k_kept_detail_keys whose own value serializes
@@ -94,8 +102,8 @@ constexpr int k_max_body_depth = 32;
 std::optional<DeployEvent> event_from_body(std::string_view body, std::string* error);
 
 // An event of `kind` for `sha` now, with a new id, this host and `actor`.
-DeployEvent make_event(const std::string& kind, const std::string& sha,
-                       const std::string& previous_sha, const std::string& actor);
+DeployEvent make_event(EventKind kind, const std::string& sha, const std::string& previous_sha,
+                       const std::string& actor);
 
 // This machine's host name; "unknown" when it cannot be read.
 std::string this_host();

@@ -1,4 +1,4 @@
-// The PostgreSQL event store and the previous-good rule; see event_store.hpp.
+// The PostgreSQL event store; see event_store.hpp.
 #include "probe/deploy/event_store.hpp"
 
 #include <algorithm>
@@ -14,7 +14,9 @@
 namespace probe::deploy {
 namespace {
 
-// Each migration runs once, in order, inside one transaction with its version row.
+// Each migration runs once, in order, inside one transaction with its version row. Applied
+// migrations are history and never edited: the kind names in the first one are EventKind's
+// (event_kind.hpp) as they were then; a new kind needs a new migration that widens the CHECK.
 const std::vector<std::string> k_migrations{
     // 1: the contract's table.
     R"(CREATE TABLE probe_deploy_events (
@@ -254,30 +256,6 @@ std::optional<std::string> PostgresEventStore::alembic_revision() {
     }
     return std::nullopt;
   });
-}
-
-std::optional<DeployEvent> previous_good(const std::vector<DeployEvent>& events,
-                                         const std::string& excluding) {
-  std::vector<const DeployEvent*> outcomes;
-  for (const DeployEvent& event : events) {
-    if (event.kind == "deploy_succeeded" || event.kind == "rollback_succeeded" ||
-        event.kind == "deploy_failed" || event.kind == "rollback_failed") {
-      outcomes.push_back(&event);
-    }
-  }
-  // Newest received first, as given; the first outcome seen for a SHA is its last outcome.
-  std::vector<std::string> judged;
-  for (const DeployEvent* event : outcomes) {
-    if (std::find(judged.begin(), judged.end(), event->sha) != judged.end()) {
-      continue;
-    }
-    judged.push_back(event->sha);
-    const bool success = event->kind == "deploy_succeeded" || event->kind == "rollback_succeeded";
-    if (success && event->sha != excluding) {
-      return *event;
-    }
-  }
-  return std::nullopt;
 }
 
 } // namespace probe::deploy

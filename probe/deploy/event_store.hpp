@@ -1,7 +1,10 @@
 // Where deploy events live: the `probe_deploy_events` table in PostgreSQL, created and migrated
 // by probe itself (a versioned migrations table; applying twice is a no-op), written
-// idempotently on `event_id`. EventStore is the interface the deploy flow and serve use, so the
-// flow can be tested against a store it controls; PostgresEventStore is the real one (libpqxx).
+// idempotently on `event_id`. EventStore is a storage backend: the interface LocalEventRecorder
+// keeps events through (PostgreSQL first, the journal behind it), so its fallback and replay can
+// be tested against a store the test controls (tests/fakes/memory_event_store.hpp);
+// PostgresEventStore is the real one (libpqxx). What the deploy flow records through is an
+// EventRecorder (event_recorder.hpp), not a store.
 //
 // Two failures are told apart because they call for opposite handling: a database that cannot
 // be reached (keep the event in the journal, try again later) and a database that refuses the
@@ -49,6 +52,8 @@ struct EventPage {
 
 inline constexpr std::size_t k_unbounded = SIZE_MAX;
 
+// A storage backend for deploy events. Every call throws probe::Error when the store cannot be
+// reached; the caller then opens a new one (see LocalEventRecorder::OpenStore).
 class EventStore {
 public:
   virtual ~EventStore() = default;
@@ -63,6 +68,9 @@ public:
   virtual EventPage list(std::size_t limit, std::size_t byte_budget) = 0;
   // How many events of each kind are stored (for the deploy counters).
   virtual std::map<std::string, long long> count_by_kind() = 0;
+  // The app's Alembic revision (alembic_version.version_num) when the store shares the app's
+  // database and it has one that valid_ref() accepts (it reaches a rollback hook's environment).
+  virtual std::optional<std::string> alembic_revision() = 0;
 };
 
 class PostgresEventStore final : public EventStore {
@@ -75,10 +83,7 @@ public:
   bool store(const DeployEvent& offered) override;
   EventPage list(std::size_t limit, std::size_t byte_budget) override;
   std::map<std::string, long long> count_by_kind() override;
-
-  // The app's Alembic revision (alembic_version.version_num), if the database has one that
-  // valid_ref() accepts (it reaches a rollback hook's environment).
-  std::optional<std::string> alembic_revision();
+  std::optional<std::string> alembic_revision() override;
 
   // The schema version after migrating (for tests and logs).
   int schema_version();
@@ -93,13 +98,5 @@ private:
   std::string m_dsn;
   std::unique_ptr<Connection> m_connection;
 };
-
-// The previous good SHA from `events`, given newest received first (as list() and
-// EventSink::recent() return them): the newest SHA whose last outcome was a success —
-// deploy_succeeded or rollback_succeeded — skipping `excluding` and never a SHA whose last
-// outcome was deploy_failed or rollback_failed. The order decides, never `occurred_at`, which a
-// client chooses. The event it came from, or nullopt.
-std::optional<DeployEvent> previous_good(const std::vector<DeployEvent>& events,
-                                         const std::string& excluding);
 
 } // namespace probe::deploy

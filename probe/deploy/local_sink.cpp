@@ -1,4 +1,4 @@
-// PostgreSQL with a journal behind it; see local_sink.hpp.
+// An event store with a journal behind it; see local_sink.hpp.
 #include "probe/deploy/local_sink.hpp"
 
 #include <algorithm>
@@ -8,23 +8,41 @@
 
 namespace probe::deploy {
 
-LocalEventSink::LocalEventSink(const config::Deploy& deploy,
-                               std::function<void(const std::string&)> log_warning)
-    : m_config(deploy), m_log_warning(std::move(log_warning)), m_journal(deploy.journal) {}
+namespace {
 
-void LocalEventSink::warn(const std::string& message) const {
+// PostgreSQL at `dsn`, migrated; no store at all (journal only) when `dsn` is empty.
+LocalEventRecorder::OpenStore open_postgres(const std::string& dsn) {
+  if (dsn.empty()) {
+    return {};
+  }
+  return
+      [dsn]() -> std::unique_ptr<EventStore> { return std::make_unique<PostgresEventStore>(dsn); };
+}
+
+} // namespace
+
+LocalEventRecorder::LocalEventRecorder(std::string journal_path, OpenStore open_store,
+                                       LogWarning log_warning)
+    : m_open_store(std::move(open_store)), m_log_warning(std::move(log_warning)),
+      m_journal(std::move(journal_path)) {}
+
+LocalEventRecorder::LocalEventRecorder(const config::Deploy& deploy, LogWarning log_warning)
+    : LocalEventRecorder(deploy.journal, open_postgres(deploy.dsn.reveal()),
+                         std::move(log_warning)) {}
+
+void LocalEventRecorder::warn(const std::string& message) const {
   if (m_log_warning) {
     m_log_warning(message);
   }
 }
 
-PostgresEventStore* LocalEventSink::store_locked() {
-  if (m_config.dsn.empty()) {
+EventStore* LocalEventRecorder::store_locked() {
+  if (!m_open_store) {
     return nullptr;
   }
   if (!m_store) {
     try {
-      m_store = std::make_unique<PostgresEventStore>(m_config.dsn.reveal());
+      m_store = m_open_store();
     } catch (const Error& e) {
       warn(e.what());
       return nullptr;
@@ -33,8 +51,8 @@ PostgresEventStore* LocalEventSink::store_locked() {
   return m_store.get();
 }
 
-std::size_t LocalEventSink::replay_locked() {
-  PostgresEventStore* store = store_locked();
+std::size_t LocalEventRecorder::replay_locked() {
+  EventStore* store = store_locked();
   if (store == nullptr || m_journal.pending() == 0) {
     return 0;
   }
@@ -63,16 +81,17 @@ std::size_t LocalEventSink::replay_locked() {
   }
 }
 
-std::size_t LocalEventSink::replay() {
+std::size_t LocalEventRecorder::replay() {
   const std::lock_guard<std::mutex> lock(m_mutex);
   return replay_locked();
 }
 
-LocalEventSink::RecordOutcome LocalEventSink::record_event(const DeployEvent& offered_event) {
+LocalEventRecorder::RecordOutcome
+LocalEventRecorder::record_event(const DeployEvent& offered_event) {
   const DeployEvent event = normalized(offered_event);
   const std::lock_guard<std::mutex> lock(m_mutex);
   replay_locked();
-  if (PostgresEventStore* store = store_locked()) {
+  if (EventStore* store = store_locked()) {
     try {
       return {store->store(event) ? Recorded::stored : Recorded::duplicate, ""};
     } catch (const EventConflict&) {
@@ -103,18 +122,18 @@ LocalEventSink::RecordOutcome LocalEventSink::record_event(const DeployEvent& of
   return {Recorded::journaled, ""};
 }
 
-void LocalEventSink::record(const DeployEvent& event) {
+void LocalEventRecorder::record(const DeployEvent& event) {
   record_event(event);
 }
 
-EventPage LocalEventSink::recent_page(std::size_t limit, std::size_t byte_budget) {
+EventPage LocalEventRecorder::recent_page(std::size_t limit, std::size_t byte_budget) {
   const std::lock_guard<std::mutex> lock(m_mutex);
   // Replay first, as record() does, so `probe deploy list` moves the journal in too. A replay
   // that quarantines an event keeps the connection; one that loses it leaves m_store null, and
   // the list is then the journal's alone (no second connect attempt for an unreachable database).
   replay_locked();
   EventPage stored;
-  if (PostgresEventStore* store = m_store.get()) {
+  if (EventStore* store = m_store.get()) {
     try {
       stored = store->list(limit, byte_budget);
     } catch (const Error& e) {
@@ -155,13 +174,13 @@ EventPage LocalEventSink::recent_page(std::size_t limit, std::size_t byte_budget
   return page;
 }
 
-std::vector<DeployEvent> LocalEventSink::recent(std::size_t limit) {
+std::vector<DeployEvent> LocalEventRecorder::recent(std::size_t limit) {
   return recent_page(limit, k_unbounded).events;
 }
 
-std::optional<std::string> LocalEventSink::db_revision() {
+std::optional<std::string> LocalEventRecorder::db_revision() {
   const std::lock_guard<std::mutex> lock(m_mutex);
-  PostgresEventStore* store = store_locked();
+  EventStore* store = store_locked();
   if (store == nullptr) {
     return std::nullopt;
   }
@@ -173,14 +192,14 @@ std::optional<std::string> LocalEventSink::db_revision() {
   }
 }
 
-std::size_t LocalEventSink::pending() const {
+std::size_t LocalEventRecorder::pending() const {
   const std::lock_guard<std::mutex> lock(m_mutex);
   return m_journal.pending();
 }
 
-std::optional<std::map<std::string, long long>> LocalEventSink::counts() {
+std::optional<std::map<std::string, long long>> LocalEventRecorder::counts() {
   const std::lock_guard<std::mutex> lock(m_mutex);
-  PostgresEventStore* store = store_locked();
+  EventStore* store = store_locked();
   if (store == nullptr) {
     return std::nullopt;
   }

@@ -17,11 +17,11 @@ int exit_code_for(const engine::SidecarAnswer& answer) {
 
 } // namespace
 
-SidecarEventSink::SidecarEventSink(std::string_view url, std::string token,
-                                   std::function<void(const std::string&)> log)
+SidecarEventRecorder::SidecarEventRecorder(std::string_view url, std::string token,
+                                           std::function<void(const std::string&)> log)
     : m_client(url), m_token(std::move(token)), m_log(std::move(log)) {}
 
-void SidecarEventSink::record(const DeployEvent& event) {
+void SidecarEventRecorder::record(const DeployEvent& event) {
   const std::string body =
       to_json(event).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   const engine::SidecarAnswer answer = engine::SidecarClient::with_retries(
@@ -40,7 +40,7 @@ void SidecarEventSink::record(const DeployEvent& event) {
   }
 }
 
-std::vector<DeployEvent> SidecarEventSink::recent(std::size_t limit) {
+std::vector<DeployEvent> SidecarEventRecorder::recent(std::size_t limit) {
   const std::string path = "/deploys?limit=" + std::to_string(limit);
   const engine::SidecarAnswer answer = engine::SidecarClient::with_retries(
       [&] { return m_client.get(path, k_read_timeout); }, engine::k_sidecar_grace,

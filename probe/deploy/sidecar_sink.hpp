@@ -8,18 +8,18 @@
 #include <functional>
 #include <string>
 
-#include "probe/deploy/deploy_flow.hpp"
+#include "probe/deploy/event_recorder.hpp"
 #include "probe/engine/sidecar_client.hpp"
 
 namespace probe::deploy {
 
-class SidecarEventSink final : public EventSink {
+class SidecarEventRecorder final : public EventRecorder {
 public:
   // `url` is the sidecar's base URL; `token` its deploy.token; `log` (may be empty) hears that
   // an unreachable sidecar is being retried. Throws probe::Error (exit 2) for a URL that
   // cannot be a sidecar's.
-  SidecarEventSink(std::string_view url, std::string token,
-                   std::function<void(const std::string&)> log = {});
+  SidecarEventRecorder(std::string_view url, std::string token,
+                       std::function<void(const std::string&)> log = {});
 
   void record(const DeployEvent& event) override;
   std::vector<DeployEvent> recent(std::size_t limit) override;

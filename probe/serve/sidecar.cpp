@@ -15,6 +15,7 @@
 
 #include "exporters/status_json.hpp"
 #include "probe/config/config_loader.hpp"
+#include "probe/deploy/history.hpp"
 #include "probe/deploy/rollback_hook.hpp"
 #include "probe/util/clock.hpp"
 #include "probe/util/coalescing_worker.hpp"
@@ -99,10 +100,9 @@ Sidecar::Sidecar(std::string config_path, std::optional<std::string> listen_over
     return m_config->deploy.heartbeat_token.reveal();
   };
   m_server = std::make_unique<HttpServer>(std::move(hooks));
-  m_events =
-      std::make_unique<deploy::LocalEventSink>(m_config->deploy, [](const std::string& warning) {
-        spdlog::warn("deploy events: {}", warning);
-      });
+  m_events = std::make_unique<deploy::LocalEventRecorder>(
+      m_config->deploy,
+      [](const std::string& warning) { spdlog::warn("deploy events: {}", warning); });
   m_channels = std::make_shared<const Channels>(exporters::make_channels(m_config->notify, {}));
   log_notes(*m_config);
 }
@@ -120,7 +120,7 @@ std::pair<int, nlohmann::json> Sidecar::record_deploy(const std::string& body) {
       event->details["db_revision"] = *revision;
     }
   }
-  deploy::LocalEventSink::RecordOutcome outcome;
+  deploy::LocalEventRecorder::RecordOutcome outcome;
   try {
     outcome = m_events->record_event(*event);
   } catch (const deploy::EventConflict& e) {
@@ -129,12 +129,12 @@ std::pair<int, nlohmann::json> Sidecar::record_deploy(const std::string& body) {
     spdlog::error("POST /deploys: {}", e.what());
     return {503, {{"error", std::string("not recorded: ") + e.what()}}};
   }
-  if (outcome.recorded == deploy::LocalEventSink::Recorded::quarantined) {
+  if (outcome.recorded == deploy::LocalEventRecorder::Recorded::quarantined) {
     return {422,
             {{"error", "not recorded: " + outcome.reason + "; kept aside in the quarantine"},
              {"event_id", event->event_id}}};
   }
-  if (outcome.recorded != deploy::LocalEventSink::Recorded::duplicate) {
+  if (outcome.recorded != deploy::LocalEventRecorder::Recorded::duplicate) {
     {
       const std::lock_guard<std::mutex> lock(m_deploy_mutex);
       m_to_notify.push_back(*event);
@@ -172,17 +172,12 @@ std::pair<int, std::string> Sidecar::list_deploys(std::size_t limit) {
 
 void Sidecar::refresh_deploy_metrics() {
   m_events->replay();
-  // Newest received first: the first success is the SHA running now, whatever the events'
-  // occurred_at say.
   const std::vector<deploy::DeployEvent> recent = m_events->recent(200);
   std::string sha;
   std::string previous;
-  for (const deploy::DeployEvent& event : recent) {
-    if (event.kind == "deploy_succeeded" || event.kind == "rollback_succeeded") {
-      sha = event.sha;
-      previous = event.previous_sha;
-      break;
-    }
+  if (const std::optional<deploy::DeployEvent> running = deploy::current_release(recent)) {
+    sha = running->sha;
+    previous = running->previous_sha;
   }
   std::optional<double> last;
   if (!recent.empty()) {

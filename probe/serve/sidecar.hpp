@@ -72,7 +72,7 @@ private:
   engine::Scheduler m_scheduler;
   std::unique_ptr<HttpServer> m_server;
 
-  std::unique_ptr<deploy::LocalEventSink> m_events;
+  std::unique_ptr<deploy::LocalEventRecorder> m_events;
   // GET /deploys needs no token: two reads at a time; the others wait up to 5 s, then get 503.
   static constexpr std::ptrdiff_t k_deploy_readers = 2;
   static constexpr std::size_t k_deploys_answer_bytes = std::size_t{1024} * 1024;

@@ -5,12 +5,12 @@
 // bodies over serve::k_max_body_bytes are refused by the server first (413); the body goes
 // through deploy::event_from_body (nesting limit, parse with exceptions off, from_json with
 // defaults), exactly as record_deploy calls it; the 400 reply is rendered as json_response renders
-// it; an accepted event is recorded through a LocalEventSink without a DSN, i.e. into the journal,
-// as when PostgreSQL is down. Not covered here: the HTTP layer (routing, bearer token, the request
-// parser: fuzz_http_request), the db_revision added from PostgreSQL, the PostgreSQL store and the
-// notifications. Properties: an accepted event passes valid_event_id, valid_kind and valid_ref
-// (nothing else may reach a hook), a refused one names its problem, and the recorded event reads
-// back from the journal unchanged.
+// it; an accepted event is recorded through a LocalEventRecorder without a DSN, i.e. into the
+// journal, as when PostgreSQL is down. Not covered here: the HTTP layer (routing, bearer token, the
+// request parser: fuzz_http_request), the db_revision added from PostgreSQL, the PostgreSQL store
+// and the notifications. Properties: an accepted event passes valid_event_id, valid_kind and
+// valid_ref (nothing else may reach a hook), a refused one names its problem, and the recorded
+// event reads back from the journal unchanged.
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -41,8 +41,8 @@ void record_and_read_back(const DeployEvent& event) {
   ::unlink(k_path.c_str());
   probe::config::Deploy settings; // no dsn: the journal is the only store
   settings.journal = k_path;
-  probe::deploy::LocalEventSink sink(settings, [](const std::string& warning) {
-    fail("LocalEventSink warned while recording to the journal only: " + warning);
+  probe::deploy::LocalEventRecorder sink(settings, [](const std::string& warning) {
+    fail("LocalEventRecorder warned while recording to the journal only: " + warning);
   });
   sink.record(event);
   require(sink.pending() == 1, "the recorded event is not pending in the journal");

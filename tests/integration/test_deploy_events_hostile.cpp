@@ -75,7 +75,7 @@ std::size_t count(const std::string& text, const std::string& what) {
 
 deploy::DeployEvent event(const std::string& kind, const std::string& sha,
                           const std::string& actor = "ci") {
-  return deploy::make_event(kind, sha, "", actor);
+  return deploy::make_event(*deploy::parse_event_kind(kind), sha, "", actor);
 }
 
 // A journal as PostgreSQL being down leaves it: the first line is an event the LATIN1 database
@@ -246,8 +246,8 @@ TEST(HostileEvents, AJournaledConflictIsQuarantined) {
   settings.dsn = config::Secret(dsn);
   settings.journal = dir.path() + "/journal.jsonl";
   std::vector<std::string> warnings;
-  deploy::LocalEventSink sink(settings,
-                              [&](const std::string& warning) { warnings.push_back(warning); });
+  deploy::LocalEventRecorder sink(settings,
+                                  [&](const std::string& warning) { warnings.push_back(warning); });
   EXPECT_EQ(sink.replay(), 2U);
   EXPECT_EQ(sink.quarantined(), 1U);
   EXPECT_EQ(sink.pending(), 0U);

@@ -18,9 +18,11 @@ TEST(EventStore, MigratesOnceStoresIdempotentlyAndListsNewestFirst) {
   EXPECT_EQ(store.schema_version(), 1);
   EXPECT_EQ(again.schema_version(), 1);
 
-  deploy::DeployEvent first = deploy::make_event("deploy_started", "aaaaaaa", "", "ci");
+  deploy::DeployEvent first =
+      deploy::make_event(deploy::EventKind::deploy_started, "aaaaaaa", "", "ci");
   first.details = {{"note", "ünïcode ok"}};
-  deploy::DeployEvent second = deploy::make_event("deploy_succeeded", "aaaaaaa", "", "ci");
+  deploy::DeployEvent second =
+      deploy::make_event(deploy::EventKind::deploy_succeeded, "aaaaaaa", "", "ci");
   second.occurred_at = first.occurred_at + std::chrono::milliseconds(5);
   EXPECT_TRUE(store.store(first));
   EXPECT_FALSE(store.store(first)) << "the same event_id twice must store once";

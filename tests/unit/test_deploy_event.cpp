@@ -163,7 +163,7 @@ TEST(EventFromBody, StripsControlCharactersAtTheDoor) {
 }
 
 TEST(Normalized, ReplacesInvalidUtf8AndIsIdempotent) {
-  DeployEvent event = make_event("deploy_failed", "aaaaaaa", "", "ci");
+  DeployEvent event = make_event(EventKind::deploy_failed, "aaaaaaa", "", "ci");
   event.event_id = "0B7E4C1A-1111-4222-8333-44445555ABCD";
   event.actor = std::string("bad\xff\xfe utf8 \xc3\x28");
   event.host = std::string("host\0name", 9);
@@ -265,7 +265,7 @@ TEST(BoundedDetails, ReplacesLargeDetailsByAStubKeepingSmallKnownKeys) {
 
 // Item 9: the same event offered again is idempotent; a different one under its id is a conflict.
 TEST(SameEvent, IgnoresTheClockAndAOneSidedDbRevision) {
-  DeployEvent first = make_event("deploy_succeeded", "aaaaaaa", "", "ci");
+  DeployEvent first = make_event(EventKind::deploy_succeeded, "aaaaaaa", "", "ci");
   DeployEvent again = first;
   again.occurred_at += std::chrono::hours(1);
   EXPECT_TRUE(same_event(first, again));

@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 
 #include "probe/deploy/event_store.hpp"
+#include "probe/deploy/history.hpp"
 
 namespace probe::deploy {
 namespace {
@@ -25,7 +26,7 @@ DeployEvent received(const std::string& kind, const std::string& sha, const std:
 }
 
 TEST(PreviousGood, FollowsTheOrderReceivedNotTheClientsClock) {
-  // Newest received first, as PostgresEventStore::list and the sinks return them.
+  // Newest received first, as PostgresEventStore::list and the recorders return them.
   const std::vector<DeployEvent> log{
       received("deploy_failed", "bad0004", "2026-11-27T10:03:00Z"),
       received("deploy_succeeded", "good003", "2026-11-27T10:02:00Z"),

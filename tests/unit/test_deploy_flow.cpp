@@ -7,14 +7,14 @@
 #include <gtest/gtest.h>
 
 #include "probe/deploy/deploy_flow.hpp"
-#include "probe/deploy/event_store.hpp"
-#include "tests/fakes/memory_sink.hpp"
+#include "probe/deploy/history.hpp"
+#include "tests/fakes/memory_recorder.hpp"
 
 namespace probe::deploy {
 namespace {
 
 using namespace std::chrono_literals;
-using test_support::MemorySink;
+using test_support::MemoryRecorder;
 
 class RecordingRunner final : public util::CommandRunner {
 public:
@@ -31,7 +31,7 @@ public:
 };
 
 struct Flow {
-  MemorySink sink;
+  MemoryRecorder sink;
   RecordingRunner runner;
   std::deque<bool> gates; // successive gate verdicts
   std::vector<std::string> watch_down;
@@ -186,7 +186,7 @@ DeployEvent at(const std::string& kind, const std::string& sha, int second) {
 }
 
 TEST(PreviousGood, IsTheNewestShaWhoseLastOutcomeWasASuccess) {
-  // Newest received first, as the store and the sinks list them (the order decides).
+  // Newest received first, as the store and the recorders list them (the order decides).
   const std::vector<DeployEvent> log{
       at("deploy_failed", "ccccccc", 6),      at("deploy_started", "ccccccc", 5),
       at("rollback_succeeded", "aaaaaaa", 4), at("deploy_failed", "bbbbbbb", 3),
@@ -211,7 +211,7 @@ TEST(EventValidation, RefsAndKinds) {
 }
 
 TEST(EventJson, RoundTripsAndRejectsBadFields) {
-  DeployEvent event = make_event("deploy_failed", "bbbbbbb", "aaaaaaa", "ci");
+  DeployEvent event = make_event(EventKind::deploy_failed, "bbbbbbb", "aaaaaaa", "ci");
   event.details = {{"failing", {{{"target", "api"}, {"error", "503"}}}}};
   std::string error;
   const std::optional<DeployEvent> back = from_json(to_json(event), false, &error);

@@ -5,13 +5,13 @@
 #include <gtest/gtest.h>
 
 #include "probe/deploy/deploy_flow.hpp"
-#include "tests/fakes/memory_sink.hpp"
+#include "tests/fakes/memory_recorder.hpp"
 
 namespace probe::deploy {
 namespace {
 
 using namespace std::chrono_literals;
-using test_support::MemorySink;
+using test_support::MemoryRecorder;
 
 class ScriptedRunner final : public util::CommandRunner {
 public:
@@ -24,7 +24,7 @@ public:
 };
 
 struct Flow {
-  MemorySink sink;
+  MemoryRecorder sink;
   ScriptedRunner runner;
   std::vector<std::string> said;
   std::vector<GateResult> gates; // successive gate results

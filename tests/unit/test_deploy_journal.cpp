@@ -62,8 +62,8 @@ std::string record_line(const std::string& json) {
 }
 
 DeployEvent sample_event(int n) {
-  static const std::vector<std::string> kinds{"deploy_started", "deploy_succeeded",
-                                              "deploy_failed"};
+  static const std::vector<EventKind> kinds{EventKind::deploy_started, EventKind::deploy_succeeded,
+                                            EventKind::deploy_failed};
   DeployEvent event =
       make_event(kinds[static_cast<std::size_t>(n) % kinds.size()], "1a2b3c" + std::to_string(n),
                  n % 2 == 0 ? "" : "sha-0f0f0f0", "ci");

@@ -6,11 +6,11 @@
 #include <string>
 #include <vector>
 
-#include "probe/deploy/deploy_flow.hpp"
+#include "probe/deploy/event_recorder.hpp"
 
 namespace probe::test_support {
 
-class MemorySink final : public deploy::EventSink {
+class MemoryRecorder final : public deploy::EventRecorder {
 public:
   void record(const deploy::DeployEvent& event) override { events.push_back(event); }
   std::vector<deploy::DeployEvent> recent(std::size_t) override {
