@@ -22,8 +22,13 @@ std::string kind_of(const nlohmann::json& value) {
     return "an array";
   case nlohmann::json::value_t::number_float:
     return "a fraction";
-  default:
+  case nlohmann::json::value_t::number_integer:
+  case nlohmann::json::value_t::number_unsigned:
     return "a number";
+  case nlohmann::json::value_t::binary:
+    return "binary data";
+  default: // discarded: what a failed parse leaves
+    return "invalid JSON";
   }
 }
 

@@ -24,7 +24,7 @@ class SidecarClientTest : public ::testing::Test {
 protected:
   void SetUp() override {
     m_probe = std::make_unique<RunningProbe>(
-        m_dir, "defaults: {interval: 200ms, timeout: 500ms}\n"
+        m_dir, "defaults: {interval: 250ms, timeout: 250ms}\n"
                "targets:\n"
                "  - {name: api, type: http, url: \"" +
                    m_api.url("/health") +

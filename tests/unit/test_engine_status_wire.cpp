@@ -5,6 +5,7 @@
 // did for "checks": "12").
 #include <limits>
 #include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -170,6 +171,49 @@ TEST(StatusWire, AMistypedMemberIsNamedWithWhatItMustBe) {
     nlohmann::json body = good;
     body[c.pointer] = c.value;
     EXPECT_EQ(error_of(body), c.error) << c.pointer.to_string();
+  }
+}
+
+// Every member of every type, and every cut of the text: read or refused with the member
+// named, and never an exception.
+TEST(StatusWire, HostileBodiesAreRefusedWithoutAnException) {
+  const nlohmann::json good = to_json(full_status());
+  const std::vector<nlohmann::json> values{
+      nullptr, true, 1, -1, 1.5, "x", nlohmann::json::array(), nlohmann::json::object()};
+  std::vector<nlohmann::json::json_pointer> members;
+  for (const auto& [key, value] : good.items()) {
+    members.emplace_back("/" + key);
+  }
+  for (const auto& [key, value] : good["targets"][0].items()) {
+    members.emplace_back("/targets/0/" + key);
+  }
+  for (const auto& [key, value] : good["gate"].items()) {
+    members.emplace_back("/gate/" + key);
+  }
+  for (const nlohmann::json::json_pointer& pointer : members) {
+    for (const nlohmann::json& value : values) {
+      nlohmann::json body = good;
+      body[pointer] = value;
+      std::string error;
+      std::optional<StatusWire> read;
+      EXPECT_NO_THROW(read = status_from_json(body, &error)) << pointer.to_string();
+      std::string path = pointer.to_string().substr(1);
+      for (const std::string& from : {std::string("targets/0/"), std::string("gate/")}) {
+        if (path.rfind(from, 0) == 0) {
+          path = (from == "gate/" ? "gate." : "targets[0].") + path.substr(from.size());
+        }
+      }
+      if (!read) { // the member, or one inside it ("gate.timeout_ms: missing" for "gate": {})
+        EXPECT_EQ(error.rfind(path, 0), 0U) << error << " for " << pointer.to_string();
+        EXPECT_NE(std::string(":.[").find(error.at(path.size())), std::string::npos) << error;
+      }
+    }
+  }
+  const std::string text = good.dump();
+  for (std::size_t cut = 0; cut < text.size(); ++cut) {
+    const nlohmann::json body = nlohmann::json::parse(text.substr(0, cut), nullptr, false);
+    std::string error;
+    EXPECT_NO_THROW(status_from_json(body, &error)) << cut;
   }
 }
 
