@@ -53,9 +53,9 @@ std::string take(const nlohmann::json& value, bool* out) {
 template <typename T> std::string take_whole(const nlohmann::json& value, T* out) {
   constexpr T k_lowest = std::numeric_limits<T>::lowest();
   constexpr T k_highest = std::numeric_limits<T>::max();
-  const std::string in_range = k_lowest == 0 ? "a whole number >= 0"
-                                             : "a whole number from " + std::to_string(k_lowest) +
-                                                   " to " + std::to_string(k_highest);
+  std::string in_range = k_lowest == 0 ? "a whole number >= 0"
+                                       : "a whole number from " + std::to_string(k_lowest) +
+                                             " to " + std::to_string(k_highest);
   if (value.is_number_unsigned()) {
     const auto number = value.get<nlohmann::json::number_unsigned_t>();
     if (number > static_cast<std::uint64_t>(k_highest)) {
