@@ -30,11 +30,16 @@ nlohmann::json error_or_null(const engine::TargetSnapshot& snapshot) {
 
 } // namespace
 
-nlohmann::json timestamp_json(std::chrono::system_clock::time_point when) {
+std::optional<std::string> timestamp_text(std::chrono::system_clock::time_point when) {
   if (when.time_since_epoch().count() == 0) {
-    return nullptr;
+    return std::nullopt;
   }
   return util::format_rfc3339(when);
+}
+
+nlohmann::json timestamp_json(std::chrono::system_clock::time_point when) {
+  const std::optional<std::string> text = timestamp_text(when);
+  return text ? nlohmann::json(*text) : nlohmann::json(nullptr);
 }
 
 nlohmann::json ready_document(const std::vector<engine::TargetSnapshot>& targets, bool ready) {
@@ -54,39 +59,49 @@ nlohmann::json ready_document(const std::vector<engine::TargetSnapshot>& targets
   return {{"ready", ready}, {"targets", by_name}};
 }
 
+engine::StatusTargetWire status_target_wire(const engine::TargetSnapshot& snapshot) {
+  const engine::TargetState& state = snapshot.state;
+  const bool checked = state.checks != 0;
+  engine::StatusTargetWire wire;
+  wire.name = snapshot.target.name;
+  wire.type = config::to_string(snapshot.target.type);
+  wire.critical = snapshot.target.critical;
+  wire.state = engine::to_string(state.health);
+  wire.since = timestamp_text(state.since);
+  if (checked) {
+    wire.last_result = checks::to_string(state.last.status);
+    wire.last_detail = shown_detail(snapshot);
+  }
+  if (checked && !state.last.ok()) {
+    wire.last_error = shown_detail(snapshot);
+  }
+  wire.latency_ms = round3(std::chrono::duration<double, std::milli>(state.last.latency).count());
+  wire.last_checked_at = timestamp_text(state.last_checked);
+  wire.last_success_at = timestamp_text(state.last_success);
+  wire.consecutive_successes = state.consecutive_successes;
+  wire.consecutive_failures = state.consecutive_failures;
+  wire.checks = state.checks;
+  wire.http_status = state.last.http_status;
+  if (state.last.heartbeat_age_seconds) {
+    wire.heartbeat_age_seconds = round3(*state.last.heartbeat_age_seconds);
+  }
+  return wire;
+}
+
+engine::StatusWire status_wire(const std::vector<engine::TargetSnapshot>& targets, bool ready,
+                               const std::string& version) {
+  engine::StatusWire status;
+  status.ready = ready;
+  status.version = version;
+  for (const engine::TargetSnapshot& snapshot : targets) {
+    status.targets.push_back(status_target_wire(snapshot));
+  }
+  return status;
+}
+
 nlohmann::json status_document(const std::vector<engine::TargetSnapshot>& targets, bool ready,
                                const std::string& version) {
-  nlohmann::json list = nlohmann::json::array();
-  for (const engine::TargetSnapshot& snapshot : targets) {
-    const engine::TargetState& state = snapshot.state;
-    nlohmann::json entry{
-        {"name", snapshot.target.name},
-        {"type", config::to_string(snapshot.target.type)},
-        {"critical", snapshot.target.critical},
-        {"state", engine::to_string(state.health)},
-        {"since", timestamp_json(state.since)},
-        {"last_result", state.checks == 0 ? nlohmann::json(nullptr)
-                                          : nlohmann::json(checks::to_string(state.last.status))},
-        {"last_detail",
-         state.checks == 0 ? nlohmann::json(nullptr) : nlohmann::json(shown_detail(snapshot))},
-        {"last_error", error_or_null(snapshot)},
-        {"latency_ms",
-         round3(std::chrono::duration<double, std::milli>(state.last.latency).count())},
-        {"last_checked_at", timestamp_json(state.last_checked)},
-        {"last_success_at", timestamp_json(state.last_success)},
-        {"consecutive_successes", state.consecutive_successes},
-        {"consecutive_failures", state.consecutive_failures},
-        {"checks", state.checks},
-    };
-    if (state.last.http_status) {
-      entry["http_status"] = *state.last.http_status;
-    }
-    if (state.last.heartbeat_age_seconds) {
-      entry["heartbeat_age_seconds"] = round3(*state.last.heartbeat_age_seconds);
-    }
-    list.push_back(std::move(entry));
-  }
-  return {{"ready", ready}, {"version", version}, {"targets", list}};
+  return engine::to_json(status_wire(targets, ready, version));
 }
 
 } // namespace probe::exporters

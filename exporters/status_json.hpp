@@ -4,11 +4,14 @@
 // values, secret headers, DSN password) are scrubbed from its detail here once more.
 #pragma once
 
+#include <optional>
+#include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "probe/engine/scheduler.hpp"
+#include "probe/engine/status_wire.hpp"
 
 namespace probe::exporters {
 
@@ -16,13 +19,20 @@ namespace probe::exporters {
 //  "consecutive_successes": 3, "checks": 12, "last_checked_at": "...", "error": null}, ...}}
 nlohmann::json ready_document(const std::vector<engine::TargetSnapshot>& targets, bool ready);
 
-// {"ready": bool, "version": "...", "targets": [{name, type, critical, state, since,
-//  last_result, last_error, latency_ms, last_checked_at, last_success_at,
-//  consecutive_successes, consecutive_failures, checks, http_status?, heartbeat_age_seconds?}]}
+// The /status body of `targets` (engine/status_wire.hpp has its fields); the caller adds the
+// gate settings, which come from the config.
+engine::StatusWire status_wire(const std::vector<engine::TargetSnapshot>& targets, bool ready,
+                               const std::string& version);
+
+// to_json(status_wire(...)): {"ready": bool, "version": "...", "targets": [{name, type,
+// critical, state, since, last_result, last_detail, last_error, latency_ms, last_checked_at,
+// last_success_at, consecutive_successes, consecutive_failures, checks, http_status?,
+// heartbeat_age_seconds?}]}
 nlohmann::json status_document(const std::vector<engine::TargetSnapshot>& targets, bool ready,
                                const std::string& version);
 
-// RFC 3339 UTC with milliseconds; null for a never-set time point.
+// RFC 3339 UTC with milliseconds; null (nullopt) for a never-set time point.
 nlohmann::json timestamp_json(std::chrono::system_clock::time_point when);
+std::optional<std::string> timestamp_text(std::chrono::system_clock::time_point when);
 
 } // namespace probe::exporters

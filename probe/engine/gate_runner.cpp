@@ -4,8 +4,6 @@
 #include <algorithm>
 #include <thread>
 
-#include <nlohmann/json.hpp>
-
 #include "probe/util/duration.hpp"
 #include "probe/util/error.hpp"
 #include "probe/util/terminal.hpp"
@@ -14,9 +12,6 @@ namespace probe::engine {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-// /status may wait behind a reload's lock; five seconds is a sidecar in trouble.
-constexpr std::chrono::seconds k_status_timeout{5};
 
 } // namespace
 
@@ -57,65 +52,36 @@ SidecarGateSource::SidecarGateSource(std::string_view url, std::vector<std::stri
                                      int required)
     : m_client(url), m_only(std::move(only)), m_required(required) {}
 
-std::optional<nlohmann::json> SidecarGateSource::fetch_status(std::string* problem,
-                                                              bool* retryable) const {
-  const SidecarAnswer answer = m_client.get("/status", k_status_timeout);
-  *retryable = answer.retryable;
-  if (!answer.ok()) {
-    *problem = answer.problem;
-    return std::nullopt;
+std::optional<StatusWire> SidecarGateSource::fetch_status(std::string* problem,
+                                                          bool* retryable) const {
+  SidecarReply<StatusWire> reply = m_client.status();
+  *retryable = reply.answer.retryable; // an answer that is not probe's is 2xx: not retryable
+  if (!reply.value) {
+    *problem = reply.problem();
   }
-  nlohmann::json status = nlohmann::json::parse(answer.body, nullptr, false);
-  if (status.is_discarded() || !status.is_object() || !status.contains("targets") ||
-      !status["targets"].is_array()) {
-    *problem = "GET " + m_client.url() + "/status: the answer is not probe's status JSON (is " +
-               m_client.url() + " a probe serve?)";
-    return std::nullopt;
-  }
-  return status;
+  return std::move(reply.value);
 }
 
 void SidecarGateSource::discover(std::chrono::milliseconds grace,
                                  const std::function<void(const std::string&)>& say) {
-  std::optional<nlohmann::json> status;
-  std::string problem;
-  bool retryable = false;
-  const SidecarAnswer answer = SidecarClient::with_retries(
-      [&] {
-        SidecarAnswer round;
-        status = fetch_status(&round.problem, &round.retryable);
-        round.status = status ? 200 : 0;
-        return round;
-      },
-      grace,
-      [&](const std::string& first) {
-        if (say) {
-          say(first + "; retrying for up to " + util::format_duration(grace));
-        }
-      });
-  if (!status) {
-    problem = answer.problem;
-    retryable = answer.retryable;
+  const SidecarReply<StatusWire> reply = m_client.status(SidecarRetry{grace, say});
+  if (!reply.value) {
     // Unreachable: the gate cannot pass (exit 1). Not a probe: the URL is wrong (exit 2).
-    throw Error(problem, retryable ? 1 : 2);
+    throw Error(reply.problem(), reply.answer.retryable ? 1 : 2);
   }
-  const nlohmann::json gate = status->value("gate", nlohmann::json::object());
-  if (gate.contains("poll_interval_ms") && gate["poll_interval_ms"].is_number_integer()) {
-    m_poll_interval = std::chrono::milliseconds(gate["poll_interval_ms"].get<long long>());
-  }
-  if (gate.contains("timeout_ms") && gate["timeout_ms"].is_number_integer()) {
-    m_timeout = std::chrono::milliseconds(gate["timeout_ms"].get<long long>());
-  }
-  if (m_required <= 0 && gate.contains("consecutive_successes") &&
-      gate["consecutive_successes"].is_number_integer()) {
-    m_required = gate["consecutive_successes"].get<int>();
+  if (const std::optional<StatusGateWire>& gate = reply.value->gate) {
+    m_poll_interval = std::chrono::milliseconds(gate->poll_interval_ms);
+    m_timeout = std::chrono::milliseconds(gate->timeout_ms);
+    if (m_required <= 0) {
+      m_required = gate->consecutive_successes;
+    }
   }
 }
 
 void SidecarGateSource::poll(std::optional<GateTracker>& tracker) {
   std::string problem;
   bool retryable = false;
-  const std::optional<nlohmann::json> status = fetch_status(&problem, &retryable);
+  const std::optional<StatusWire> status = fetch_status(&problem, &retryable);
   if (!status) {
     if (tracker) {
       for (const GateTarget& target : tracker->targets()) {
@@ -135,46 +101,45 @@ void SidecarGateSource::poll(std::optional<GateTracker>& tracker) {
   }
   m_failing_since.reset();
   if (!tracker) {
-    if (m_required <= 0) {
-      const nlohmann::json gate = status->value("gate", nlohmann::json::object());
-      m_required = gate.value("consecutive_successes", 3);
-    }
-    std::vector<std::pair<std::string, bool>> names;
-    for (const nlohmann::json& target : (*status)["targets"]) {
-      const std::string name = target.value("name", "");
-      if (m_only.empty() || std::find(m_only.begin(), m_only.end(), name) != m_only.end()) {
-        names.emplace_back(name, target.value("critical", true));
-        m_baseline[name] = target.value("checks", 0LL);
-      }
-    }
-    for (const std::string& name : m_only) {
-      if (m_baseline.count(name) == 0) {
-        throw Error("--only: the probe at " + m_client.url() + " has no target named \"" + name +
-                    "\"");
-      }
-    }
-    tracker.emplace(names, m_required);
+    start_tracking(*status, tracker);
     return; // results from before the gate began do not count
   }
-  for (const nlohmann::json& target : (*status)["targets"]) {
-    const std::string name = target.value("name", "");
-    const auto baseline = m_baseline.find(name);
+  for (const StatusTargetWire& target : status->targets) {
+    const auto baseline = m_baseline.find(target.name);
     if (baseline == m_baseline.end()) {
       continue;
     }
-    const long long fresh = target.value("checks", 0LL) - baseline->second;
-    const long long streak = std::min<long long>(target.value("consecutive_successes", 0), fresh);
-    const bool ok = target.value("last_result", "") == "success";
-    const nlohmann::json detail = target.contains("last_detail") ? target["last_detail"] : nullptr;
+    const long long fresh = static_cast<long long>(target.checks) - baseline->second;
+    const long long streak = std::min<long long>(target.consecutive_successes, fresh);
+    const bool ok = target.last_result == "success";
     // The sidecar's own debounced state (failure_threshold applied): DOWN seen in a check made
     // since the gate began fails a verification window.
-    const bool down = fresh > 0 && target.value("state", "") == "down";
-    tracker->set_streak(name, static_cast<int>(std::max(0LL, streak)), ok && fresh > 0,
-                        fresh <= 0           ? "waiting for a fresh check"
-                        : detail.is_string() ? detail.get<std::string>()
-                                             : "",
+    const bool down = fresh > 0 && target.state == "down";
+    tracker->set_streak(target.name, static_cast<int>(std::max(0LL, streak)), ok && fresh > 0,
+                        fresh <= 0 ? "waiting for a fresh check" : target.last_detail.value_or(""),
                         down);
   }
+}
+
+void SidecarGateSource::start_tracking(const StatusWire& status,
+                                       std::optional<GateTracker>& tracker) {
+  if (m_required <= 0) {
+    m_required = status.gate ? status.gate->consecutive_successes : 3;
+  }
+  std::vector<std::pair<std::string, bool>> names;
+  for (const StatusTargetWire& target : status.targets) {
+    if (m_only.empty() || std::find(m_only.begin(), m_only.end(), target.name) != m_only.end()) {
+      names.emplace_back(target.name, target.critical);
+      m_baseline[target.name] = static_cast<long long>(target.checks);
+    }
+  }
+  for (const std::string& name : m_only) {
+    if (m_baseline.count(name) == 0) {
+      throw Error("--only: the probe at " + m_client.url() + " has no target named \"" + name +
+                  "\"");
+    }
+  }
+  tracker.emplace(names, m_required);
 }
 
 namespace {

@@ -70,8 +70,10 @@ public:
   const std::string& url() const { return m_client.url(); }
 
 private:
-  // The parsed /status, or nullopt with `problem` and `retryable` set.
-  std::optional<nlohmann::json> fetch_status(std::string* problem, bool* retryable) const;
+  // The sidecar's /status, or nullopt with `problem` and `retryable` set.
+  std::optional<StatusWire> fetch_status(std::string* problem, bool* retryable) const;
+  // The first round: the targets to gate on (all, or the --only ones) and their checks counts.
+  void start_tracking(const StatusWire& status, std::optional<GateTracker>& tracker);
 
   SidecarClient m_client;
   std::vector<std::string> m_only;

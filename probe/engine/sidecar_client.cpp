@@ -198,6 +198,32 @@ SidecarClient::with_retries(const std::function<SidecarAnswer()>& send,
   return answer;
 }
 
+SidecarAnswer SidecarClient::attempt(const std::function<SidecarAnswer()>& send,
+                                     const std::optional<SidecarRetry>& retry) {
+  if (!retry) {
+    return send();
+  }
+  return with_retries(send, retry->grace, [&retry](const std::string& problem) {
+    if (retry->say) {
+      retry->say(problem + "; retrying for up to " + util::format_duration(retry->grace));
+    }
+  });
+}
+
+std::string SidecarClient::not_probe(const std::string& asked, std::string_view what,
+                                     const std::string& why) const {
+  const std::string reason =
+      why.empty() ? "" : util::terminal_safe(util::truncate(why, 300)) + "; ";
+  return asked + ": the answer is not probe's " + std::string(what) + " (" + reason + "is " +
+         m_base + " a probe serve?)";
+}
+
+SidecarReply<StatusWire> SidecarClient::status(const std::optional<SidecarRetry>& retry) const {
+  return typed_call<StatusWire>(
+      "GET " + m_base + "/status", "status JSON",
+      [this] { return get("/status", k_status_timeout); }, retry, status_from_json);
+}
+
 std::string server_reason(const std::string& body) {
   const nlohmann::json parsed = nlohmann::json::parse(body, nullptr, false);
   std::string text;

@@ -15,8 +15,10 @@
 
 #include "exporters/status_json.hpp"
 #include "probe/config/config_loader.hpp"
+#include "probe/deploy/deploys_wire.hpp"
 #include "probe/deploy/history.hpp"
 #include "probe/deploy/rollback_hook.hpp"
+#include "probe/engine/status_wire.hpp"
 #include "probe/util/clock.hpp"
 #include "probe/util/coalescing_worker.hpp"
 #include "probe/util/error.hpp"
@@ -81,14 +83,14 @@ Sidecar::Sidecar(std::string config_path, std::optional<std::string> listen_over
     return exporters::ready_document(m_scheduler.snapshot(), m_scheduler.ready());
   };
   hooks.status = [this] {
-    nlohmann::json status = exporters::status_document(m_scheduler.snapshot(), m_scheduler.ready(),
-                                                       util::version_string());
+    engine::StatusWire status =
+        exporters::status_wire(m_scheduler.snapshot(), m_scheduler.ready(), util::version_string());
     // `probe wait --url` gates with the sidecar's own gate settings.
     const std::lock_guard<std::mutex> lock(m_config_mutex);
-    status["gate"] = {{"consecutive_successes", m_config->gate.consecutive_successes},
-                      {"poll_interval_ms", m_config->gate.poll_interval.count()},
-                      {"timeout_ms", m_config->gate.timeout.count()}};
-    return status;
+    status.gate = engine::StatusGateWire{m_config->gate.consecutive_successes,
+                                         m_config->gate.poll_interval.count(),
+                                         m_config->gate.timeout.count()};
+    return engine::to_json(status);
   };
   hooks.heartbeat = [this](const std::string& name) { return m_scheduler.record_push(name); };
   hooks.reload = [this] { return reload(); };
@@ -141,7 +143,7 @@ std::pair<int, nlohmann::json> Sidecar::record_deploy(const std::string& body) {
     }
     m_deploy_wake.notify_all();
   }
-  return {201, {{"event_id", event->event_id}, {"recorded", true}}};
+  return {201, deploy::to_json(deploy::RecordedWire{event->event_id})};
 }
 
 std::pair<int, std::string> Sidecar::list_deploys(std::size_t limit) {
@@ -157,17 +159,9 @@ std::pair<int, std::string> Sidecar::list_deploys(std::size_t limit) {
   } release{m_deploy_readers};
   // The wrapper around the events takes well under 128 bytes.
   constexpr std::size_t k_wrapper_bytes = 128;
-  const deploy::EventPage page =
-      m_events->recent_page(limit, k_deploys_answer_bytes - k_wrapper_bytes);
-  std::string body = "{\"events\":[";
-  for (std::size_t i = 0; i < page.events.size(); ++i) {
-    body += i == 0 ? "" : ",";
-    body += deploy::to_json(page.events[i])
-                .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-  }
-  body += "],\"pending\":" + std::to_string(m_events->pending()) +
-          ",\"truncated\":" + (page.truncated ? "true" : "false") + "}\n";
-  return {200, std::move(body)};
+  deploy::EventPage page = m_events->recent_page(limit, k_deploys_answer_bytes - k_wrapper_bytes);
+  return {200, deploy::deploys_body(deploy::DeploysPage{std::move(page.events), m_events->pending(),
+                                                        page.truncated})};
 }
 
 void Sidecar::refresh_deploy_metrics() {
