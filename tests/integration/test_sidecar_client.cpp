@@ -76,7 +76,8 @@ TEST_F(SidecarClientTest, StatusSeesTheConfiguredTargetsAndGate) {
 }
 
 TEST_F(SidecarClientTest, ARecordedEventIsListedBackTheSame) {
-  deploy::DeployEvent event = deploy::make_event(deploy::EventKind::deploy_started, "bbbbbbb", "aaaaaaa", "ci");
+  deploy::DeployEvent event =
+      deploy::make_event(deploy::EventKind::deploy_started, "bbbbbbb", "aaaaaaa", "ci");
   event.details = {{"run", "https://ci.example/run/1"}, {"attempt", 2}};
   const engine::SidecarReply<std::string> recorded = m_client->record(event, "tok-123");
   ASSERT_TRUE(recorded.ok()) << recorded.problem();
@@ -93,7 +94,8 @@ TEST_F(SidecarClientTest, ARecordedEventIsListedBackTheSame) {
 }
 
 TEST_F(SidecarClientTest, AWrongTokenIsNamedAndNothingIsRecorded) {
-  const deploy::DeployEvent event = deploy::make_event(deploy::EventKind::deploy_started, "bbbbbbb", "", "ci");
+  const deploy::DeployEvent event =
+      deploy::make_event(deploy::EventKind::deploy_started, "bbbbbbb", "", "ci");
   const engine::SidecarReply<std::string> refused = m_client->record(event, "WRONG");
   EXPECT_FALSE(refused.ok());
   EXPECT_FALSE(refused.unreadable);
@@ -137,8 +139,8 @@ TEST(SidecarClientNotAProbe, TwoHundredWithOtherJsonIsUnreadable) {
   const engine::SidecarReply<engine::StatusWire> status = client.status(
       engine::SidecarRetry{1h, [&](const std::string& line) { heard.push_back(line); }});
   const engine::SidecarReply<deploy::DeploysPage> listed = client.deploys(5);
-  const engine::SidecarReply<std::string> recorded =
-      client.record(deploy::make_event(deploy::EventKind::deploy_started, "bbbbbbb", "", "ci"), "t");
+  const engine::SidecarReply<std::string> recorded = client.record(
+      deploy::make_event(deploy::EventKind::deploy_started, "bbbbbbb", "", "ci"), "t");
   other.stop();
   serving.join();
 
