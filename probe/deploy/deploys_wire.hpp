@@ -1,5 +1,5 @@
 // The /deploys answers as they travel: what `probe serve` writes (probe/cli/sidecar.cpp) and
-// `probe deploy verify | record | list --url` read (sidecar_sink.cpp, through the sidecar
+// `probe deploy verify | record | list --url` read (sidecar_recorder.cpp, through the sidecar
 // client), with one writer and one reader each, so the envelope's field names live here only.
 // The events inside are DeployEvent's own JSON form (event.hpp).
 //

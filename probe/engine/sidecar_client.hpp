@@ -9,7 +9,7 @@
 // On top of the HTTP part, typed calls: status() reads GET /status into the StatusWire that
 // `probe serve` writes, so no caller parses a body by hand. The /deploys calls speak
 // DeployEvent, which lives in probe/deploy/ (to the right of engine/): they are added by
-// deploy::DeploySidecarClient (deploy/sidecar_sink.hpp), which extends this class with the
+// deploy::DeploySidecarClient (deploy/sidecar_recorder.hpp), which extends this class with the
 // same typed-call machinery.
 #pragma once
 

@@ -25,7 +25,7 @@
 #include "exporters/notify.hpp"
 #include "exporters/render_cache.hpp"
 #include "probe/config/config.hpp"
-#include "probe/deploy/local_sink.hpp"
+#include "probe/deploy/local_recorder.hpp"
 #include "probe/engine/scheduler.hpp"
 #include "probe/serve/http_server.hpp"
 #include "probe/util/watchdog.hpp"

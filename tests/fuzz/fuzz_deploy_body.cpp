@@ -21,7 +21,7 @@
 #include "probe/config/config.hpp"
 #include "probe/deploy/event.hpp"
 #include "probe/deploy/journal.hpp"
-#include "probe/deploy/local_sink.hpp"
+#include "probe/deploy/local_recorder.hpp"
 #include "probe/serve/http_request.hpp"
 #include "tests/fuzz/fuzz_support.hpp"
 

@@ -21,7 +21,7 @@
 #include "probe/config/config.hpp"
 #include "probe/deploy/event_store.hpp"
 #include "probe/deploy/journal.hpp"
-#include "probe/deploy/local_sink.hpp"
+#include "probe/deploy/local_recorder.hpp"
 
 namespace probe::tests {
 namespace {

@@ -9,7 +9,7 @@
 #include "serve_fixture.hpp"
 #include <httplib.h>
 
-#include "probe/deploy/sidecar_sink.hpp"
+#include "probe/deploy/sidecar_recorder.hpp"
 #include "tests/fakes/bounds.hpp"
 #include "tests/fakes/http_standin.hpp"
 #include "tests/fakes/tcp_standin.hpp"

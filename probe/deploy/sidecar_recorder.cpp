@@ -1,5 +1,5 @@
-// Deploy events over the sidecar's HTTP API; see sidecar_sink.hpp.
-#include "probe/deploy/sidecar_sink.hpp"
+// Deploy events over the sidecar's HTTP API; see sidecar_recorder.hpp.
+#include "probe/deploy/sidecar_recorder.hpp"
 
 #include "probe/util/error.hpp"
 

@@ -18,7 +18,7 @@
 #include <gtest/gtest.h>
 
 #include "probe/deploy/journal.hpp"
-#include "probe/deploy/local_sink.hpp"
+#include "probe/deploy/local_recorder.hpp"
 #include "probe/util/error.hpp"
 #include "tests/fakes/memory_event_store.hpp"
 

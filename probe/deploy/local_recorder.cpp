@@ -1,5 +1,5 @@
-// An event store with a journal behind it; see local_sink.hpp.
-#include "probe/deploy/local_sink.hpp"
+// An event store with a journal behind it; see local_recorder.hpp.
+#include "probe/deploy/local_recorder.hpp"
 
 #include <algorithm>
 #include <set>
