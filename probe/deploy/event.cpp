@@ -10,16 +10,13 @@
 
 #include <unistd.h>
 
+#include "probe/util/hex.hpp"
 #include "probe/util/random.hpp"
 #include "probe/util/time_format.hpp"
 #include "probe/util/unicode.hpp"
 
 namespace probe::deploy {
 namespace {
-
-bool is_hex(char c) {
-  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
 
 std::string lower(std::string text) {
   std::transform(text.begin(), text.end(), text.begin(), [](char c) {
@@ -93,7 +90,7 @@ bool valid_event_id(const std::string& text) {
   }
   for (std::size_t i = 0; i < text.size(); ++i) {
     const bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-    if (dash ? text[i] != '-' : !is_hex(text[i])) {
+    if (dash ? text[i] != '-' : util::hex_digit_value(text[i]) < 0) {
       return false;
     }
   }

@@ -27,6 +27,7 @@
 #include <zlib.h>
 
 #include "probe/util/error.hpp"
+#include "probe/util/hex.hpp"
 #include "probe/util/unique_fd.hpp"
 
 namespace probe::deploy {
@@ -67,11 +68,6 @@ std::string encode_line(const DeployEvent& event) {
   return std::string(k_magic) + std::to_string(json.size()) + ' ' + crc.data() + ' ' + json + '\n';
 }
 
-bool is_lower_hex(std::string_view text) {
-  return std::all_of(text.begin(), text.end(),
-                     [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
-}
-
 // The JSON of `line` once its header checks out; otherwise nullopt and `reason` says why.
 std::optional<std::string_view> checked_json(std::string_view line, std::string* reason) {
   if (line.substr(0, k_magic.size()) != k_magic) {
@@ -83,7 +79,7 @@ std::optional<std::string_view> checked_json(std::string_view line, std::string*
   const auto [end, ec] = std::from_chars(line.data(), line.data() + line.size(), length);
   const auto digits = static_cast<std::size_t>(end - line.data());
   if (ec != std::errc() || line.size() < digits + 10 || line[digits] != ' ' ||
-      line[digits + 9] != ' ' || !is_lower_hex(line.substr(digits + 1, 8))) {
+      line[digits + 9] != ' ' || !util::is_lower_hex(line.substr(digits + 1, 8))) {
     *reason = "malformed header";
     return std::nullopt;
   }

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "exporters/notify.hpp"
+#include "exporters/notify_message.hpp"
 
 namespace probe::exporters {
 namespace {
