@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "probe/util/hex.hpp"
+#include "probe/util/json_read.hpp"
 #include "probe/util/random.hpp"
 #include "probe/util/time_format.hpp"
 #include "probe/util/unicode.hpp"
@@ -308,36 +309,8 @@ std::string this_host() {
   return name.data();
 }
 
-namespace {
-
-// How deep arrays and objects nest in JSON `text`, counted without parsing (brackets inside
-// strings do not count).
-int nesting_depth(std::string_view text) {
-  int depth = 0;
-  int deepest = 0;
-  bool in_string = false;
-  bool escaped = false;
-  for (const char c : text) {
-    if (in_string) {
-      escaped = !escaped && c == '\\';
-      in_string = escaped || c != '"';
-      continue;
-    }
-    if (c == '"') {
-      in_string = true;
-    } else if (c == '[' || c == '{') {
-      deepest = std::max(deepest, ++depth);
-    } else if (c == ']' || c == '}') {
-      --depth;
-    }
-  }
-  return deepest;
-}
-
-} // namespace
-
 std::optional<DeployEvent> event_from_body(std::string_view body, std::string* error) {
-  if (nesting_depth(body) > k_max_body_depth) {
+  if (util::json_nesting_depth(body) > k_max_body_depth) {
     *error = "body: nested deeper than " + std::to_string(k_max_body_depth) + " levels";
     return std::nullopt;
   }

@@ -66,7 +66,9 @@ max_connections = 200
 lc_messages = 'C'
 CONF
   # Fresh every time: a server started by a caller (tests/run.sh) may already hold PG_PORT.
-  local attempt first=${PG_FIRST_PORT:-25432}
+  # From a random start, so that tests running side by side do not all probe the same ports (one
+  # that stops its server and starts it again on the same port must find it still free).
+  local attempt first=${PG_FIRST_PORT:-$((25432 + RANDOM % 2000))}
   for attempt in 1 2 3 4 5; do
     PG_PORT=$(free_port "$first")
     echo "port = $PG_PORT" >>"$PG_DIR/data/postgresql.conf" # the last one counts

@@ -82,6 +82,8 @@ script() {
   set -e
 }
 
+# The registry token, which no output may show.
+secret=ghp_DoNotPrintMe$RANDOM$RANDOM
 if in_part 1; then
 # --- a. --dry-run prints the exact sequence -----------------------------------------------
 # The backup's file name holds the time: shown as STAMP.
@@ -103,7 +105,6 @@ script env DEPLOY_DIR="$deploy_dir" PROBE_FROM=host "$scripts/deploy.sh" --dry-r
 [ "$status" = 0 ] || fail "dry run exited $status: $(cat "$work/err")"
 same "deploy.sh --dry-run 1a2b3c4" "$(stamped "$work/out")" "$want"
 
-secret=ghp_DoNotPrintMe$RANDOM$RANDOM
 want="+ cd $(q "$deploy_dir")
 + docker login ghcr.io -u octocat --password-stdin
 + IMAGE_TAG=1a2b3c4 $compose pull

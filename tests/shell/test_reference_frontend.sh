@@ -10,15 +10,17 @@
 # and of docker-compose.build.yml, whose dockerfile path, relative to its context, is
 # Dockerfile.frontend. (dockerfilelint and `config -q`: tests/shell/test_deploy_compose.sh.)
 #
-# The build cache is $PROBE_APPS_CACHE, else $PROBE_BUILD_DIR/apps: a first run builds (about
-# 20 s, more with pnpm's package store empty), later ones find it current.
+# The build cache is reference-test/ under $PROBE_APPS_CACHE, else under $PROBE_BUILD_DIR/apps:
+# a first run builds (about 20 s, more with pnpm's package store empty), later ones find it
+# current. Its own cache, because it builds with other NEXT_PUBLIC_ values than the demo: in the
+# demo's cache that rebuild would pull the frontend from under a demo stack running beside it.
 # Needs node (>= 20.9), npm, curl, jq, flock and docker-compose (tests/lib/deps.sh), and the npm
 # registry on a first run.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$root"
 build_dir=${PROBE_BUILD_DIR:-$root/build}
-export PROBE_APPS_CACHE=${PROBE_APPS_CACHE:-$build_dir/apps}
+export PROBE_APPS_CACHE=${PROBE_APPS_CACHE:-$build_dir/apps}/reference-test
 app=deploy/apps/frontend
 dockerfile=deploy/docker/Dockerfile.frontend
 
