@@ -82,14 +82,15 @@ script() {
   set -e
 }
 
+# What deploy.sh runs in the postgres container for a backup.
+# shellcheck disable=SC2016 # the container's shell expands them
+pg_dump_script='exec pg_dump -Fc --exclude-table="probe_*" -U "$POSTGRES_USER" "$POSTGRES_DB"'
 # The registry token, which no output may show.
 secret=ghp_DoNotPrintMe$RANDOM$RANDOM
 if in_part 1; then
 # --- a. --dry-run prints the exact sequence -----------------------------------------------
 # The backup's file name holds the time: shown as STAMP.
 stamped() { sed -E 's/[0-9]{8}T[0-9]{6}Z_before_/STAMP_before_/' "$@"; }
-# shellcheck disable=SC2016 # the container's shell expands them
-pg_dump_script='exec pg_dump -Fc --exclude-table="probe_*" -U "$POSTGRES_USER" "$POSTGRES_DB"'
 backup_lines() { # $1 = sha
   echo "+ $compose exec -T postgres sh -c $(q "$pg_dump_script")"
   echo "  > $(q "$deploy_dir/backups/STAMP_before_$1.dump.partial")"
