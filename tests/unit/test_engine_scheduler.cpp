@@ -11,14 +11,15 @@
 // a discrete-event simulation (step()), and each step waits until every run due at that moment
 // has started and every run ending then has reported. So every run's start, lag and skipped
 // count is asserted as an exact value; no test sleeps and none depends on the machine's speed.
-// The fixed-rate arithmetic itself is in test_engine_schedule.
+// One wait is on the real clock: the worker pool's idle threads end after its idle timeout
+// (ElasticPool is not on the clock seam), polled with a bound. The fixed-rate arithmetic itself
+// is in test_engine_schedule.
 #include <condition_variable>
 #include <future>
 #include <map>
 #include <mutex>
 #include <optional>
 #include <set>
-#include <thread>
 
 #include <gtest/gtest.h>
 
