@@ -44,10 +44,14 @@ public:
   virtual CheckResult run(std::chrono::milliseconds timeout) = 0;
 };
 
-// What checks share and must not own: the time source and the deadline timer thread.
+class PushRegistry;
+
+// What checks share and must not own: the time source, the deadline timer thread, and where
+// pushes to push-fed checks are delivered (none: such a check is fed only by a direct call).
 struct CheckContext {
   const util::Clock* clock = nullptr;
   util::Watchdog* watchdog = nullptr;
+  PushRegistry* pushes = nullptr;
 };
 
 // Builds the check for `target` (the type -> factory table lives in check_factory.cpp).

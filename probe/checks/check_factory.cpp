@@ -15,8 +15,8 @@ std::unique_ptr<Check> make_check(const config::Target& target, const CheckConte
   case config::TargetType::postgres:
     return std::make_unique<PostgresCheck>(std::get<config::PostgresTarget>(target.spec));
   case config::TargetType::heartbeat:
-    return std::make_unique<HeartbeatCheck>(std::get<config::HeartbeatTarget>(target.spec),
-                                            context);
+    return std::make_unique<HeartbeatCheck>(std::get<config::HeartbeatTarget>(target.spec), context,
+                                            target.name);
   }
   return nullptr;
 }

@@ -34,9 +34,14 @@ std::string heartbeat_age_sql(const std::string& query) {
          ") AS beat(at) LIMIT 1";
 }
 
-HeartbeatCheck::HeartbeatCheck(config::HeartbeatTarget target, const CheckContext& context)
+HeartbeatCheck::HeartbeatCheck(config::HeartbeatTarget target, const CheckContext& context,
+                               const std::string& name)
     : m_target(std::move(target)),
-      m_clock(context.clock != nullptr ? context.clock : &util::system_clock()) {}
+      m_clock(context.clock != nullptr ? context.clock : &util::system_clock()) {
+  if (m_target.source == config::HeartbeatSource::push && context.pushes != nullptr) {
+    m_push_registration = context.pushes->add(name, [this] { record_push(); });
+  }
+}
 
 void HeartbeatCheck::record_push() {
   const auto now = m_clock->system_now().time_since_epoch();

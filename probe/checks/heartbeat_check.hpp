@@ -7,15 +7,19 @@
 #include <optional>
 
 #include "probe/checks/check.hpp"
+#include "probe/checks/push_registry.hpp"
 
 namespace probe::checks {
 
 class HeartbeatCheck final : public Check {
 public:
-  HeartbeatCheck(config::HeartbeatTarget target, const CheckContext& context);
+  // `name` is the target's, under which a push-fed check takes pushes from context.pushes.
+  HeartbeatCheck(config::HeartbeatTarget target, const CheckContext& context,
+                 const std::string& name = {});
   CheckResult run(std::chrono::milliseconds timeout) override;
 
-  // For source: push — records a beat now (called by the HTTP endpoint's thread).
+  // For source: push — records a beat now. With a push registry in the context, pushes to the
+  // target's name arrive here through it (from the HTTP endpoint's thread).
   void record_push();
 
 private:
@@ -29,6 +33,8 @@ private:
   const util::Clock* m_clock;
   // Last push as system_clock nanoseconds since the epoch; 0 = never.
   std::atomic<std::int64_t> m_last_push_ns{0};
+  // Last: unregistered before the rest of the check goes.
+  PushRegistry::Registration m_push_registration;
 };
 
 // The SQL that turns the target's query into an age in seconds, measured on the database

@@ -18,6 +18,10 @@ std::uint64_t due_times_passed(std::chrono::steady_clock::time_point due,
 
 } // namespace
 
+std::chrono::milliseconds first_run_spread(std::chrono::milliseconds interval) {
+  return std::clamp(interval / 10, std::chrono::milliseconds(0), std::chrono::milliseconds(1000));
+}
+
 NextRun next_run(std::chrono::steady_clock::time_point due, std::chrono::nanoseconds interval,
                  std::chrono::steady_clock::time_point started,
                  std::chrono::steady_clock::time_point finished) {

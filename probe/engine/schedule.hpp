@@ -27,6 +27,10 @@ struct NextRun {
   RunTiming timing;
 };
 
+// How far after a start or a reload a target's first run may be put (uniformly, in whole
+// milliseconds from 0 to this): a tenth of `interval`, at most 1 s, never negative.
+std::chrono::milliseconds first_run_spread(std::chrono::milliseconds interval);
+
 // The run due at `due` started at `started` and finished at `finished`; the schedule repeats
 // every `interval` (> 0). The next run keeps the original phase (due + k * interval, the first
 // after `finished`); the ones in between are skipped, never fired in a burst, and counted

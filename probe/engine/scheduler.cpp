@@ -5,8 +5,6 @@
 
 #include <spdlog/spdlog.h>
 
-#include "probe/checks/heartbeat_check.hpp"
-#include "probe/util/clock.hpp"
 #include "probe/util/elastic_pool.hpp"
 
 namespace probe::engine {
@@ -20,9 +18,15 @@ constexpr std::chrono::seconds k_saturation_log_every{60};
 } // namespace
 
 Scheduler::Scheduler(checks::CheckContext context, ResultObserver observer, CheckFactory factory,
-                     WorkerLimits limits)
-    : m_context(context), m_observer(std::move(observer)), m_factory(std::move(factory)),
-      m_limits(limits) {
+                     WorkerLimits limits, const util::Clock& clock)
+    : m_clock(clock), m_context(context), m_observer(std::move(observer)),
+      m_factory(std::move(factory)), m_limits(limits) {
+  if (m_context.clock == nullptr) {
+    m_context.clock = &m_clock;
+  }
+  if (m_context.pushes == nullptr) {
+    m_context.pushes = &m_own_pushes;
+  }
   m_limits.max_workers = std::max<std::size_t>(1, m_limits.max_workers);
   m_limits.min_workers = std::min(m_limits.min_workers, m_limits.max_workers);
 }
@@ -36,11 +40,10 @@ Scheduler::EntryPtr Scheduler::make_entry(const config::Target& target,
   auto entry = std::make_shared<Entry>();
   entry->target = target;
   entry->check = m_factory(target, m_context);
-  // Spread first runs over up to a tenth of the interval (at most 1 s): targets do not fire in
-  // lockstep, and the first verdict still comes quickly after start or reload.
-  const auto spread = std::min<std::chrono::milliseconds::rep>(target.interval.count() / 10, 1000);
-  std::uniform_int_distribution<std::chrono::milliseconds::rep> jitter(0,
-                                                                       std::max<long>(spread, 0));
+  // Spread first runs (first_run_spread): targets do not fire in lockstep, and the first verdict
+  // still comes quickly after start or reload.
+  std::uniform_int_distribution<std::chrono::milliseconds::rep> jitter(
+      0, first_run_spread(target.interval).count());
   entry->due = now + std::chrono::milliseconds(jitter(m_random));
   return entry;
 }
@@ -61,7 +64,7 @@ void Scheduler::unschedule(const EntryPtr& entry) {
 
 ReloadSummary Scheduler::set_targets(const std::vector<config::Target>& targets) {
   ReloadSummary summary;
-  const SteadyClock::time_point now = SteadyClock::now();
+  const SteadyClock::time_point now = m_clock.steady_now();
   {
     const std::lock_guard<std::mutex> lock(m_mutex);
     std::map<std::string, EntryPtr> next;
@@ -146,11 +149,11 @@ void Scheduler::dispatch_loop() {
       continue;
     }
     const auto first = m_timeline.begin();
-    if (SteadyClock::now() < first->first) {
+    if (m_clock.steady_now() < first->first) {
       // A copy: wait_until reads its deadline again after waking, and a reload may have erased
       // the timeline entry it came from meanwhile (found by AddressSanitizer).
       const SteadyClock::time_point due = first->first;
-      m_dispatch_wake.wait_until(lock, due);
+      m_clock.wait_until(lock, m_dispatch_wake, due);
       continue;
     }
     EntryPtr entry = first->second;
@@ -165,7 +168,7 @@ void Scheduler::dispatch(const EntryPtr& entry) {
   ++m_waiting;
   if (m_busy + m_waiting > m_limits.max_workers && !m_saturated) {
     m_saturated = true;
-    const SteadyClock::time_point now = SteadyClock::now();
+    const SteadyClock::time_point now = m_clock.steady_now();
     m_saturated_since = now;
     if (!m_saturation_ever || now - m_saturation_logged >= k_saturation_log_every) {
       m_saturation_ever = true;
@@ -186,7 +189,7 @@ void Scheduler::run(const EntryPtr& entry) {
     return; // dropped while it waited: stopping, or removed by a reload
   }
   ++m_busy;
-  const SteadyClock::time_point started = SteadyClock::now();
+  const SteadyClock::time_point started = m_clock.steady_now();
   lock.unlock();
   checks::CheckResult result;
   try {
@@ -194,7 +197,7 @@ void Scheduler::run(const EntryPtr& entry) {
   } catch (const std::exception& e) {
     result = checks::make_result(checks::CheckStatus::error, e.what(), "error");
   }
-  const SteadyClock::time_point finished = SteadyClock::now();
+  const SteadyClock::time_point finished = m_clock.steady_now();
   lock.lock();
   --m_busy;
   finish(entry, result, started, finished);
@@ -214,8 +217,7 @@ void Scheduler::finish(const EntryPtr& entry, const checks::CheckResult& result,
     return;
   }
   entry->state.apply(result, entry->target.success_threshold, entry->target.failure_threshold,
-                     m_context.clock != nullptr ? m_context.clock->system_now()
-                                                : std::chrono::system_clock::now());
+                     m_clock.system_now());
   // Fixed rate: the next run keeps the original phase; runs missed while this one waited for a
   // worker or ran are skipped rather than fired in a burst, and counted.
   const NextRun next = next_run(entry->due, entry->target.interval, started, finished);
@@ -267,8 +269,17 @@ bool Scheduler::record_push(const std::string& name) {
   if (heartbeat == nullptr || heartbeat->source != config::HeartbeatSource::push) {
     return false;
   }
-  static_cast<checks::HeartbeatCheck*>(found->second->check.get())->record_push();
-  return true;
+  // The check behind the name took its registration when it was made (checks::make_check).
+  return m_context.pushes->record(name);
+}
+
+std::map<std::string, SteadyClock::time_point> Scheduler::due_times() const {
+  const std::lock_guard<std::mutex> lock(m_mutex);
+  std::map<std::string, SteadyClock::time_point> out;
+  for (const auto& [due, entry] : m_timeline) {
+    out.emplace(entry->target.name, due);
+  }
+  return out;
 }
 
 } // namespace probe::engine

@@ -22,9 +22,11 @@
 #include <vector>
 
 #include "probe/checks/check.hpp"
+#include "probe/checks/push_registry.hpp"
 #include "probe/config/config.hpp"
 #include "probe/engine/schedule.hpp"
 #include "probe/engine/target_state.hpp"
+#include "probe/util/clock.hpp"
 
 namespace probe::util {
 class ElasticPool;
@@ -71,8 +73,11 @@ public:
   using CheckFactory = std::function<std::unique_ptr<checks::Check>(
       const config::Target& target, const checks::CheckContext& context)>;
 
+  // Every due time, lag and wait is read from `clock` (tests pass a manual one). A context
+  // without a clock gets `clock`; one without a push registry gets the scheduler's own.
   Scheduler(checks::CheckContext context, ResultObserver observer,
-            CheckFactory factory = checks::make_check, WorkerLimits limits = {});
+            CheckFactory factory = checks::make_check, WorkerLimits limits = {},
+            const util::Clock& clock = util::system_clock());
   ~Scheduler();
   Scheduler(const Scheduler&) = delete;
   Scheduler& operator=(const Scheduler&) = delete;
@@ -91,8 +96,12 @@ public:
   std::vector<TargetSnapshot> snapshot() const;
   // True when every critical target is UP (and there is at least one target).
   bool ready() const;
-  // Records a push heartbeat for `name`; false when no push-heartbeat target has that name.
+  // Records a push heartbeat for `name` through the context's push registry; false when no
+  // push-heartbeat target has that name.
   bool record_push(const std::string& name);
+  // When each target's next run is due, for the targets on the timeline: one whose check waits
+  // for a worker or runs is absent until it finishes. For tests and diagnostics.
+  std::map<std::string, std::chrono::steady_clock::time_point> due_times() const;
 
 private:
   struct Entry {
@@ -116,6 +125,9 @@ private:
               std::chrono::steady_clock::time_point finished);
   bool ready_locked() const;
 
+  const util::Clock& m_clock;
+  // Before the entries: their checks' registrations in it end first.
+  checks::PushRegistry m_own_pushes;
   checks::CheckContext m_context;
   ResultObserver m_observer;
   CheckFactory m_factory;

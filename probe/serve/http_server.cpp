@@ -167,7 +167,7 @@ std::string http_date(std::time_t now) {
                      utc.tm_min, utc.tm_sec);
 }
 
-// Signals go to the thread that sigwait()s for them (cli/sidecar.cpp), never to the I/O thread
+// Signals go to the thread that sigwait()s for them (serve/sidecar.cpp), never to the I/O thread
 // or a worker, whoever started serve().
 sigset_t process_signals() {
   sigset_t set;

@@ -17,6 +17,16 @@ void SystemClock::sleep_for(std::chrono::nanoseconds how_long) const {
   std::this_thread::sleep_for(how_long);
 }
 
+void SystemClock::sleep_until(std::chrono::steady_clock::time_point deadline) const {
+  std::this_thread::sleep_until(deadline);
+}
+
+std::cv_status SystemClock::wait_until(std::unique_lock<std::mutex>& lock,
+                                       std::condition_variable& wake,
+                                       std::chrono::steady_clock::time_point deadline) const {
+  return wake.wait_until(lock, deadline);
+}
+
 const Clock& system_clock() {
   static const SystemClock clock;
   return clock;

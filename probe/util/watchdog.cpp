@@ -3,7 +3,7 @@
 
 namespace probe::util {
 
-Watchdog::Watchdog() : m_thread([this] { loop(); }) {}
+Watchdog::Watchdog(const Clock& clock) : m_clock(clock), m_thread([this] { loop(); }) {}
 
 Watchdog::~Watchdog() {
   {
@@ -48,8 +48,8 @@ void Watchdog::loop() {
     // A copy: disarm() may erase this entry while we wait, and wait_until reads its argument
     // again when it wakes.
     const TimePoint deadline = first->first;
-    if (std::chrono::steady_clock::now() < deadline) {
-      m_wake.wait_until(lock, deadline);
+    if (m_clock.steady_now() < deadline) {
+      m_clock.wait_until(lock, m_wake, deadline);
       continue;
     }
     Entry entry = std::move(first->second);

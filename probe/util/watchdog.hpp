@@ -12,13 +12,16 @@
 #include <mutex>
 #include <thread>
 
+#include "probe/util/clock.hpp"
+
 namespace probe::util {
 
 class Watchdog {
 public:
   using TimePoint = std::chrono::steady_clock::time_point;
 
-  Watchdog();
+  // Deadlines are on `clock`'s steady time (tests pass a manual clock).
+  explicit Watchdog(const Clock& clock = system_clock());
   ~Watchdog();
   Watchdog(const Watchdog&) = delete;
   Watchdog& operator=(const Watchdog&) = delete;
@@ -38,6 +41,7 @@ private:
     std::function<void()> on_expiry;
   };
 
+  const Clock& m_clock;
   std::mutex m_mutex;
   std::condition_variable m_wake;
   std::condition_variable m_fired;

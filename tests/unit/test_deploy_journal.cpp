@@ -10,6 +10,7 @@
 // Everything runs in a private temporary directory.
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <csignal>
 #include <cstdint>
 #include <cstdlib>
@@ -462,11 +463,15 @@ private:
 };
 
 // Appends `events` on one thread while two others drain into `store`; returns how many calls
-// threw.
+// threw. A drainer drains again once something new was appended: appends land between drains,
+// and drains that find nothing new do not take turns on the lock and starve the writer.
 int append_while_draining(const std::string& path, const std::vector<DeployEvent>& events,
                           CountingStore& store) {
-  std::atomic<bool> writing{true};
   std::atomic<int> failures{0};
+  std::mutex progress_mutex;
+  std::condition_variable progress;
+  std::size_t appended = 0; // under progress_mutex
+  bool writing = true;      // under progress_mutex
   auto guarded = [&](const std::function<void()>& call) {
     try {
       call();
@@ -477,15 +482,26 @@ int append_while_draining(const std::string& path, const std::vector<DeployEvent
   std::thread writer([&] {
     for (const DeployEvent& event : events) {
       guarded([&] { Journal(path).append(event); });
+      const std::lock_guard<std::mutex> lock(progress_mutex);
+      ++appended;
+      progress.notify_all();
     }
+    const std::lock_guard<std::mutex> lock(progress_mutex);
     writing = false;
+    progress.notify_all();
   });
   auto drainer = [&] {
-    while (writing) {
+    std::size_t drained_after = 0;
+    for (;;) {
+      {
+        std::unique_lock<std::mutex> lock(progress_mutex);
+        progress.wait(lock, [&] { return appended != drained_after || !writing; });
+        if (!writing) {
+          return;
+        }
+        drained_after = appended;
+      }
       guarded([&] { Journal(path).drain(std::ref(store)); });
-      // A pause lets appends land between drains; without it the drains take turns and starve
-      // the writer, which makes the test slow without making it any sharper.
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
   };
   std::thread first(drainer);

@@ -1,5 +1,6 @@
-// The fixed-rate arithmetic on time points set by hand (no thread, no sleep): where the next
-// run goes, how late a run started, and which due runs were skipped and why.
+// The fixed-rate arithmetic on time points set by hand (no thread, no sleep): how far first runs
+// are spread, where the next run goes, how late a run started, and which due runs were skipped
+// and why.
 #include <gtest/gtest.h>
 
 #include "probe/engine/schedule.hpp"
@@ -11,6 +12,18 @@ using namespace std::chrono_literals;
 using TimePoint = std::chrono::steady_clock::time_point;
 
 const TimePoint k_t0 = TimePoint{} + 1000h; // any fixed moment
+
+TEST(Schedule, FirstRunsAreSpreadOverATenthOfTheIntervalAtMostOneSecond) {
+  EXPECT_EQ(first_run_spread(0ms), 0ms);
+  EXPECT_EQ(first_run_spread(9ms), 0ms) << "whole milliseconds, rounded down";
+  EXPECT_EQ(first_run_spread(55ms), 5ms);
+  EXPECT_EQ(first_run_spread(100ms), 10ms);
+  EXPECT_EQ(first_run_spread(1s), 100ms);
+  EXPECT_EQ(first_run_spread(10s), 1s);
+  EXPECT_EQ(first_run_spread(10001ms), 1s) << "capped";
+  EXPECT_EQ(first_run_spread(1h), 1s);
+  EXPECT_EQ(first_run_spread(-5s), 0ms) << "never negative";
+}
 
 TEST(Schedule, ARunOnTimeKeepsThePhase) {
   const NextRun next = next_run(k_t0, 1s, k_t0, k_t0 + 100ms);

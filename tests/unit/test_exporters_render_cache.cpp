@@ -44,22 +44,29 @@ TEST(RenderCache, UnchangedDataIsServedAgainHoweverOld) {
 
 constexpr auto k_give_up = 30s; // no wait here takes longer, however loaded the machine
 
+// Spins (yielding, bounded) until `done` holds. What the tests wait for is a thread hand-over
+// away — a render starting, or its text published under the cache's lock right after the render
+// returns — and the cache has no event for it, so this yields rather than sleeps.
+template <typename Done> bool spin_until(Done done) {
+  const auto give_up = std::chrono::steady_clock::now() + k_give_up;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() >= give_up) {
+      return false;
+    }
+    std::this_thread::yield();
+  }
+  return true;
+}
+
 // Waits (bounded) until the source has rendered `count` times.
 void wait_for_renders(const std::atomic<int>& renders, int count) {
-  const auto give_up = std::chrono::steady_clock::now() + k_give_up;
-  while (renders.load() < count && std::chrono::steady_clock::now() < give_up) {
-    std::this_thread::sleep_for(1ms);
-  }
+  spin_until([&] { return renders.load() >= count; });
 }
 
 // What the cache serves once it serves `wanted`, or after 30 s of asking.
 std::string wait_for_text(RenderCache& cache, const std::string& wanted) {
-  const auto give_up = std::chrono::steady_clock::now() + k_give_up;
   std::string text = *cache.get();
-  while (text != wanted && std::chrono::steady_clock::now() < give_up) {
-    std::this_thread::sleep_for(1ms);
-    text = *cache.get();
-  }
+  spin_until([&] { return (text = *cache.get()) == wanted; });
   return text;
 }
 
@@ -192,10 +199,7 @@ TEST(RenderCache, AFailedBackgroundRenderKeepsThePreviousTextAndIsTriedAgain) {
   EXPECT_EQ(*cache.get(), "text 1");
   version = 2;
   EXPECT_EQ(*cache.get(), "text 1"); // stale: the background render (call 2) fails
-  const auto give_up = std::chrono::steady_clock::now() + k_give_up;
-  while (calls.load() < 2 && std::chrono::steady_clock::now() < give_up) {
-    std::this_thread::sleep_for(1ms);
-  }
+  spin_until([&] { return calls.load() >= 2; });
   EXPECT_EQ(wait_for_text(cache, "text 2"), "text 2"); // a later stale scrape asks again
   EXPECT_GE(calls, 3);
 }

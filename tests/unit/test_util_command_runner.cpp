@@ -14,6 +14,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <map>
 #include <sstream>
 #include <stdexcept>
@@ -116,18 +117,25 @@ public:
   }
 };
 
-bool group_gone_within(pid_t pgid, milliseconds limit, OrphanReaper& reaper) {
-  const Clock::time_point deadline = Clock::now() + limit;
-  for (;;) {
-    reaper.reap();
-    if (::kill(-pgid, 0) < 0 && errno == ESRCH) {
-      return true;
+// Waits until process group `pgid` is gone. Its members are this process's children by then
+// (the reaper took the orphans of the killed shell), so this waits for their exits with
+// waitpid, an event, rather than polling. Past `limit` it SIGKILLs what is left, which ends the
+// wait, and says the group outlived the limit.
+bool group_gone_within(pid_t pgid, milliseconds limit, OrphanReaper& /*reaper*/) {
+  std::future<void> reaped = std::async(std::launch::async, [pgid] {
+    for (;;) {
+      if (::waitpid(-pgid, nullptr, 0) > 0 || errno == EINTR) {
+        continue;
+      }
+      return; // ECHILD: no child of ours left in the group
     }
-    if (Clock::now() >= deadline) {
-      return false;
-    }
-    std::this_thread::sleep_for(milliseconds(10));
+  });
+  if (reaped.wait_for(limit) != std::future_status::ready) {
+    ::kill(-pgid, SIGKILL);
+    reaped.wait();
+    return false;
   }
+  return ::kill(-pgid, 0) < 0 && errno == ESRCH;
 }
 
 TEST(ProcessRunner, ReportsTheExitCode) {

@@ -5,8 +5,10 @@
 // (k_wait): threads start late on a loaded machine, and nothing here depends on how late.
 #include <atomic>
 #include <condition_variable>
+#include <future>
 #include <mutex>
 #include <stdexcept>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -132,16 +134,34 @@ TEST(ElasticPool, AThrowingTaskDoesNotStopThePool) {
 
 TEST(ElasticPool, ShutdownRunsWhatIsQueuedAndJoins) {
   std::atomic<int> ran{0};
+  std::atomic<int> markers_ran{0};
+  int markers_accepted = 0;
   {
     ElasticPool pool(0, 1, 10s);
+    Gate gate;
+    pool.submit(gate.task()); // holds the only thread: what follows queues behind it
+    ASSERT_TRUE(fakes::eventually([&] { return gate.running() == 1; }, k_wait));
     for (int i = 0; i < 20; ++i) {
-      pool.submit([&] {
-        std::this_thread::sleep_for(1ms);
-        ++ran;
-      });
+      pool.submit([&] { ++ran; });
     }
-    pool.shutdown();
+    EXPECT_EQ(pool.queued(), 20U);
+    std::future<void> stopped = std::async(std::launch::async, [&] { pool.shutdown(); });
+    // Shutdown has begun once a submit is ignored (the queue does not grow): only then is the
+    // thread let go, so the 20 are still queued when it starts.
+    const auto give_up = std::chrono::steady_clock::now() + k_wait;
+    for (;;) {
+      const std::size_t before = pool.queued();
+      pool.submit([&] { ++markers_ran; });
+      if (pool.queued() == before || std::chrono::steady_clock::now() >= give_up) {
+        break;
+      }
+      ++markers_accepted;
+      std::this_thread::yield();
+    }
+    gate.open();
+    ASSERT_EQ(stopped.wait_for(k_wait), std::future_status::ready);
     EXPECT_EQ(ran, 20);
+    EXPECT_EQ(markers_ran, markers_accepted) << "every task queued before shutdown ran";
     EXPECT_EQ(pool.threads(), 0U);
     pool.submit([&] { ++ran; }); // ignored once shut down
     pool.shutdown();             // idempotent

@@ -17,6 +17,7 @@
 #include <gtest/gtest.h>
 
 #include "probe/util/watchdog.hpp"
+#include "tests/fakes/manual_clock.hpp"
 
 namespace probe::util {
 namespace {
@@ -100,21 +101,21 @@ TEST(Watchdog, DisarmWaitsForARunningCallback) {
   });
   ASSERT_EQ(started.get_future().wait_for(k_give_up), std::future_status::ready);
 
-  std::atomic<bool> disarm_returned{false};
+  std::promise<void> disarm_returned;
+  std::future<void> returned = disarm_returned.get_future();
   std::atomic<bool> done_when_disarm_returned{false};
   std::atomic<bool> disarm_result{false};
   std::thread disarmer([&] {
     disarm_result = watchdog.disarm(id);
     done_when_disarm_returned = callback_done.load();
-    disarm_returned = true;
+    disarm_returned.set_value();
   });
-  // disarm() must still be blocked while the callback is held; a wrong implementation returns
-  // at once, well within this window.
-  std::this_thread::sleep_for(milliseconds(200));
-  EXPECT_FALSE(disarm_returned);
+  // disarm() must still be blocked while the callback is held. A wrong implementation returns
+  // at once: this waits for that return (an event, not a sleep) and gives up after 200 ms.
+  EXPECT_EQ(returned.wait_for(milliseconds(200)), std::future_status::timeout);
   release.set_value();
   disarmer.join();
-  EXPECT_TRUE(disarm_returned);
+  EXPECT_EQ(returned.wait_for(milliseconds(0)), std::future_status::ready);
   EXPECT_TRUE(done_when_disarm_returned);
   EXPECT_TRUE(disarm_result);
 }
@@ -192,13 +193,34 @@ TEST(Watchdog, EarlierTimerArmedLaterStillFiresFirst) {
 // erased entry. In a plain build this passes whatever the implementation does; under
 // PROBE_SANITIZE=address it catches a use-after-free (see the report).
 TEST(Watchdog, DisarmingTheTimerTheThreadSleepsOnIsSafe) {
+  fakes::ManualClock clock;
   std::promise<void> next_fired;
-  Watchdog watchdog;
-  const std::uint64_t id = watchdog.arm(Clock::now() + std::chrono::hours(1), [] {});
-  std::this_thread::sleep_for(milliseconds(50)); // let the thread go to sleep on it
+  Watchdog watchdog(clock);
+  const std::uint64_t id = watchdog.arm(clock.steady_now() + std::chrono::hours(1), [] {});
+  // The thread is asleep on that very deadline once it waits on the clock.
+  ASSERT_TRUE(clock.await_waiters(1, k_give_up));
   EXPECT_FALSE(watchdog.disarm(id));
-  watchdog.arm(Clock::now() + milliseconds(10), [&] { next_fired.set_value(); });
+  watchdog.arm(clock.steady_now() + milliseconds(10), [&] { next_fired.set_value(); });
+  clock.advance(milliseconds(10));
   EXPECT_EQ(next_fired.get_future().wait_for(k_give_up), std::future_status::ready);
+}
+
+// On a manual clock a timer fires when time reaches its deadline, not before.
+TEST(Watchdog, FiresWhenTheClockReachesTheDeadline) {
+  fakes::ManualClock clock;
+  std::promise<Clock::time_point> fired;
+  Watchdog watchdog(clock);
+  const Clock::time_point deadline = clock.steady_now() + milliseconds(500);
+  const std::uint64_t id = watchdog.arm(deadline, [&] { fired.set_value(clock.steady_now()); });
+  std::future<Clock::time_point> when = fired.get_future();
+  ASSERT_TRUE(clock.await_waiters(1, k_give_up));
+  clock.advance(milliseconds(499));
+  ASSERT_TRUE(clock.await_waiters(1, k_give_up)) << "woken 1 ms early, it waits again";
+  EXPECT_EQ(when.wait_for(milliseconds(0)), std::future_status::timeout);
+  clock.advance(milliseconds(1));
+  ASSERT_EQ(when.wait_for(k_give_up), std::future_status::ready);
+  EXPECT_EQ(when.get(), deadline);
+  EXPECT_TRUE(watchdog.disarm(id));
 }
 
 TEST(Watchdog, CallbackMayArmAnotherTimer) {
