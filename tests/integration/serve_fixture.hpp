@@ -1,6 +1,6 @@
 // Starting a real `probe serve` for a test: writes the config, runs the binary on port 0,
 // reads the port back from its log, and stops it with SIGTERM at the end. Its waits and the
-// client's timeouts only catch a hang (tests/fakes/bounds.hpp): a loaded machine may be slow.
+// client's timeouts only catch a hang (tests/support/bounds.hpp): a loaded machine may be slow.
 #pragma once
 
 #include <chrono>
@@ -12,9 +12,9 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 
-#include "tests/fakes/background_process.hpp"
-#include "tests/fakes/bounds.hpp"
-#include "tests/fakes/subprocess.hpp"
+#include "tests/support/background_process.hpp"
+#include "tests/support/bounds.hpp"
+#include "tests/support/subprocess.hpp"
 
 namespace probe::tests {
 

@@ -24,9 +24,9 @@
 #include <unistd.h>
 
 #include "probe/util/version.hpp"
-#include "tests/fakes/http_standin.hpp"
-#include "tests/fakes/subprocess.hpp"
-#include "tests/fakes/tcp_standin.hpp"
+#include "tests/standins/http_standin.hpp"
+#include "tests/standins/tcp_standin.hpp"
+#include "tests/support/subprocess.hpp"
 
 namespace probe {
 namespace {

@@ -15,8 +15,8 @@
 #include <nlohmann/json.hpp>
 #include <sys/stat.h>
 
-#include "tests/fakes/http_standin.hpp"
-#include "tests/fakes/tcp_standin.hpp"
+#include "tests/standins/http_standin.hpp"
+#include "tests/standins/tcp_standin.hpp"
 
 namespace probe::tests {
 namespace {

@@ -8,7 +8,7 @@
 
 #include <gtest/gtest.h>
 
-#include "tests/fakes/subprocess.hpp"
+#include "tests/support/subprocess.hpp"
 
 namespace probe {
 namespace {

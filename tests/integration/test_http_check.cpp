@@ -5,7 +5,7 @@
 // bounds are the point: a check that overruns its timeout stalls `probe check`, the readiness
 // gate and the scheduler, so "gives up at its timeout, and does not hang on a server that
 // would hold it for minutes" is asserted, not assumed — with ten times the timeout as the
-// bound, so that a loaded machine cannot fail it (tests/fakes/bounds.hpp; how close to the
+// bound, so that a loaded machine cannot fail it (tests/support/bounds.hpp; how close to the
 // timeout a check ends is a figure for tests/bench/run.sh). The check is built through
 // make_check() from a config::Target, with a real Watchdog, exactly as `probe check` builds it.
 #include <chrono>
@@ -21,11 +21,11 @@
 #include "probe/config/config.hpp"
 #include "probe/util/clock.hpp"
 #include "probe/util/watchdog.hpp"
-#include "tests/fakes/bounds.hpp"
-#include "tests/fakes/http_standin.hpp"
-#include "tests/fakes/sanitizers.hpp"
 #include "tests/fakes/targets.hpp"
-#include "tests/fakes/tcp_standin.hpp"
+#include "tests/standins/http_standin.hpp"
+#include "tests/standins/tcp_standin.hpp"
+#include "tests/support/bounds.hpp"
+#include "tests/support/sanitizers.hpp"
 
 namespace probe {
 namespace {

@@ -8,7 +8,7 @@
 
 #include "probe/checks/check.hpp"
 #include "probe/util/watchdog.hpp"
-#include "tests/fakes/subprocess.hpp"
+#include "tests/support/subprocess.hpp"
 
 namespace probe::tests {
 namespace {

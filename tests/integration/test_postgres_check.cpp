@@ -1,7 +1,7 @@
 // The postgres check against a real PostgreSQL server (started by tests/run.sh): success, the
 // error classes pg_isready tells apart (no response, rejecting, auth failed, query failed,
 // timeout), the deadline honoured against a server that hangs, and no password in any message.
-// Time bounds only tell a wait for the timeout from none (tests/fakes/bounds.hpp).
+// Time bounds only tell a wait for the timeout from none (tests/support/bounds.hpp).
 #include <chrono>
 #include <regex>
 #include <thread>
@@ -13,8 +13,8 @@
 #include "probe/checks/pg_session.hpp"
 #include "probe/config/config_loader.hpp"
 #include "probe/util/watchdog.hpp"
-#include "tests/fakes/bounds.hpp"
-#include "tests/fakes/tcp_standin.hpp"
+#include "tests/standins/tcp_standin.hpp"
+#include "tests/support/bounds.hpp"
 
 namespace probe::tests {
 namespace {

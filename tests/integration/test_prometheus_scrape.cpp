@@ -2,7 +2,7 @@
 // stored through its HTTP API — `up` is 1, probe_success has one series per target with the
 // right values — then stops a stand-in and watches probe_success turn 0 at once and
 // probe_target_up follow only after failure_threshold failures. The waits are generous (a
-// loaded machine may delay scrapes; tests/fakes/bounds.hpp), and the threshold is high enough
+// loaded machine may delay scrapes; tests/support/bounds.hpp), and the threshold is high enough
 // that Prometheus scrapes the target failing but still UP more than once.
 #include <cstdlib>
 #include <fstream>
@@ -12,9 +12,9 @@
 #include <nlohmann/json.hpp>
 #include <unistd.h>
 
-#include "tests/fakes/bounds.hpp"
-#include "tests/fakes/http_standin.hpp"
-#include "tests/fakes/tcp_standin.hpp"
+#include "tests/standins/http_standin.hpp"
+#include "tests/standins/tcp_standin.hpp"
+#include "tests/support/bounds.hpp"
 
 namespace probe::tests {
 namespace {

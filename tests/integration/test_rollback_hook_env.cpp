@@ -12,7 +12,7 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
-#include "tests/fakes/subprocess.hpp"
+#include "tests/support/subprocess.hpp"
 
 namespace probe {
 namespace {

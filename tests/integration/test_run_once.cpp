@@ -4,7 +4,7 @@
 // servers, count the requests the slow server holds at once, and check that results come back
 // in input order with the right verdict each. max_parallel and a throwing check are covered
 // too: the first bounds how many sockets probe opens at once, the second must not take the
-// round down. Time bounds only tell a wait for a timeout from none (tests/fakes/bounds.hpp).
+// round down. Time bounds only tell a wait for a timeout from none (tests/support/bounds.hpp).
 #include <chrono>
 #include <memory>
 #include <stdexcept>
@@ -18,10 +18,10 @@
 #include "probe/engine/run_once.hpp"
 #include "probe/util/clock.hpp"
 #include "probe/util/watchdog.hpp"
-#include "tests/fakes/bounds.hpp"
-#include "tests/fakes/http_standin.hpp"
 #include "tests/fakes/targets.hpp"
-#include "tests/fakes/tcp_standin.hpp"
+#include "tests/standins/http_standin.hpp"
+#include "tests/standins/tcp_standin.hpp"
+#include "tests/support/bounds.hpp"
 
 namespace probe {
 namespace {

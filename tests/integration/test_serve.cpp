@@ -3,7 +3,7 @@
 // /ready and /status answer from memory; tokens guard mutating endpoints; oversized bodies get
 // 413; reload adds, removes and survives a broken config; SIGTERM exits 0 without waiting
 // longer than the checks in flight. Time bounds only tell a wait for a timeout from none
-// (tests/fakes/bounds.hpp); the figures are printed.
+// (tests/support/bounds.hpp); the figures are printed.
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -12,9 +12,9 @@
 #include "serve_fixture.hpp"
 #include <nlohmann/json.hpp>
 
-#include "tests/fakes/bounds.hpp"
-#include "tests/fakes/http_standin.hpp"
-#include "tests/fakes/tcp_standin.hpp"
+#include "tests/standins/http_standin.hpp"
+#include "tests/standins/tcp_standin.hpp"
+#include "tests/support/bounds.hpp"
 
 namespace probe::tests {
 namespace {

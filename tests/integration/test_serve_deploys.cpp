@@ -2,7 +2,7 @@
 // is idempotent on event_id; GET /deploys is the log, newest first; the deploy metrics follow
 // the log; notification channels follow a reload; and `probe deploy verify --url` gates and
 // records through the sidecar alone. Waits only tell "happened" from "never will"
-// (tests/fakes/bounds.hpp): the checks' timeouts and the gate's are far above what a healthy
+// (tests/support/bounds.hpp): the checks' timeouts and the gate's are far above what a healthy
 // loopback target takes on a loaded machine.
 #include <fstream>
 #include <thread>
@@ -12,9 +12,9 @@
 #include <nlohmann/json.hpp>
 #include <unistd.h>
 
-#include "tests/fakes/bounds.hpp"
-#include "tests/fakes/http_standin.hpp"
-#include "tests/fakes/receiver_standin.hpp"
+#include "tests/standins/http_standin.hpp"
+#include "tests/standins/receiver_standin.hpp"
+#include "tests/support/bounds.hpp"
 
 namespace probe::tests {
 namespace {

@@ -16,8 +16,8 @@
 #include <nlohmann/json.hpp>
 #include <unistd.h>
 
-#include "tests/fakes/proc_status.hpp"
-#include "tests/fakes/sanitizers.hpp"
+#include "tests/support/proc_status.hpp"
+#include "tests/support/sanitizers.hpp"
 
 namespace probe::tests {
 namespace {

@@ -14,8 +14,8 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
-#include "tests/fakes/http_standin.hpp"
 #include "tests/integration/serve_fixture.hpp"
+#include "tests/standins/http_standin.hpp"
 
 namespace probe::tests {
 namespace {

@@ -21,8 +21,8 @@
 #include <sys/resource.h>
 
 #include "probe/serve/http_server.hpp"
-#include "tests/fakes/http_standin.hpp"
-#include "tests/fakes/sanitizers.hpp"
+#include "tests/standins/http_standin.hpp"
+#include "tests/support/sanitizers.hpp"
 
 namespace probe::tests {
 namespace {

@@ -6,7 +6,7 @@
 // for minutes) with the result the README promises; a healthy target checked beside them must
 // pass every time; and probe's memory must stay bounded while the 100 MiB body is offered again
 // and again. The latencies are printed; the bound only tells a hang from none
-// (tests/fakes/bounds.hpp), so a loaded machine cannot fail it. Two tcp targets on the
+// (tests/support/bounds.hpp), so a loaded machine cannot fail it. Two tcp targets on the
 // hanging and the resetting port show what a tcp check is: a connect, which both ports accept.
 #include <algorithm>
 #include <cmath>
@@ -19,11 +19,11 @@
 #include "serve_fixture.hpp"
 #include <nlohmann/json.hpp>
 
-#include "tests/fakes/bounds.hpp"
-#include "tests/fakes/http_standin.hpp"
-#include "tests/fakes/proc_status.hpp"
-#include "tests/fakes/sanitizers.hpp"
-#include "tests/fakes/tcp_standin.hpp"
+#include "tests/standins/http_standin.hpp"
+#include "tests/standins/tcp_standin.hpp"
+#include "tests/support/bounds.hpp"
+#include "tests/support/proc_status.hpp"
+#include "tests/support/sanitizers.hpp"
 
 namespace probe::tests {
 namespace {

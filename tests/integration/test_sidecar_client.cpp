@@ -3,16 +3,16 @@
 // database is needed for the sidecar to accept and list it) and deploys() lists it back with
 // every field the same; a wrong token is named as the sidecar names it; a server that answers
 // 200 with something else is "not probe's", not a crash. Waits only tell "happened" from
-// "never will" (tests/fakes/bounds.hpp).
+// "never will" (tests/support/bounds.hpp).
 #include <thread>
 
 #include "serve_fixture.hpp"
 #include <httplib.h>
 
 #include "probe/deploy/sidecar_recorder.hpp"
-#include "tests/fakes/bounds.hpp"
-#include "tests/fakes/http_standin.hpp"
-#include "tests/fakes/tcp_standin.hpp"
+#include "tests/standins/http_standin.hpp"
+#include "tests/standins/tcp_standin.hpp"
+#include "tests/support/bounds.hpp"
 
 namespace probe::tests {
 namespace {

@@ -4,7 +4,7 @@
 // The reasons are the `reason` an operator filters on, so each is asserted exactly. Also a
 // check of the PostgreSQL "starting up" stand-in against libpq itself, since the postgres
 // tests rely on it being indistinguishable from a real server in that state. Time bounds only
-// tell a wait for the timeout from none (tests/fakes/bounds.hpp).
+// tell a wait for the timeout from none (tests/support/bounds.hpp).
 #include <chrono>
 #include <memory>
 #include <string>
@@ -17,9 +17,9 @@
 #include "probe/config/config.hpp"
 #include "probe/util/clock.hpp"
 #include "probe/util/watchdog.hpp"
-#include "tests/fakes/bounds.hpp"
-#include "tests/fakes/http_standin.hpp"
-#include "tests/fakes/tcp_standin.hpp"
+#include "tests/standins/http_standin.hpp"
+#include "tests/standins/tcp_standin.hpp"
+#include "tests/support/bounds.hpp"
 
 namespace probe {
 namespace {

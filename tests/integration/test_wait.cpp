@@ -2,14 +2,14 @@
 // up late is noticed at the next poll, not at a timeout; one that never comes up fails at
 // --timeout with its name and last error; URL mode gates on a running sidecar and counts only
 // fresh checks. Time bounds only tell "waited for a timeout" from "did not", with ten times of
-// margin (tests/fakes/bounds.hpp); the figures are printed.
+// margin (tests/support/bounds.hpp); the figures are printed.
 #include <iostream>
 
 #include "serve_fixture.hpp"
 
-#include "tests/fakes/bounds.hpp"
-#include "tests/fakes/http_standin.hpp"
-#include "tests/fakes/tcp_standin.hpp"
+#include "tests/standins/http_standin.hpp"
+#include "tests/standins/tcp_standin.hpp"
+#include "tests/support/bounds.hpp"
 
 namespace probe::tests {
 namespace {

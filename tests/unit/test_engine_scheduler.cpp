@@ -25,8 +25,8 @@
 
 #include "exporters/metrics.hpp"
 #include "probe/engine/scheduler.hpp"
-#include "tests/fakes/background_process.hpp" // eventually()
 #include "tests/fakes/manual_clock.hpp"
+#include "tests/support/background_process.hpp" // eventually()
 
 namespace probe::engine {
 namespace {

@@ -13,7 +13,7 @@
 #include <gtest/gtest.h>
 
 #include "probe/util/elastic_pool.hpp"
-#include "tests/fakes/background_process.hpp" // eventually()
+#include "tests/support/background_process.hpp" // eventually()
 
 namespace probe::util {
 namespace {

@@ -1,6 +1,6 @@
 // The HTTP stand-in; see http_standin.hpp. One cpp-httplib server with a catch-all route per
 // method; the mode is read under the mutex at the start of each request.
-#include "tests/fakes/http_standin.hpp"
+#include "tests/standins/http_standin.hpp"
 
 #include <algorithm>
 #include <array>

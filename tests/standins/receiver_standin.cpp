@@ -1,6 +1,6 @@
 // The notification receiver; see receiver_standin.hpp. One cpp-httplib server with a catch-all
 // POST route; each request is recorded under the mutex, so lines never interleave.
-#include "tests/fakes/receiver_standin.hpp"
+#include "tests/standins/receiver_standin.hpp"
 
 #include <chrono>
 #include <stdexcept>

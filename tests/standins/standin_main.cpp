@@ -26,9 +26,9 @@
 #include <unistd.h>
 
 #include "probe/util/duration.hpp"
-#include "tests/fakes/http_standin.hpp"
-#include "tests/fakes/receiver_standin.hpp"
-#include "tests/fakes/tcp_standin.hpp"
+#include "tests/standins/http_standin.hpp"
+#include "tests/standins/receiver_standin.hpp"
+#include "tests/standins/tcp_standin.hpp"
 
 namespace {
 

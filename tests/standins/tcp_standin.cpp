@@ -1,6 +1,6 @@
 // Raw-socket stand-ins; see tcp_standin.hpp. The accept loop polls with a short timeout so the
 // destructor never waits on a blocking accept().
-#include "tests/fakes/tcp_standin.hpp"
+#include "tests/standins/tcp_standin.hpp"
 
 #include <array>
 #include <cerrno>

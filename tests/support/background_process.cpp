@@ -1,5 +1,5 @@
 // Background processes for tests; see background_process.hpp.
-#include "tests/fakes/background_process.hpp"
+#include "tests/support/background_process.hpp"
 
 #include <cerrno>
 #include <csignal>

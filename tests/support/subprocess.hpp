@@ -17,7 +17,7 @@ struct ProcessOptions {
   // Working directory of the child; empty: the test's own.
   std::string cwd;
   // The child is killed (SIGKILL) when it runs longer than this: only a hang (probe's own
-  // timeouts are all shorter), generous for a loaded machine (tests/fakes/bounds.hpp).
+  // timeouts are all shorter), generous for a loaded machine (tests/support/bounds.hpp).
   std::chrono::milliseconds timeout{60'000};
   // Give the child a pseudo-terminal as stdout, so isatty(1) is true there.
   bool stdout_is_tty = false;

@@ -1,6 +1,6 @@
 // Child processes for tests; see subprocess.hpp. posix_spawn, not fork: the test process has
 // stand-in threads running, and after fork() only async-signal-safe calls would be allowed.
-#include "tests/fakes/subprocess.hpp"
+#include "tests/support/subprocess.hpp"
 
 #include <array>
 #include <cerrno>
