@@ -178,18 +178,26 @@ std::vector<DeployEvent> LocalEventRecorder::recent(std::size_t limit) {
   return recent_page(limit, k_unbounded).events;
 }
 
-std::optional<std::string> LocalEventRecorder::db_revision() {
+template <typename Read>
+auto LocalEventRecorder::read_store(Read read)
+    -> std::optional<decltype(read(std::declval<EventStore&>()))> {
   const std::lock_guard<std::mutex> lock(m_mutex);
   EventStore* store = store_locked();
   if (store == nullptr) {
     return std::nullopt;
   }
   try {
-    return store->alembic_revision();
+    return read(*store);
   } catch (const Error&) {
     m_store.reset();
     return std::nullopt;
   }
+}
+
+std::optional<std::string> LocalEventRecorder::db_revision() {
+  // alembic_revision() is itself optional (no Alembic table): a missing store reads the same.
+  return read_store([](EventStore& store) { return store.alembic_revision(); })
+      .value_or(std::nullopt);
 }
 
 std::size_t LocalEventRecorder::pending() const {
@@ -198,17 +206,7 @@ std::size_t LocalEventRecorder::pending() const {
 }
 
 std::optional<std::map<std::string, long long>> LocalEventRecorder::counts() {
-  const std::lock_guard<std::mutex> lock(m_mutex);
-  EventStore* store = store_locked();
-  if (store == nullptr) {
-    return std::nullopt;
-  }
-  try {
-    return store->count_by_kind();
-  } catch (const Error&) {
-    m_store.reset();
-    return std::nullopt;
-  }
+  return read_store([](EventStore& store) { return store.count_by_kind(); });
 }
 
 } // namespace probe::deploy

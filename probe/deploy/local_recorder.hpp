@@ -21,6 +21,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <utility>
 
 #include "probe/config/config.hpp"
 #include "probe/deploy/event_recorder.hpp"
@@ -81,6 +82,10 @@ public:
 private:
   // The open store, opening one when there is none; nullptr when it cannot be reached.
   EventStore* store_locked();
+  // `read`(store) under the lock, or nullopt when there is no store or it fails (then dropped,
+  // to be opened again next time): the reads that have no journal to fall back on.
+  template <typename Read>
+  auto read_store(Read read) -> std::optional<decltype(read(std::declval<EventStore&>()))>;
   std::size_t replay_locked();
   void warn(const std::string& message) const;
 
