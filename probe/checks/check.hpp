@@ -23,6 +23,16 @@ enum class CheckStatus { success, failure, timeout, error };
 
 std::string_view to_string(CheckStatus status);
 
+// Where an HTTP check's time went (probe_http_duration_seconds{phase}), as blackbox_exporter
+// splits it. On a kept-alive connection resolve, connect and tls are 0.
+struct HttpPhases {
+  std::chrono::nanoseconds resolve{0};    // name lookup
+  std::chrono::nanoseconds connect{0};    // TCP handshake
+  std::chrono::nanoseconds tls{0};        // TLS handshake (https)
+  std::chrono::nanoseconds processing{0}; // request sent -> first byte of the answer
+  std::chrono::nanoseconds transfer{0};   // first byte -> last byte
+};
+
 struct CheckResult {
   CheckStatus status = CheckStatus::error;
   std::chrono::nanoseconds latency{0};
@@ -33,6 +43,11 @@ struct CheckResult {
   std::string reason;
   std::optional<int> http_status;
   std::optional<double> heartbeat_age_seconds;
+  // HTTP checks that got an answer: the phases of this request.
+  std::optional<HttpPhases> http_phases;
+  // https checks whose handshake completed: notAfter of the earliest-expiring certificate the
+  // server presented (probe_tls_earliest_cert_expiry_timestamp_seconds).
+  std::optional<std::chrono::system_clock::time_point> tls_earliest_expiry;
 
   bool ok() const { return status == CheckStatus::success; }
 };
