@@ -1,5 +1,9 @@
-// Shared CheckResult helpers; see check.hpp.
+// The default run()/start() bridges and shared CheckResult helpers; see check.hpp.
 #include "probe/checks/check.hpp"
+
+#include <thread>
+
+#include "probe/checks/check_io.hpp"
 
 namespace probe::checks {
 
@@ -15,6 +19,31 @@ std::string_view to_string(CheckStatus status) {
     return "error";
   }
   return "error";
+}
+
+void Check::start(CheckIo& io, std::chrono::milliseconds timeout, CheckDone done) {
+  // A thread per run: only for checks that exist solely in blocking form (test scripts). It
+  // hands the result to the loop and touches nothing after, so the loop may end right then.
+  util::EventLoop* loop = &io.loop();
+  std::thread([this, loop, timeout, done = std::move(done)]() mutable {
+    CheckResult result;
+    try {
+      result = run(timeout);
+    } catch (const std::exception& e) {
+      result = make_result(CheckStatus::error, e.what(), "error");
+    }
+    loop->post([done = std::move(done), result = std::move(result)]() mutable {
+      done(std::move(result));
+    });
+  }).detach();
+}
+
+CheckResult Check::run(std::chrono::milliseconds timeout) {
+  CheckIo io;
+  std::optional<CheckResult> result;
+  start(io, timeout, [&result](CheckResult finished) { result = std::move(finished); });
+  io.loop().run_until([&result] { return result.has_value(); });
+  return std::move(*result);
 }
 
 CheckResult make_result(CheckStatus status, std::string detail, std::string reason) {

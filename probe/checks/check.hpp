@@ -1,9 +1,15 @@
 // The one interface every kind of target is checked through. A failed check is data, not an
-// exception: run() always returns a CheckResult, within the target's timeout, whatever the
+// exception: a run always ends in a CheckResult, within the target's timeout, whatever the
 // target does — refuses, hangs after accept, trickles bytes, answers garbage.
+//
+// A check runs on an event loop (CheckIo): start() begins the I/O and returns at once, and the
+// result is handed to `done` on the loop's thread when the answer, a failure or the deadline
+// comes. So one thread drives thousands of checks in flight, and a slow target costs a socket
+// and a few KiB, not a thread. run() is the blocking form for one-off callers and tests.
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -12,7 +18,6 @@
 
 namespace probe::util {
 class Clock;
-class Watchdog;
 } // namespace probe::util
 
 namespace probe::checks {
@@ -52,20 +57,32 @@ struct CheckResult {
   bool ok() const { return status == CheckStatus::success; }
 };
 
+class CheckIo;
+
+// Called once per run with its result, on the loop's thread.
+using CheckDone = std::function<void(CheckResult)>;
+
 class Check {
 public:
   virtual ~Check() = default;
-  // Checks the target once and returns within `timeout` (plus scheduling slack).
-  virtual CheckResult run(std::chrono::milliseconds timeout) = 0;
+
+  // Starts one run on `io` and returns at once; `done` gets the result on io's loop thread
+  // within `timeout` (plus scheduling slack). A check never runs twice at once. Checks built on
+  // the loop override this; the default runs the blocking run() on a thread of its own and hands
+  // the result back to the loop — for scripted test checks, never for probe's own.
+  virtual void start(CheckIo& io, std::chrono::milliseconds timeout, CheckDone done);
+
+  // Checks the target once and returns its result within `timeout`. The default drives start()
+  // on a private loop; a check must override at least one of the two.
+  virtual CheckResult run(std::chrono::milliseconds timeout);
 };
 
 class PushRegistry;
 
-// What checks share and must not own: the time source, the deadline timer thread, and where
-// pushes to push-fed checks are delivered (none: such a check is fed only by a direct call).
+// What checks share and must not own: the time source and where pushes to push-fed checks are
+// delivered (none: such a check is fed only by a direct call).
 struct CheckContext {
   const util::Clock* clock = nullptr;
-  util::Watchdog* watchdog = nullptr;
   PushRegistry* pushes = nullptr;
 };
 

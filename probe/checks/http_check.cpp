@@ -1,40 +1,52 @@
-// The HTTP check's transport; see http_check.hpp. Deadlines: cpp-httplib bounds connect and
-// each read by the timeouts set here, and the watchdog stops the client at the deadline so a
-// server that trickles bytes cannot hold the check past its timeout.
+// The HTTP check's transport; see http_check.hpp. Deadlines: CURLOPT_TIMEOUT_MS bounds the
+// whole run — name resolution (libcurl's threaded resolver), connect, TLS and every byte of
+// the answer — so a server that trickles bytes cannot hold the check past its timeout, and no
+// thread waits for it. A kept-alive connection the server closed just as the request went out
+// is retried once on a fresh one by libcurl itself (as browsers and Go's client do, RFC 9112
+// section 9.3.1); requests that may not be sent twice (POST, PATCH...) always use a fresh
+// connection instead, so they are never repeated and never fail on a stale one.
 #include "probe/checks/http_check.hpp"
 
-#include <httplib.h>
-#include <unistd.h>
+#include <ctime>
 
+#include <curl/curl.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <strings.h>
+
+#include "probe/checks/check_io.hpp"
 #include "probe/checks/http_expect.hpp"
-#include "probe/checks/tcp_check.hpp"
-#include "probe/util/duration.hpp"
-#include "probe/util/http_error.hpp"
+#include "probe/util/error.hpp"
 #include "probe/util/secret.hpp"
 #include "probe/util/version.hpp"
-#include "probe/util/watchdog.hpp"
 
 namespace probe::checks {
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-std::string reason_for(httplib::Error error) {
-  switch (error) {
-  case httplib::Error::Connection:
-    return "connection_refused";
-  case httplib::Error::SSLConnection:
-  case httplib::Error::SSLLoadingCerts:
-  case httplib::Error::SSLServerVerification:
-    return "tls";
-  default:
-    return "transport";
-  }
-}
+using SteadyClock = std::chrono::steady_clock;
 
 // Whether a request may be sent twice (RFC 9110 section 9.2.2: idempotent); POST may not.
 bool retry_safe(const std::string& method) {
-  return method == "GET" || method == "HEAD" || method == "PUT" || method == "OPTIONS";
+  return method == "GET" || method == "HEAD" || method == "PUT" || method == "OPTIONS" ||
+         method == "DELETE";
+}
+
+bool has_header(const std::vector<std::pair<std::string, std::string>>& headers, const char* name) {
+  for (const auto& [key, value] : headers) {
+    if (strcasecmp(key.c_str(), name) == 0) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// notAfter of `certificate` as a time point; nullopt when OpenSSL cannot read it.
+std::optional<std::chrono::system_clock::time_point> not_after(const X509* certificate) {
+  std::tm parts{};
+  if (ASN1_TIME_to_tm(X509_get0_notAfter(certificate), &parts) != 1) {
+    return std::nullopt;
+  }
+  return std::chrono::system_clock::from_time_t(timegm(&parts));
 }
 
 } // namespace
@@ -43,125 +55,154 @@ HttpCheck::HttpCheck(config::HttpTarget target, const CheckContext& context)
     : m_target(std::move(target)), m_context(context) {
   std::string error;
   m_url = *util::parse_http_url(m_target.url, &error); // validated by the config loader
-  m_client = std::make_unique<httplib::Client>(m_url.base());
-  m_client->set_keep_alive(true);
-  m_client->set_follow_location(m_target.follow_redirects);
+  // The detail reaches /status, /ready (unauthenticated), logs and reports: query values,
+  // often API keys, are masked there (GET /health?api_key=*** -> 200).
+  m_asked = m_target.method + " " + util::mask_query(m_url.path_and_query);
+  m_easy = make_easy(m_error.data());
+  m_share = curl_share_init();
+  if (m_share == nullptr) {
+    throw Error("libcurl: cannot create a share handle");
+  }
+  curl_share_setopt(m_share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
+  curl_share_setopt(m_share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+  configure();
+}
+
+HttpCheck::~HttpCheck() {
+  m_easy.reset(); // before the share it uses
+  curl_share_cleanup(m_share);
+  curl_slist_free_all(m_headers);
+}
+
+void HttpCheck::configure() {
+  CURL* easy = m_easy.get();
+  curl_easy_setopt(easy, CURLOPT_URL, (m_url.base() + m_url.path_and_query).c_str());
+  curl_easy_setopt(easy, CURLOPT_SHARE, m_share);
+  curl_easy_setopt(easy, CURLOPT_USERAGENT, util::user_agent().c_str());
+  for (const auto& [name, value] : m_target.headers) {
+    m_headers = curl_slist_append(m_headers, (name + ": " + value).c_str());
+  }
+  if (!m_target.body.empty() && !has_header(m_target.headers, "Content-Type")) {
+    m_headers = curl_slist_append(m_headers, "Content-Type: text/plain");
+  }
+  m_headers = curl_slist_append(m_headers, "Expect:"); // no 100-continue round trip
+  curl_easy_setopt(easy, CURLOPT_HTTPHEADER, m_headers);
+  if (m_target.method == "HEAD") {
+    curl_easy_setopt(easy, CURLOPT_NOBODY, 1L);
+  } else if (m_target.method != "GET" || !m_target.body.empty()) {
+    curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, m_target.method.c_str());
+  }
+  if (!m_target.body.empty()) {
+    curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE,
+                     static_cast<curl_off_t>(m_target.body.size()));
+    curl_easy_setopt(easy, CURLOPT_POSTFIELDS, m_target.body.data());
+  }
+  if (!retry_safe(m_target.method)) {
+    curl_easy_setopt(easy, CURLOPT_FRESH_CONNECT, 1L);
+    curl_easy_setopt(easy, CURLOPT_FORBID_REUSE, 1L);
+  }
+  curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, m_target.follow_redirects ? 1L : 0L);
+  curl_easy_setopt(easy, CURLOPT_MAXREDIRS, 20L);
   if (!m_target.ca_file.empty()) {
-    m_client->set_ca_cert_path(m_target.ca_file);
+    curl_easy_setopt(easy, CURLOPT_CAINFO, m_target.ca_file.c_str());
   }
   if (m_target.insecure_skip_verify) {
-    m_client->enable_server_certificate_verification(false);
+    curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, 0L);
+    curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, 0L);
+  }
+  curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, &HttpCheck::on_body);
+  curl_easy_setopt(easy, CURLOPT_WRITEDATA, this);
+  curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, &HttpCheck::on_header);
+  curl_easy_setopt(easy, CURLOPT_HEADERDATA, this);
+}
+
+void HttpCheck::start(CheckIo& io, std::chrono::milliseconds timeout, CheckDone done) {
+  m_run = Run{};
+  m_run.started = SteadyClock::now();
+  m_run.timeout = timeout;
+  m_run.done = std::move(done);
+  m_error[0] = '\0';
+  set_timeouts(m_easy.get(), timeout);
+  io.start_transfer(m_easy.get(), [this](CurlResult code) {
+    CheckDone finished = std::move(m_run.done);
+    finished(judge(code));
+  });
+}
+
+std::size_t HttpCheck::on_body(char* data, std::size_t size, std::size_t count, void* self) {
+  auto* check = static_cast<HttpCheck*>(self);
+  const std::size_t length = size * count;
+  check->m_run.received += length;
+  if (check->m_run.received > k_max_body_bytes) {
+    check->m_run.too_large = true;
+    return 0; // ends the transfer (CURLE_WRITE_ERROR)
+  }
+  if (needs_body(check->m_target.expect)) {
+    check->m_run.body.append(data, length);
+  }
+  return length;
+}
+
+std::size_t HttpCheck::on_header(char*, std::size_t size, std::size_t count, void* self) {
+  auto* check = static_cast<HttpCheck*>(self);
+  if (!check->m_run.tls_read) {
+    // The first header line comes after the handshake, while the connection is still the
+    // transfer's: the one moment its certificates can be read.
+    check->m_run.tls_read = true;
+    check->read_tls_expiry();
+  }
+  return size * count;
+}
+
+void HttpCheck::read_tls_expiry() {
+  if (m_url.scheme != "https") {
+    return;
+  }
+  const curl_tlssessioninfo* session = nullptr;
+  if (curl_easy_getinfo(m_easy.get(), CURLINFO_TLS_SSL_PTR, &session) != CURLE_OK ||
+      session == nullptr || session->backend != CURLSSLBACKEND_OPENSSL ||
+      session->internals == nullptr) {
+    return;
+  }
+  // On the client side the peer's chain includes its own certificate.
+  const STACK_OF(X509)* chain = SSL_get_peer_cert_chain(static_cast<SSL*>(session->internals));
+  for (int i = 0; chain != nullptr && i < sk_X509_num(chain); ++i) {
+    const auto expiry = not_after(sk_X509_value(chain, i));
+    if (expiry && (!m_run.tls_expiry || *expiry < *m_run.tls_expiry)) {
+      m_run.tls_expiry = expiry;
+    }
   }
 }
 
-HttpCheck::~HttpCheck() = default;
-
-CheckResult HttpCheck::run(std::chrono::milliseconds timeout) {
-  const Clock::time_point start = Clock::now();
-  const Clock::time_point deadline = start + timeout;
-  m_client->set_connection_timeout(timeout);
-  m_client->set_read_timeout(timeout);
-  m_client->set_write_timeout(timeout);
-
+CheckResult HttpCheck::judge(CurlResult code) {
+  CURL* easy = m_easy.get();
+  const std::chrono::nanoseconds latency = SteadyClock::now() - m_run.started;
+  long status = 0;
+  curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
   const bool keep_body = needs_body(m_target.expect);
-  int status = 0;
-  std::string body;
-  std::size_t received = 0;
-  bool too_large = false;
-
-  httplib::Request request;
-  request.method = m_target.method;
-  request.path = m_url.path_and_query;
-  request.headers.emplace("User-Agent", util::user_agent());
-  for (const auto& [name, value] : m_target.headers) {
-    request.headers.emplace(name, value);
-  }
-  request.body = m_target.body;
-  request.response_handler = [&](const httplib::Response& response) {
-    status = response.status;
-    return true;
-  };
-  request.content_receiver = [&](const char* data, std::size_t length, std::uint64_t,
-                                 std::uint64_t) {
-    received += length;
-    if (received > k_max_body_bytes) {
-      too_large = true;
-      return false;
-    }
-    if (keep_body) {
-      body.append(data, length);
-    }
-    return Clock::now() < deadline;
-  };
-
-  std::uint64_t alarm = 0;
-  if (m_context.watchdog != nullptr) {
-    alarm = m_context.watchdog->arm(deadline, [this] { m_client->stop(); });
-  }
-  const bool reused = m_client->is_socket_open() != 0;
-  httplib::Result outcome = m_client->send(request);
-  if (!outcome && reused && status == 0 && received == 0 && retry_safe(m_target.method) &&
-      (outcome.error() == httplib::Error::Write || outcome.error() == httplib::Error::Read)) {
-    // The server closed the kept-alive connection as this request went out (its idle
-    // timeout ran out just then), before an answer arrived: that says nothing about the
-    // target. Sent again once on a fresh connection within the same deadline, as browsers and
-    // Go's client do (RFC 9112 section 9.3.1); the failed send has closed the old connection.
-    const auto left =
-        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-    if (left > std::chrono::milliseconds(0)) {
-      m_client->set_connection_timeout(left);
-      m_client->set_read_timeout(left);
-      m_client->set_write_timeout(left);
-      outcome = m_client->send(request);
-    }
-  }
-  const bool cut_at_deadline = m_context.watchdog != nullptr && m_context.watchdog->disarm(alarm);
-
+  // A body cut at the cap still leaves a status to judge when the body is not looked at.
+  const bool body_cut_short = m_run.too_large && !keep_body && status != 0;
   CheckResult result;
-  // The detail reaches /status, /ready (unauthenticated), logs and reports: query values,
-  // often API keys, are masked there (GET /health?api_key=*** -> 200).
-  const std::string asked = m_target.method + " " + util::mask_query(m_url.path_and_query);
-  const bool body_cut_short = too_large && !keep_body && status != 0;
-  if (outcome && !too_large) {
-    status = outcome->status;
+  if ((code != CURLE_OK && !body_cut_short) || (m_run.too_large && keep_body)) {
+    result =
+        m_run.too_large
+            ? make_result(CheckStatus::failure, m_asked + ": body larger than 1 MiB", "body_size")
+            : transfer_failure(easy, code, m_error.data(), m_asked, m_url.host, m_run.timeout);
+  } else {
+    const ExpectOutcome judged =
+        evaluate_response(m_target.expect, static_cast<int>(status), m_run.body, latency);
+    result = make_result(judged.ok ? CheckStatus::success : CheckStatus::failure,
+                         m_asked + " -> " + std::to_string(status) +
+                             (judged.ok ? "" : ": " + judged.problem),
+                         judged.reason);
+    result.http_phases = phases_of(easy);
   }
-  result.latency = Clock::now() - start;
-  if ((!outcome && !body_cut_short) || (too_large && keep_body)) {
-    if (too_large) {
-      result = make_result(CheckStatus::failure, asked + ": body larger than 1 MiB", "body_size");
-    } else if (cut_at_deadline || Clock::now() >= deadline ||
-               outcome.error() == httplib::Error::ConnectionTimeout) {
-      result = make_result(CheckStatus::timeout,
-                           asked + ": no complete answer within " + util::format_duration(timeout),
-                           "timeout");
-    } else if (outcome.error() == httplib::Error::Connection) {
-      // cpp-httplib says "Connection" for an unknown name, a refusal and an unreachable host
-      // alike; a plain connect tells them apart, which is what an operator needs to know.
-      const int fd = connect_tcp(m_url.host, m_url.port, deadline, &result);
-      if (fd >= 0) {
-        close(fd); // it accepts now: the first attempt failed for a reason since gone
-        result = make_result(CheckStatus::failure, "connection failed", "connect");
-      }
-      result.detail = asked + ": " + result.detail;
-    } else {
-      result = make_result(CheckStatus::failure,
-                           asked + ": " + util::describe_http_error(outcome.error()),
-                           reason_for(outcome.error()));
-    }
-    result.latency = Clock::now() - start;
-    if (status != 0) {
-      result.http_status = status;
-    }
-    return result;
+  if (status != 0) {
+    result.http_status = static_cast<int>(status);
   }
-  const std::chrono::nanoseconds latency = Clock::now() - start;
-  const ExpectOutcome judged = evaluate_response(m_target.expect, status, body, latency);
-  result = make_result(judged.ok ? CheckStatus::success : CheckStatus::failure,
-                       asked + " -> " + std::to_string(status) +
-                           (judged.ok ? "" : ": " + judged.problem),
-                       judged.reason);
+  result.tls_earliest_expiry = m_run.tls_expiry;
   result.latency = latency;
-  result.http_status = status;
+  m_run.body = std::string(); // a kept 1 MiB buffer per target would add up
   return result;
 }
 

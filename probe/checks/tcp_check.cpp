@@ -1,16 +1,19 @@
-// Non-blocking connect with a deadline; see tcp_check.hpp. Name resolution uses getaddrinfo,
-// which the resolver bounds by its own timeouts; in Compose it answers from /etc/hosts or the
-// embedded DNS in microseconds.
+// The TCP check on libcurl, and a blocking connect with a deadline for probe's own sidecar
+// client; see tcp_check.hpp. connect_tcp resolves with getaddrinfo, which the resolver bounds by
+// its own timeouts; in Compose it answers from /etc/hosts or the embedded DNS in microseconds.
 #include "probe/checks/tcp_check.hpp"
 
 #include <cerrno>
 #include <cstring>
 
+#include <curl/curl.h>
 #include <fcntl.h>
 #include <netdb.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+#include "probe/checks/check_io.hpp"
 
 namespace probe::checks {
 namespace {
@@ -65,6 +68,16 @@ int connect_one(const addrinfo* address, Clock::time_point deadline, int* err) {
   return fd;
 }
 
+// ECONNRESET means the handshake completed and the peer then reset the connection (it accepted
+// and closed at once); a refusal is ECONNREFUSED. The connection did complete, and whether the
+// reset lands before libcurl looks is a race, so it counts as connected: the same server must
+// not pass one check and fail the next by timing alone.
+bool was_reset(CURL* easy) {
+  long os_errno = 0;
+  curl_easy_getinfo(easy, CURLINFO_OS_ERRNO, &os_errno);
+  return os_errno == ECONNRESET;
+}
+
 } // namespace
 
 int connect_tcp(const std::string& host, std::uint16_t port, Clock::time_point deadline,
@@ -101,17 +114,33 @@ int connect_tcp(const std::string& host, std::uint16_t port, Clock::time_point d
   return fd;
 }
 
-CheckResult TcpCheck::run(std::chrono::milliseconds timeout) {
+TcpCheck::TcpCheck(config::TcpTarget target)
+    : m_target(std::move(target)), m_endpoint(m_target.host + ":" + std::to_string(m_target.port)) {
+}
+
+void TcpCheck::start(CheckIo& io, std::chrono::milliseconds timeout, CheckDone done) {
   const Clock::time_point start = Clock::now();
-  CheckResult result;
-  const int fd = connect_tcp(m_target.host, m_target.port, start + timeout, &result);
-  if (fd >= 0) {
-    close(fd);
-    result = make_result(CheckStatus::success,
-                         "connected to " + m_target.host + ":" + std::to_string(m_target.port));
-  }
-  result.latency = Clock::now() - start;
-  return result;
+  m_easy = make_easy(m_error.data());
+  CURL* easy = m_easy.get();
+  const bool v6 = m_target.host.find(':') != std::string::npos;
+  const std::string url = "http://" + (v6 ? "[" + m_target.host + "]" : m_target.host) + ":" +
+                          std::to_string(m_target.port) + "/";
+  curl_easy_setopt(easy, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(easy, CURLOPT_CONNECT_ONLY, 1L);
+  curl_easy_setopt(easy, CURLOPT_FRESH_CONNECT, 1L);
+  set_timeouts(easy, timeout);
+  io.start_transfer(easy, [this, start, timeout, done = std::move(done)](CurlResult code) {
+    CheckResult result = code == CURLE_OK || was_reset(m_easy.get())
+                             ? make_result(CheckStatus::success, "connected to " + m_endpoint)
+                             : transfer_failure(m_easy.get(), code, m_error.data(),
+                                                "connect " + m_endpoint, m_target.host, timeout);
+    if (result.status == CheckStatus::timeout) {
+      result.detail = "connect " + m_endpoint + ": timed out";
+    }
+    result.latency = Clock::now() - start;
+    m_easy.reset(); // closes the connection
+    done(std::move(result));
+  });
 }
 
 } // namespace probe::checks

@@ -19,7 +19,6 @@
 #include "probe/util/clock.hpp"
 #include "probe/util/error.hpp"
 #include "probe/util/strings.hpp"
-#include "probe/util/watchdog.hpp"
 
 namespace probe::cli {
 namespace {
@@ -61,8 +60,7 @@ int run_check(const CheckOptions& options) {
   const config::Config config = load_config(options.config, config::LoadOptions{false, false});
   const std::vector<const config::Target*> selected = engine::select_targets(config, only);
 
-  util::Watchdog watchdog;
-  const checks::CheckContext context{&util::system_clock(), &watchdog};
+  const checks::CheckContext context{&util::system_clock()};
   std::vector<engine::TargetCheck> checks = engine::make_checks(selected, context);
 
   exporters::Report report;

@@ -32,7 +32,6 @@
 #include "probe/util/error.hpp"
 #include "probe/util/strings.hpp"
 #include "probe/util/terminal.hpp"
-#include "probe/util/watchdog.hpp"
 
 namespace probe::cli {
 namespace {
@@ -182,8 +181,7 @@ int run_verify(const VerifyOptions& options) {
       options.no_rollback ? config::Rollback{} : find_rollback_hook(config, &rollback_origin);
 
   // The gate: checks run here (config) or the sidecar's /status (--url).
-  util::Watchdog watchdog;
-  const Gate gate = config ? gate_from_config(*config, flags, watchdog, say)
+  const Gate gate = config ? gate_from_config(*config, flags, say)
                            : gate_from_sidecar(*options.where.url, flags, say);
 
   // One deploy or rollback at a time, on this host and across the database.

@@ -7,11 +7,10 @@
 
 namespace probe::cli {
 
-Gate gate_from_config(const config::Config& config, const GateFlags& flags,
-                      util::Watchdog& watchdog, const Say& say) {
+Gate gate_from_config(const config::Config& config, const GateFlags& flags, const Say& say) {
   const int required = flags.successes > 0 ? flags.successes : config.gate.consecutive_successes;
   auto checks = std::make_unique<engine::ConfigGateSource>(
-      config, flags.only, required, checks::CheckContext{&util::system_clock(), &watchdog});
+      config, flags.only, required, checks::CheckContext{&util::system_clock()});
   for (const auto& [name, why] : checks->skipped()) {
     say(name + ": skipped, not checked here: " + why);
   }

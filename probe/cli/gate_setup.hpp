@@ -14,7 +14,6 @@
 #include "probe/config/config.hpp"
 #include "probe/engine/gate_runner.hpp"
 #include "probe/util/duration.hpp"
-#include "probe/util/watchdog.hpp"
 
 namespace probe::cli {
 
@@ -34,9 +33,7 @@ struct Gate {
 using Say = std::function<void(const std::string&)>;
 
 // Checks run here from `config`; targets that cannot be checked here are told to `say`.
-// `watchdog` must outlive the gate.
-Gate gate_from_config(const config::Config& config, const GateFlags& flags,
-                      util::Watchdog& watchdog, const Say& say);
+Gate gate_from_config(const config::Config& config, const GateFlags& flags, const Say& say);
 
 // The sidecar at `url`: reads its /status once to learn its gate settings. Throws probe::Error
 // as SidecarGateSource::discover does: exit 1 when it stays unreachable, 2 when the URL does not

@@ -20,7 +20,6 @@
 #include "probe/util/duration.hpp"
 #include "probe/util/error.hpp"
 #include "probe/util/terminal.hpp"
-#include "probe/util/watchdog.hpp"
 
 namespace probe::cli {
 namespace {
@@ -43,7 +42,6 @@ int run_wait(const WaitOptions& options) {
     flags.timeout = parse_duration_flag(*options.timeout, "--timeout", false);
   }
   const auto say = [](const std::string& line) { std::cerr << "wait: " << line << "\n"; };
-  util::Watchdog watchdog;
   std::optional<config::Config> config;
   Gate gate;
   if (options.url) {
@@ -58,7 +56,7 @@ int run_wait(const WaitOptions& options) {
     }
   } else {
     config = load_config(options.config, config::LoadOptions{false, false});
-    gate = gate_from_config(*config, flags, watchdog, say);
+    gate = gate_from_config(*config, flags, say);
   }
   const util::Duration limit = gate.timeout;
 

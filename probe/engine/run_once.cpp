@@ -2,9 +2,9 @@
 #include "probe/engine/run_once.hpp"
 
 #include <algorithm>
-#include <atomic>
-#include <thread>
+#include <functional>
 
+#include "probe/checks/check_io.hpp"
 #include "probe/util/error.hpp"
 #include "probe/util/strings.hpp"
 
@@ -37,9 +37,13 @@ std::vector<TargetCheck> make_checks(const std::vector<const config::Target*>& t
 
 std::vector<TargetResult> run_once(std::vector<TargetCheck>& checks, std::size_t max_parallel) {
   std::vector<TargetResult> results(checks.size());
-  std::atomic<std::size_t> next{0};
-  auto worker = [&] {
-    for (std::size_t i = next++; i < checks.size(); i = next++) {
+  checks::CheckIo io;
+  std::size_t next = 0;
+  std::size_t in_flight = 0;
+  // Starts checks until `max_parallel` are in flight; runs again as each one lands.
+  std::function<void()> fill = [&] {
+    while (next < checks.size() && in_flight < std::max<std::size_t>(1, max_parallel)) {
+      const std::size_t i = next++;
       const config::Target& target = *checks[i].target;
       if (!checks[i].check) {
         results[i] = TargetResult{
@@ -47,27 +51,23 @@ std::vector<TargetResult> run_once(std::vector<TargetCheck>& checks, std::size_t
             checks[i].skipped};
         continue;
       }
-      checks::CheckResult result;
+      ++in_flight;
+      auto landed = [&, i](checks::CheckResult result) {
+        results[i] = TargetResult{checks[i].target, std::move(result), {}};
+        --in_flight;
+        io.loop().post(fill);
+      };
       try {
-        result = checks[i].check->run(target.timeout);
+        checks[i].check->start(io, target.timeout, landed);
       } catch (const std::exception& e) {
         // A check must not throw; if a library does anyway, it is probe's error, not the
         // target's failure.
-        result = checks::make_result(checks::CheckStatus::error, e.what(), "error");
+        landed(checks::make_result(checks::CheckStatus::error, e.what(), "error"));
       }
-      results[i] = TargetResult{&target, std::move(result), {}};
     }
   };
-  const std::size_t threads = std::min(checks.size(), std::max<std::size_t>(1, max_parallel));
-  std::vector<std::thread> pool;
-  pool.reserve(threads);
-  for (std::size_t t = 1; t < threads; ++t) {
-    pool.emplace_back(worker);
-  }
-  worker(); // the calling thread works too
-  for (std::thread& thread : pool) {
-    thread.join();
-  }
+  fill();
+  io.loop().run_until([&] { return next == checks.size() && in_flight == 0; });
   return results;
 }
 

@@ -34,8 +34,10 @@ std::string not_checkable_here(const config::Target& target);
 std::vector<TargetCheck> make_checks(const std::vector<const config::Target*>& targets,
                                      const checks::CheckContext& context);
 
-// Runs every check once on at most `max_parallel` threads; results keep the input order.
-std::vector<TargetResult> run_once(std::vector<TargetCheck>& checks, std::size_t max_parallel = 64);
+// Runs every check once, at most `max_parallel` in flight at a time, all on one event loop on
+// the calling thread; results keep the input order.
+std::vector<TargetResult> run_once(std::vector<TargetCheck>& checks,
+                                   std::size_t max_parallel = 1024);
 
 // The targets named in `only` (all when empty); throws probe::Error naming an unknown one.
 std::vector<const config::Target*> select_targets(const config::Config& config,

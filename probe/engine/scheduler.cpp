@@ -1,11 +1,11 @@
-// Interval scheduling on a worker pool; see scheduler.hpp.
+// Interval scheduling with every check in flight on one event loop; see scheduler.hpp.
 #include "probe/engine/scheduler.hpp"
 
 #include <algorithm>
 
 #include <spdlog/spdlog.h>
 
-#include "probe/util/elastic_pool.hpp"
+#include "probe/checks/check_io.hpp"
 
 namespace probe::engine {
 namespace {
@@ -18,7 +18,7 @@ constexpr std::chrono::seconds k_saturation_log_every{60};
 } // namespace
 
 Scheduler::Scheduler(checks::CheckContext context, ResultObserver observer, CheckFactory factory,
-                     WorkerLimits limits, const util::Clock& clock)
+                     FlightLimits limits, const util::Clock& clock)
     : m_clock(clock), m_context(context), m_observer(std::move(observer)),
       m_factory(std::move(factory)), m_limits(limits) {
   if (m_context.clock == nullptr) {
@@ -27,8 +27,7 @@ Scheduler::Scheduler(checks::CheckContext context, ResultObserver observer, Chec
   if (m_context.pushes == nullptr) {
     m_context.pushes = &m_own_pushes;
   }
-  m_limits.max_workers = std::max<std::size_t>(1, m_limits.max_workers);
-  m_limits.min_workers = std::min(m_limits.min_workers, m_limits.max_workers);
+  m_limits.max_in_flight = std::max<std::size_t>(1, m_limits.max_in_flight);
 }
 
 Scheduler::~Scheduler() {
@@ -113,8 +112,8 @@ void Scheduler::start() {
   for (const auto& [name, entry] : m_entries) {
     schedule(entry);
   }
-  m_pool = std::make_unique<util::ElasticPool>(m_limits.min_workers, m_limits.max_workers,
-                                               m_limits.idle_timeout);
+  m_io = std::make_unique<checks::CheckIo>();
+  m_io_thread = std::thread([io = m_io.get()] { io->loop().run(); });
   m_dispatcher = std::thread([this] { dispatch_loop(); });
 }
 
@@ -125,20 +124,25 @@ void Scheduler::stop() {
       return;
     }
     m_stopping = true;
+    m_queue.clear(); // due checks not started yet are dropped
   }
   m_dispatch_wake.notify_all();
   m_dispatcher.join();
-  // Nothing submits any more. Checks not started yet return at once (m_stopping); shutdown()
-  // waits for the running ones, each within its own timeout. Not under m_mutex: they take it.
-  m_pool->shutdown();
+  {
+    // Nothing is handed to the loop any more; the checks in flight end within their timeouts.
+    std::unique_lock<std::mutex> lock(m_mutex);
+    m_idle.wait(lock, [this] { return m_busy + m_waiting == 0; });
+  }
+  m_io->loop().stop();
+  m_io_thread.join();
   const std::lock_guard<std::mutex> lock(m_mutex);
-  m_pool.reset();
+  m_io.reset();
   m_running = false;
 }
 
-std::size_t Scheduler::worker_threads() const {
+std::size_t Scheduler::in_flight() const {
   const std::lock_guard<std::mutex> lock(m_mutex);
-  return m_pool ? m_pool->threads() : 0;
+  return m_running ? m_busy + m_waiting + m_queue.size() : 0;
 }
 
 void Scheduler::dispatch_loop() {
@@ -163,52 +167,83 @@ void Scheduler::dispatch_loop() {
 }
 
 void Scheduler::dispatch(const EntryPtr& entry) {
-  // The pool starts a thread when none is idle, up to the ceiling; past it the check waits in
-  // order, and its lag (and the runs it skips) show the overload.
-  ++m_waiting;
-  if (m_busy + m_waiting > m_limits.max_workers && !m_saturated) {
-    m_saturated = true;
-    const SteadyClock::time_point now = m_clock.steady_now();
-    m_saturated_since = now;
-    if (!m_saturation_ever || now - m_saturation_logged >= k_saturation_log_every) {
-      m_saturation_ever = true;
-      m_saturation_warned = true;
-      m_saturation_logged = now;
-      spdlog::warn("scheduler: all {} check workers are busy; due checks wait for one and start "
-                   "late (probe_check_lag_seconds, probe_checks_skipped_total)",
-                   m_limits.max_workers);
-    }
+  if (m_busy + m_waiting < m_limits.max_in_flight) {
+    hand_to_loop(entry);
+    return;
   }
-  m_pool->submit([this, entry] { run(entry); });
+  // Past the ceiling the check waits in order, and its lag (and the runs it skips) show the
+  // overload.
+  m_queue.push_back(entry);
+  if (m_saturated) {
+    return;
+  }
+  m_saturated = true;
+  const SteadyClock::time_point now = m_clock.steady_now();
+  m_saturated_since = now;
+  if (!m_saturation_ever || now - m_saturation_logged >= k_saturation_log_every) {
+    m_saturation_ever = true;
+    m_saturation_warned = true;
+    m_saturation_logged = now;
+    spdlog::warn("scheduler: {} checks in flight, the most probe runs at once; due checks wait "
+                 "and start late (probe_check_lag_seconds, probe_checks_skipped_total)",
+                 m_limits.max_in_flight);
+  }
 }
 
-void Scheduler::run(const EntryPtr& entry) {
+void Scheduler::hand_to_loop(const EntryPtr& entry) {
+  ++m_waiting;
+  m_io->loop().post([this, entry] { begin(entry); });
+}
+
+void Scheduler::begin(const EntryPtr& entry) {
   std::unique_lock<std::mutex> lock(m_mutex);
   --m_waiting;
   if (m_stopping || entry->removed) {
-    return; // dropped while it waited: stopping, or removed by a reload
+    // Dropped while it waited: stopping, or removed by a reload.
+    if (m_busy + m_waiting == 0) {
+      m_idle.notify_all();
+    }
+    return;
   }
   ++m_busy;
   const SteadyClock::time_point started = m_clock.steady_now();
   lock.unlock();
-  checks::CheckResult result;
   try {
-    result = entry->check->run(entry->target.timeout);
+    entry->check->start(*m_io, entry->target.timeout,
+                        [this, entry, started](const checks::CheckResult& result) {
+                          landed(entry, result, started);
+                        });
   } catch (const std::exception& e) {
-    result = checks::make_result(checks::CheckStatus::error, e.what(), "error");
+    // A check must not throw; if a library does anyway, it is probe's error, not the target's.
+    landed(entry, checks::make_result(checks::CheckStatus::error, e.what(), "error"), started);
   }
+}
+
+void Scheduler::landed(const EntryPtr& entry, const checks::CheckResult& result,
+                       SteadyClock::time_point started) {
   const SteadyClock::time_point finished = m_clock.steady_now();
-  lock.lock();
+  const std::lock_guard<std::mutex> lock(m_mutex);
   --m_busy;
+  // A slot is free: the longest-waiting due check takes it.
+  while (!m_stopping && !m_queue.empty() && m_busy + m_waiting < m_limits.max_in_flight) {
+    EntryPtr next = std::move(m_queue.front());
+    m_queue.pop_front();
+    if (!next->removed) {
+      hand_to_loop(next);
+    }
+  }
   finish(entry, result, started, finished);
+  if (m_busy + m_waiting == 0) {
+    m_idle.notify_all();
+  }
 }
 
 void Scheduler::finish(const EntryPtr& entry, const checks::CheckResult& result,
                        SteadyClock::time_point started, SteadyClock::time_point finished) {
-  if (m_saturated && m_busy + m_waiting < m_limits.max_workers) {
+  if (m_saturated && m_queue.empty()) {
     m_saturated = false;
     if (m_saturation_warned) {
-      spdlog::info("scheduler: a check worker is free again after {:.1f} s with all busy",
+      spdlog::info("scheduler: due checks start on time again after {:.1f} s at the ceiling",
                    std::chrono::duration<double>(finished - m_saturated_since).count());
     }
     m_saturation_warned = false;

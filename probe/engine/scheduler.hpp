@@ -1,17 +1,18 @@
-// The sidecar's heart: each target checked on its own interval by a pool of workers that follows
-// the load. A check never overlaps itself (a target is either on the timeline, waiting for a
-// worker or running, never two of these), so the need is at most one worker per target: the
-// pool starts a thread whenever a due check finds none idle, up to a ceiling
-// (k_max_check_workers), and lets threads idle for a while end. A hanging target holds one
-// worker for its own timeout and no one else's schedule, whatever the number of targets below
-// the ceiling. Past the ceiling due checks wait in order for a worker: the wait is the run's lag
-// and due runs it swallows are skipped and counted (RunTiming, see schedule.hpp), so an
+// The sidecar's heart: each target checked on its own interval, every check in flight driven by
+// one event loop (checks::CheckIo) on one thread — a slow or hanging target costs a socket and a
+// timer until its own timeout, not a thread, so thousands of them keep their schedules. A
+// dispatcher thread walks the timeline (on util::Clock, so tests step time by hand) and hands due
+// checks to the loop. A check never overlaps itself (a target is either on the timeline, waiting
+// for the loop or in flight, never two of these). Past a ceiling of checks in flight
+// (k_max_checks_in_flight, a file-descriptor budget) due checks wait in order: the wait is the
+// run's lag and due runs it swallows are skipped and counted (RunTiming, see schedule.hpp), so an
 // overloaded probe is visible rather than silently stretching every interval. First runs are
 // spread by a small jitter so targets do not fire together. Reload swaps the target set:
 // unchanged targets keep their check, state and schedule.
 #pragma once
 
 #include <condition_variable>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -28,9 +29,9 @@
 #include "probe/engine/target_state.hpp"
 #include "probe/util/clock.hpp"
 
-namespace probe::util {
-class ElasticPool;
-} // namespace probe::util
+namespace probe::checks {
+class CheckIo;
+} // namespace probe::checks
 
 namespace probe::engine {
 
@@ -40,20 +41,16 @@ struct TargetSnapshot {
   TargetState state;
 };
 
-// At most this many checks run at once. Each in-flight check holds a thread (checks block on
-// their socket within their timeout), and a thread costs memory: 30-33 KiB resident each with
-// an http check in flight (tests/bench/run.sh --only sched), so 256 add about 8 MiB to a
-// sidecar of 14. That covers 256 targets hanging at once, far more than a Compose stack has;
-// past it due checks wait in order, start late and skip runs (counted), and an alert fires.
-inline constexpr std::size_t k_max_check_workers = 256;
+// At most this many checks in flight at once. A check in flight costs a socket (file
+// descriptor) and a few KiB, no thread; the ceiling keeps probe inside its descriptor limit
+// (raised to the hard limit at start, 1,048,576 under Docker) with room for the kept-alive
+// connections of idle targets and the HTTP server. Past it due checks wait in order, start late
+// and skip runs (counted), and an alert fires.
+inline constexpr std::size_t k_max_checks_in_flight = 16384;
 
-// The pool's bounds; tests set a low ceiling or a short idle time.
-struct WorkerLimits {
-  std::size_t max_workers = k_max_check_workers;
-  // Threads kept however idle: enough for a small stack's quick checks.
-  std::size_t min_workers = 4;
-  // A thread beyond min_workers with nothing to do for this long ends.
-  std::chrono::milliseconds idle_timeout{30'000};
+// The bounds of the work in flight; tests set a low ceiling.
+struct FlightLimits {
+  std::size_t max_in_flight = k_max_checks_in_flight;
 };
 
 struct ReloadSummary {
@@ -76,7 +73,7 @@ public:
   // Every due time, lag and wait is read from `clock` (tests pass a manual one). A context
   // without a clock gets `clock`; one without a push registry gets the scheduler's own.
   Scheduler(checks::CheckContext context, ResultObserver observer,
-            CheckFactory factory = checks::make_check, WorkerLimits limits = {},
+            CheckFactory factory = checks::make_check, FlightLimits limits = {},
             const util::Clock& clock = util::system_clock());
   ~Scheduler();
   Scheduler(const Scheduler&) = delete;
@@ -90,8 +87,8 @@ public:
   // that were due but had not started are dropped.
   void stop();
 
-  // Worker threads alive now (0 when not running).
-  std::size_t worker_threads() const;
+  // Checks in flight or waiting to start now (0 when not running).
+  std::size_t in_flight() const;
 
   std::vector<TargetSnapshot> snapshot() const;
   // True when every critical target is UP (and there is at least one target).
@@ -119,7 +116,10 @@ private:
   void unschedule(const EntryPtr& entry);
   void dispatch_loop();
   void dispatch(const EntryPtr& entry);
-  void run(const EntryPtr& entry);
+  void hand_to_loop(const EntryPtr& entry);
+  void begin(const EntryPtr& entry);
+  void landed(const EntryPtr& entry, const checks::CheckResult& result,
+              std::chrono::steady_clock::time_point started);
   void finish(const EntryPtr& entry, const checks::CheckResult& result,
               std::chrono::steady_clock::time_point started,
               std::chrono::steady_clock::time_point finished);
@@ -131,20 +131,24 @@ private:
   checks::CheckContext m_context;
   ResultObserver m_observer;
   CheckFactory m_factory;
-  WorkerLimits m_limits;
+  FlightLimits m_limits;
 
   mutable std::mutex m_mutex;
   std::condition_variable m_dispatch_wake;
+  std::condition_variable m_idle; // m_busy + m_waiting fell to 0 (stop() waits for it)
   std::map<std::string, EntryPtr> m_entries;
   std::multimap<std::chrono::steady_clock::time_point, EntryPtr> m_timeline;
   std::mt19937 m_random{std::random_device{}()};
   bool m_running = false;
   bool m_stopping = false;
   std::thread m_dispatcher;
-  // Runs the checks; made by start(), shut down by stop() (it outlives no check it runs).
-  std::unique_ptr<util::ElasticPool> m_pool;
-  std::size_t m_waiting = 0; // handed to the pool, not started yet
-  std::size_t m_busy = 0;    // checks running
+  // Runs the checks in flight on m_io_thread; made by start(), ended by stop() once no check is
+  // in flight.
+  std::unique_ptr<checks::CheckIo> m_io;
+  std::thread m_io_thread;
+  std::deque<EntryPtr> m_queue; // due past the ceiling, in order
+  std::size_t m_waiting = 0;    // handed to the loop, not started yet
+  std::size_t m_busy = 0;       // checks in flight
   // Saturation is logged when it starts and when it ends, at most once a minute.
   bool m_saturated = false;
   bool m_saturation_ever = false;   // m_saturation_logged is set

@@ -28,7 +28,6 @@
 #include "probe/deploy/local_recorder.hpp"
 #include "probe/engine/scheduler.hpp"
 #include "probe/serve/http_server.hpp"
-#include "probe/util/watchdog.hpp"
 
 namespace probe::serve {
 
@@ -66,7 +65,6 @@ private:
   std::mutex m_reload_mutex;         // serializes reloads (SIGHUP and POST /-/reload)
   mutable std::mutex m_config_mutex; // guards m_config and m_channels; held only to swap them
   std::shared_ptr<const config::Config> m_config;
-  util::Watchdog m_watchdog;
   exporters::ProbeMetrics m_metrics;
   exporters::RenderCache m_metrics_cache; // what /metrics serves
   engine::Scheduler m_scheduler;

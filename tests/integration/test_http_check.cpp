@@ -20,7 +20,6 @@
 #include "probe/checks/http_check.hpp"
 #include "probe/config/config.hpp"
 #include "probe/util/clock.hpp"
-#include "probe/util/watchdog.hpp"
 #include "tests/fakes/targets.hpp"
 #include "tests/standins/http_standin.hpp"
 #include "tests/standins/tcp_standin.hpp"
@@ -71,8 +70,7 @@ protected:
     return result;
   }
 
-  util::Watchdog m_watchdog;
-  checks::CheckContext m_context{&util::system_clock(), &m_watchdog};
+  checks::CheckContext m_context{&util::system_clock()};
   std::unique_ptr<fakes::HttpStandin> m_standin = std::make_unique<fakes::HttpStandin>();
   std::chrono::milliseconds m_took{0};
 };

@@ -7,7 +7,6 @@
 #include <httplib.h>
 
 #include "probe/checks/check.hpp"
-#include "probe/util/watchdog.hpp"
 #include "tests/support/subprocess.hpp"
 
 namespace probe::tests {
@@ -57,8 +56,7 @@ protected:
     http.ca_file = ca_file;
     http.insecure_skip_verify = insecure;
     target.spec = http;
-    util::Watchdog watchdog;
-    return checks::make_check(target, {nullptr, &watchdog})->run(target.timeout);
+    return checks::make_check(target, {})->run(target.timeout);
   }
 
   fakes::TempDir m_dir;

@@ -7,7 +7,6 @@
 
 #include "probe/checks/check.hpp"
 #include "probe/checks/heartbeat_check.hpp"
-#include "probe/util/watchdog.hpp"
 
 namespace probe::tests {
 namespace {
@@ -24,8 +23,7 @@ checks::CheckResult run_postgres(const std::string& query) {
   spec.dsn = util::Secret(test_pg_dsn());
   spec.query = query;
   target.spec = spec;
-  util::Watchdog watchdog;
-  return checks::make_check(target, checks::CheckContext{nullptr, &watchdog})->run(target.timeout);
+  return checks::make_check(target, checks::CheckContext{})->run(target.timeout);
 }
 
 TEST(PgQueryErrors, ASyntaxErrorShowsTheServersWordsOnly) {

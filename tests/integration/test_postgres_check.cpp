@@ -12,7 +12,6 @@
 #include "probe/checks/check.hpp"
 #include "probe/checks/pg_session.hpp"
 #include "probe/config/config_loader.hpp"
-#include "probe/util/watchdog.hpp"
 #include "tests/standins/tcp_standin.hpp"
 #include "tests/support/bounds.hpp"
 
@@ -36,8 +35,7 @@ config::Target postgres_target(const std::string& dsn, const std::string& query 
 }
 
 checks::CheckResult run_target(const config::Target& target) {
-  util::Watchdog watchdog;
-  const checks::CheckContext context{nullptr, &watchdog};
+  const checks::CheckContext context{};
   return checks::make_check(target, context)->run(target.timeout);
 }
 

@@ -17,7 +17,6 @@
 #include "probe/config/config.hpp"
 #include "probe/engine/run_once.hpp"
 #include "probe/util/clock.hpp"
-#include "probe/util/watchdog.hpp"
 #include "tests/fakes/targets.hpp"
 #include "tests/standins/http_standin.hpp"
 #include "tests/standins/tcp_standin.hpp"
@@ -45,8 +44,7 @@ std::chrono::milliseconds elapsed_since(Clock::time_point start) {
 
 class RunOnceTest : public ::testing::Test {
 protected:
-  util::Watchdog m_watchdog;
-  checks::CheckContext m_context{&util::system_clock(), &m_watchdog};
+  checks::CheckContext m_context{&util::system_clock()};
 };
 
 TEST_F(RunOnceTest, HangingTargetCostsItsTimeoutAndDelaysNoOther) {

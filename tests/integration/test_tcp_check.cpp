@@ -16,7 +16,6 @@
 #include "probe/checks/tcp_check.hpp"
 #include "probe/config/config.hpp"
 #include "probe/util/clock.hpp"
-#include "probe/util/watchdog.hpp"
 #include "tests/standins/http_standin.hpp"
 #include "tests/standins/tcp_standin.hpp"
 #include "tests/support/bounds.hpp"
@@ -50,8 +49,7 @@ protected:
     return result;
   }
 
-  util::Watchdog m_watchdog;
-  checks::CheckContext m_context{&util::system_clock(), &m_watchdog};
+  checks::CheckContext m_context{&util::system_clock()};
   std::chrono::milliseconds m_took{0};
 };
 

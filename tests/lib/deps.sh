@@ -7,6 +7,7 @@ PROBE_BUILD_PACKAGES=(
   g++ make cmake pkg-config git
   libyaml-cpp-dev nlohmann-json3-dev libspdlog-dev libcli11-dev
   prometheus-cpp-dev libcpp-httplib-dev libpqxx-dev libpq-dev libgtest-dev zlib1g-dev
+  libcurl4-openssl-dev libssl-dev
 )
 PROBE_TEST_PACKAGES=(postgresql postgresql-client prometheus prometheus-alertmanager shellcheck
   jq curl openssl yamllint docker-compose wrk caddy busybox)

@@ -123,6 +123,7 @@ protected:
     const TimePoint start = m_clock.steady_now();
     s.runs.push_back(start);
     s.max_in_flight = std::max(s.max_in_flight, ++s.in_flight);
+    m_max_in_flight_seen = std::max(m_max_in_flight_seen, ++m_in_flight_total);
     m_changed.notify_all();
     while ((s.held || m_clock.steady_now() < start + s.takes) && !m_ending) {
       if (s.held) {
@@ -132,6 +133,7 @@ protected:
       }
     }
     --s.in_flight;
+    --m_in_flight_total;
     m_changed.notify_all();
     return checks::make_result(s.ok ? checks::CheckStatus::success : checks::CheckStatus::failure,
                                s.ok ? "scripted ok" : "scripted failure");
@@ -161,7 +163,7 @@ protected:
 
   // Heartbeat targets get the real check (checks::make_check: a push or a file, no network),
   // every other target a scripted one.
-  Scheduler& make_scheduler(WorkerLimits limits = {}) {
+  Scheduler& make_scheduler(FlightLimits limits = {}) {
     m_scheduler = std::make_unique<Scheduler>(
         checks::CheckContext{},
         [this](const config::Target& t, const TargetState& state, const RunTiming& timing,
@@ -356,6 +358,8 @@ protected:
   std::mutex m_mutex;
   std::condition_variable m_changed;
   std::map<std::string, Script> m_scripts;
+  std::size_t m_in_flight_total = 0;    // scripted runs in flight now, over every target
+  std::size_t m_max_in_flight_seen = 0; // the most at once
   std::map<std::string, Seen> m_seen;
   std::set<std::string> m_real; // targets with a real check, not a script
   bool m_ready = false;
@@ -537,8 +541,8 @@ TEST_F(SchedulerTest, ReloadKeepsUnchangedTargetsResetsChangedOnesAndDropsRemove
 
 // Issue 12, item 20: the pool was sized once at start (4 workers for 4 targets), so after a
 // reload to 40 targets, 36 of them hanging, every worker hung and the healthy ones waited.
-TEST_F(SchedulerTest, AReloadFrom4To40TargetsGrowsThePoolAndHangingTargetsHoldNoOneElse) {
-  Scheduler& scheduler = make_scheduler({k_max_check_workers, 2, 200ms});
+TEST_F(SchedulerTest, AReloadFrom4To40TargetsWith36HangingHoldsNoOneElse) {
+  Scheduler& scheduler = make_scheduler();
   std::vector<config::Target> targets{target("quick", 50ms), target("calm-1", 1s),
                                       target("calm-2", 1s), target("calm-3", 1s)};
   scheduler.set_targets(targets);
@@ -559,7 +563,7 @@ TEST_F(SchedulerTest, AReloadFrom4To40TargetsGrowsThePoolAndHangingTargetsHoldNo
     }
     return running;
   };
-  // Their first runs come within 1 s; each gets a worker of its own when due.
+  // Their first runs come within 1 s; each is in flight from its due time on.
   ASSERT_TRUE(step_until([&] { return hanging() == 36; })) << "only some hanging checks ran";
   const std::size_t before = seen("quick").results();
   const TimePoint end = now() + 500ms;
@@ -567,27 +571,26 @@ TEST_F(SchedulerTest, AReloadFrom4To40TargetsGrowsThePoolAndHangingTargetsHoldNo
   EXPECT_GE(seen("quick").results(), before + 10);
   const std::size_t due = static_cast<std::size_t>((now() - quick_first) / 50ms) + 1;
   EXPECT_EQ(runs("quick"), every(quick_first, 50ms, due)) << "quick kept its rate while 36 hung";
-  EXPECT_GE(scheduler.worker_threads(), 37U);
+  EXPECT_GE(scheduler.in_flight(), 36U);
   for (const RunTiming& timing : seen("quick").timings) {
-    EXPECT_EQ(timing.lag, 0ns) << "quick waited for a worker";
+    EXPECT_EQ(timing.lag, 0ns) << "quick waited behind the hanging checks";
   }
 
-  // The hangs end and the target set shrinks: idle threads end, down to the minimum. The
-  // pool's idle timeout (200 ms) runs on the real clock: ElasticPool is not on the seam.
+  // The hangs end and the target set shrinks: nothing is left in flight but calm-1's runs.
   for (int i = 0; i < 36; ++i) {
     script("hang-" + std::to_string(i), [](Script& s) { s.held = false; });
   }
   ASSERT_TRUE(wait_for([&] { return hanging() == 0; }));
   scheduler.set_targets({target("calm-1", 1s)});
-  EXPECT_TRUE(fakes::eventually([&] { return scheduler.worker_threads() <= 3; }, k_give_up))
-      << scheduler.worker_threads() << " threads left for one target checked every second";
+  EXPECT_TRUE(fakes::eventually([&] { return scheduler.in_flight() <= 1; }, k_give_up))
+      << scheduler.in_flight() << " checks in flight for one target checked every second";
 }
 
 // Past the ceiling a due check waits for a worker: it starts late, the due runs it misses are
 // counted as skipped for saturation, and the metrics show both.
 TEST_F(SchedulerTest, PastTheCeilingChecksStartLateAndTheMetricsShowIt) {
   m_metrics = std::make_unique<exporters::ProbeMetrics>("test", "test");
-  Scheduler& scheduler = make_scheduler({2, 0, 10s});
+  Scheduler& scheduler = make_scheduler({2});
   script("hold-a", [](Script& s) { s.held = true; });
   script("hold-b", [](Script& s) { s.held = true; });
   const std::vector<config::Target> held{target("hold-a", 100ms, 100ms),
@@ -620,7 +623,7 @@ TEST_F(SchedulerTest, PastTheCeilingChecksStartLateAndTheMetricsShowIt) {
       static_cast<std::uint64_t>((released - first.at("hold-a")) / 100ms);
   EXPECT_EQ(seen("hold-a").timings.front().skipped_in_flight, a_skipped);
   EXPECT_GE(a_skipped, 5U);
-  EXPECT_EQ(scheduler.worker_threads(), 0U) << "stop() leaves no thread";
+  EXPECT_EQ(scheduler.in_flight(), 0U) << "stop() leaves nothing in flight";
 
   // The lag as late's first result left it; counters at the end.
   const std::string first_text = [&] {
@@ -675,11 +678,11 @@ TEST_F(SchedulerTest, TwoHundredSlowTargetsAtOneSecondKeepTheirRate) {
     }
   }
   // Half of each interval busy, first runs spread over 100 ms: all 200 were in flight at once.
-  EXPECT_GE(scheduler.worker_threads(), 200U);
+  EXPECT_GE(m_max_in_flight_seen, 200U);
 }
 
 TEST_F(SchedulerTest, StopWaitsForTheCheckInFlightAndDropsTheOnesWaitingForAWorker) {
-  Scheduler& scheduler = make_scheduler({1, 0, 10s});
+  Scheduler& scheduler = make_scheduler({1});
   // "later" runs once and then stays on the timeline, due in an hour: the dispatcher sleeps on
   // the clock until stop() ends it, which tells the test that stop() has begun.
   scheduler.set_targets({target("later", 1h)});
@@ -704,13 +707,13 @@ TEST_F(SchedulerTest, StopWaitsForTheCheckInFlightAndDropsTheOnesWaitingForAWork
   ASSERT_EQ(stopped.wait_for(k_give_up), std::future_status::ready);
   EXPECT_EQ(script("slow").in_flight, 0);
   EXPECT_EQ(seen("slow").results(), 1U) << "the run in flight finished before stop() returned";
-  EXPECT_EQ(runs("queued").size(), 0U) << "a check waiting for a worker ran";
+  EXPECT_EQ(runs("queued").size(), 0U) << "a check waiting past the ceiling ran";
   // No thread is left to start anything, however much time passes.
   m_clock.advance(2h);
   EXPECT_EQ(runs("slow").size(), 1U);
   EXPECT_EQ(runs("later").size(), 1U);
   EXPECT_EQ(runs("queued").size(), 0U);
-  EXPECT_EQ(scheduler.worker_threads(), 0U);
+  EXPECT_EQ(scheduler.in_flight(), 0U);
 }
 
 // POST /heartbeat/<target> goes through Scheduler::record_push: a push reaches the push-fed

@@ -1,0 +1,56 @@
+// What checks in flight run on: one epoll loop (util::EventLoop) and libcurl's multi interface
+// driven by it. libcurl was chosen for HTTP(S) and TCP connects because its multi interface is
+// the field standard for many transfers on one thread, it bounds name resolution by the
+// transfer's timeout (its threaded resolver), and it reports each phase's timing and the TLS
+// session — what blackbox_exporter exports and cpp-httplib's blocking client cannot give.
+// PostgreSQL checks watch libpq's socket on the same loop.
+//
+// One CheckIo serves any number of checks; all of it belongs to the loop's thread.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <unordered_map>
+
+#include "probe/util/event_loop.hpp"
+
+typedef void CURL;      // NOLINT: libcurl's own declarations
+typedef void CURLM;     // NOLINT
+typedef int CurlResult; // CURLcode as an int, so this header does not need curl.h
+
+namespace probe::checks {
+
+class CheckIo {
+public:
+  // Gets the transfer's CURLcode when libcurl is done with it.
+  using TransferDone = std::function<void(CurlResult code)>;
+
+  CheckIo();
+  ~CheckIo();
+  CheckIo(const CheckIo&) = delete;
+  CheckIo& operator=(const CheckIo&) = delete;
+
+  util::EventLoop& loop() { return m_loop; }
+
+  // Starts `easy` (configured by the caller, who keeps owning it) on the loop; `done` is called
+  // once, on the loop's thread, after libcurl has let go of it. Never calls `done` inline.
+  void start_transfer(CURL* easy, TransferDone done);
+  // Abandons a transfer that has not finished (its `done` is not called).
+  void cancel_transfer(CURL* easy);
+  std::size_t transfers() const { return m_transfers.size(); }
+
+private:
+  static int on_socket(CURL* easy, int fd, int what, void* self, void* socket_data);
+  static int on_timer(CURLM* multi, long timeout_ms, void* self);
+  void socket_ready(int fd, std::uint32_t events);
+  void timer_due();
+  void collect_finished();
+
+  util::EventLoop m_loop;
+  CURLM* m_multi = nullptr;
+  util::EventLoop::TimerId m_timer = 0;
+  bool m_timer_armed = false;
+  std::unordered_map<CURL*, TransferDone> m_transfers;
+};
+
+} // namespace probe::checks
