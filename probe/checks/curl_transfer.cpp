@@ -78,12 +78,15 @@ void set_timeouts(CURL* easy, std::chrono::milliseconds timeout) {
 }
 
 CheckResult transfer_failure(CURL* easy, CurlResult result_code, const char* error_buffer,
-                             const std::string& what, const std::string& host,
+                             const std::string& what, const std::string& host, std::uint16_t port,
                              std::chrono::milliseconds timeout) {
   const auto code = static_cast<CURLcode>(result_code);
+  const auto detail = [&what](const std::string& words) {
+    return what.empty() ? words : what + ": " + words;
+  };
   if (code == CURLE_OPERATION_TIMEDOUT) {
     return make_result(CheckStatus::timeout,
-                       what + ": no complete answer within " + util::format_duration(timeout),
+                       detail("no complete answer within " + util::format_duration(timeout)),
                        "timeout");
   }
   long os_errno = 0;
@@ -92,11 +95,12 @@ CheckResult transfer_failure(CURL* easy, CurlResult result_code, const char* err
   if (code == CURLE_COULDNT_RESOLVE_HOST) {
     words = "cannot resolve " + host;
   } else if (code == CURLE_COULDNT_CONNECT && os_errno != 0) {
-    words = std::strerror(static_cast<int>(os_errno));
+    words = "connect " + host + ":" + std::to_string(port) + ": " +
+            std::strerror(static_cast<int>(os_errno));
   } else {
     words = error_buffer[0] != '\0' ? error_buffer : curl_easy_strerror(code);
   }
-  return make_result(CheckStatus::failure, what + ": " + words, reason_for(code, os_errno));
+  return make_result(CheckStatus::failure, detail(words), reason_for(code, os_errno));
 }
 
 HttpPhases phases_of(CURL* easy) {

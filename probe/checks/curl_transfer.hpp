@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -26,10 +27,11 @@ CurlEasy make_easy(char* error_buffer);
 // of the answer fall within `timeout`.
 void set_timeouts(CURL* easy, std::chrono::milliseconds timeout);
 
-// The result for a transfer that ended in `code` (not CURLE_OK): `what` starts the detail
-// ("GET /health", "connect db:5432"), `host` is named for a name that does not resolve.
+// The result for a transfer to `host`:`port` that ended in `code` (not CURLE_OK): "connect
+// api:8000: Connection refused", "cannot resolve api", after `what` ("GET /health: ...") when
+// that is not empty.
 CheckResult transfer_failure(CURL* easy, CurlResult code, const char* error_buffer,
-                             const std::string& what, const std::string& host,
+                             const std::string& what, const std::string& host, std::uint16_t port,
                              std::chrono::milliseconds timeout);
 
 // The phases of the transfer `easy` just finished (blackbox_exporter's split).

@@ -184,10 +184,10 @@ CheckResult HttpCheck::judge(CurlResult code) {
   const bool body_cut_short = m_run.too_large && !keep_body && status != 0;
   CheckResult result;
   if ((code != CURLE_OK && !body_cut_short) || (m_run.too_large && keep_body)) {
-    result =
-        m_run.too_large
-            ? make_result(CheckStatus::failure, m_asked + ": body larger than 1 MiB", "body_size")
-            : transfer_failure(easy, code, m_error.data(), m_asked, m_url.host, m_run.timeout);
+    result = m_run.too_large ? make_result(CheckStatus::failure,
+                                           m_asked + ": body larger than 1 MiB", "body_size")
+                             : transfer_failure(easy, code, m_error.data(), m_asked, m_url.host,
+                                                m_url.port, m_run.timeout);
   } else {
     const ExpectOutcome judged =
         evaluate_response(m_target.expect, static_cast<int>(status), m_run.body, latency);

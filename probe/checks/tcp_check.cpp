@@ -132,8 +132,8 @@ void TcpCheck::start(CheckIo& io, std::chrono::milliseconds timeout, CheckDone d
   io.start_transfer(easy, [this, start, timeout, done = std::move(done)](CurlResult code) {
     CheckResult result = code == CURLE_OK || was_reset(m_easy.get())
                              ? make_result(CheckStatus::success, "connected to " + m_endpoint)
-                             : transfer_failure(m_easy.get(), code, m_error.data(),
-                                                "connect " + m_endpoint, m_target.host, timeout);
+                             : transfer_failure(m_easy.get(), code, m_error.data(), "",
+                                                m_target.host, m_target.port, timeout);
     if (result.status == CheckStatus::timeout) {
       result.detail = "connect " + m_endpoint + ": timed out";
     }
