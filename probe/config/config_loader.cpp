@@ -74,7 +74,8 @@ private:
 
   Defaults read_defaults(const YAML::Node& node) const;
   Target read_target(const YAML::Node& node, const std::string& field, const Defaults& defaults);
-  HttpTarget read_http(const YAML::Node& node, const std::string& field, const std::string& name);
+  HttpTarget read_http(const YAML::Node& node, const std::string& field,
+                       const std::string& target_name);
   HttpExpect read_expect(const YAML::Node& node, const std::string& field) const;
   TcpTarget read_tcp(const YAML::Node& node, const std::string& field) const;
   PostgresTarget read_postgres(const YAML::Node& node, const std::string& field);
@@ -443,7 +444,7 @@ Target Reader::read_target(const YAML::Node& node, const std::string& field,
 }
 
 HttpTarget Reader::read_http(const YAML::Node& node, const std::string& field,
-                             const std::string& name) {
+                             const std::string& target_name) {
   HttpTarget http;
   const YAML::Node url_node = require(node, "url", field);
   http.url = secret_value(url_node, field + ".url", true, url_with_credentials);
@@ -487,7 +488,8 @@ HttpTarget Reader::read_http(const YAML::Node& node, const std::string& field,
     if (http.expect.tls_min_days && http.url.rfind("https://", 0) != 0) {
       // Plain http presents no certificate: the expectation could never be judged.
       fail(node["expect"]["tls_min_days"], field + ".expect.tls_min_days",
-           "needs an https:// url; target " + in_quotes(name) + " is checked over plain http://");
+           "needs an https:// url; target " + in_quotes(target_name) +
+               " is checked over plain http://");
     }
   }
   if (node["follow_redirects"]) {

@@ -565,7 +565,7 @@ const std::vector<BadConfig> k_bad_configs{
     url: "https://web/"
     expect: {tls_min_days: [14]}
 )",
-     "probe.yaml:5:28: targets[0].expect.tls_min_days: must be a string, not a sequence"},
+     "probe.yaml:5:28: targets[0].expect.tls_min_days: must be a string, not a list"},
     {"expect_tls_min_days_on_plain_http", R"(targets:
   - {name: a, type: tcp, address: "h:1"}
   - name: api
@@ -1290,7 +1290,7 @@ TEST(ConfigLoaderErrors, TlsMinDaysOnAUrlFromTheEnvironmentIsJudgedByItsValue) {
   - {name: web, type: http, url: "${WEB_URL}", expect: {tls_min_days: 7}}
 )";
   EXPECT_EQ(load_error(yaml, env),
-            "probe.yaml:2:76: targets[0].expect.tls_min_days: needs an https:// url; target "
+            "probe.yaml:2:71: targets[0].expect.tls_min_days: needs an https:// url; target "
             "\"web\" is checked over plain http://");
   EXPECT_NO_THROW(load(yaml, fake_env({{"WEB_URL", "https://web/"}})));
 }
