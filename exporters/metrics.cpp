@@ -1,6 +1,7 @@
 // Metric families and their updates; see metrics.hpp.
 #include "exporters/metrics.hpp"
 
+#include <array>
 #include <limits>
 #include <ostream>
 #include <streambuf>
@@ -19,6 +20,21 @@ using prometheus::BuildHistogram;
 // Check latencies: a healthy local check takes well under 5 ms; timeouts go up to seconds.
 const prometheus::Histogram::BucketBoundaries k_duration_buckets{
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+
+// The `phase` label values of probe_http_duration_seconds, in the order of checks::HttpPhases.
+constexpr std::array<const char*, 5> k_http_phase_names{"resolve", "connect", "tls", "processing",
+                                                        "transfer"};
+
+std::array<std::chrono::nanoseconds, 5> phase_durations(const checks::HttpPhases& phases) {
+  return {phases.resolve, phases.connect, phases.tls, phases.processing, phases.transfer};
+}
+
+// Whether `target` presents a certificate at all: only an https URL does. A reload may turn an
+// https URL into http:// while the target and its series stay.
+bool uses_tls(const config::Target& target) {
+  const auto* http = std::get_if<config::HttpTarget>(&target.spec);
+  return http != nullptr && http->url.rfind("https://", 0) == 0;
+}
 
 double seconds_since_epoch(std::chrono::system_clock::time_point when) {
   return std::chrono::duration<double>(when.time_since_epoch()).count();
@@ -116,6 +132,17 @@ ProbeMetrics::ProbeMetrics(const std::string& version, const std::string& revisi
                                .Name("probe_heartbeat_age_seconds")
                                .Help("Age of the last heartbeat (heartbeat targets)")
                                .Register(*m_registry))),
+      m_http_phase_duration(
+          keep(BuildGauge()
+                   .Name("probe_http_duration_seconds")
+                   .Help("The last answered HTTP check's duration by phase: resolve, connect, "
+                         "tls, processing, transfer (http targets)")
+                   .Register(*m_registry))),
+      m_tls_expiry(keep(BuildGauge()
+                            .Name("probe_tls_earliest_cert_expiry_timestamp_seconds")
+                            .Help("Unix time of notAfter of the earliest-expiring certificate the "
+                                  "server presented (https targets)")
+                            .Register(*m_registry))),
       m_target_critical(keep(BuildGauge()
                                  .Name("probe_target_critical")
                                  .Help("1 if the target counts for readiness (critical), else 0")
@@ -261,6 +288,12 @@ void ProbeMetrics::remove_series(const TargetSeries& series) {
     m_heartbeat_age.Remove(series.heartbeat_age);
     m_heartbeat_max_age.Remove(series.heartbeat_max_age);
   }
+  for (prometheus::Gauge* phase : series.http_phases) {
+    m_http_phase_duration.Remove(phase);
+  }
+  if (series.tls_expiry != nullptr) {
+    m_tls_expiry.Remove(series.tls_expiry);
+  }
   m_target_critical.Remove(series.critical);
   m_latency_budget.Remove(series.latency_budget);
   m_check_lag.Remove(series.lag);
@@ -286,6 +319,10 @@ void ProbeMetrics::observe(const config::Target& target, const engine::TargetSta
   if (series.http_status != nullptr && result.http_status) {
     series.http_status->Set(*result.http_status);
   }
+  if (result.http_phases) {
+    set_http_phases(series, target.name, *result.http_phases);
+  }
+  set_tls_expiry(series, target, result);
   if (series.heartbeat_age != nullptr) {
     // No beat at all is infinitely old: an age alert fires rather than reading 0 as fresh.
     series.heartbeat_age->Set(result.heartbeat_age_seconds
@@ -294,6 +331,40 @@ void ProbeMetrics::observe(const config::Target& target, const engine::TargetSta
   }
   m_ready.Set(ready ? 1 : 0);
   set_target_config(series, target);
+}
+
+void ProbeMetrics::set_http_phases(TargetSeries& series, const std::string& target,
+                                   const checks::HttpPhases& phases) {
+  if (series.http_phases.empty()) {
+    // Created with the first answer, not at 0 before it: 0 s would read as "instant".
+    for (const char* phase : k_http_phase_names) {
+      series.http_phases.push_back(
+          &m_http_phase_duration.Add({{"target", target}, {"phase", phase}}));
+    }
+  }
+  const std::array<std::chrono::nanoseconds, 5> durations = phase_durations(phases);
+  for (std::size_t i = 0; i < durations.size(); ++i) {
+    series.http_phases[i]->Set(std::chrono::duration<double>(durations[i]).count());
+  }
+}
+
+void ProbeMetrics::set_tls_expiry(TargetSeries& series, const config::Target& target,
+                                  const checks::CheckResult& result) {
+  if (!uses_tls(target)) {
+    if (series.tls_expiry != nullptr) {
+      m_tls_expiry.Remove(series.tls_expiry); // reloaded from https:// to http://
+      series.tls_expiry = nullptr;
+    }
+    return;
+  }
+  // A result without a certificate (refused, timed out) keeps the last one seen: the
+  // certificate still expires when it did, and the expiry alert keeps counting down.
+  if (result.tls_earliest_expiry) {
+    if (series.tls_expiry == nullptr) {
+      series.tls_expiry = &m_tls_expiry.Add({{"target", target.name}});
+    }
+    series.tls_expiry->Set(seconds_since_epoch(*result.tls_earliest_expiry));
+  }
 }
 
 void ProbeMetrics::set_target_config(TargetSeries& series, const config::Target& target) {

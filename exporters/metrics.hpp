@@ -75,6 +75,10 @@ private:
     prometheus::Gauge* consecutive_failures = nullptr;
     prometheus::Gauge* http_status = nullptr;   // http targets only
     prometheus::Gauge* heartbeat_age = nullptr; // heartbeat targets only
+    // http targets, from the first result that carries them: an answered check's phases (by
+    // phase, in k_http_phase_names' order) and the earliest certificate's notAfter (https).
+    std::vector<prometheus::Gauge*> http_phases;
+    prometheus::Gauge* tls_expiry = nullptr;
     // The target's configuration, for alert rules to compare against (see observe()).
     prometheus::Gauge* critical = nullptr;
     prometheus::Gauge* latency_budget = nullptr;
@@ -89,6 +93,10 @@ private:
 
   TargetSeries& series_for(const config::Target& target);
   void remove_series(const TargetSeries& series);
+  void set_http_phases(TargetSeries& series, const std::string& target,
+                       const checks::HttpPhases& phases);
+  void set_tls_expiry(TargetSeries& series, const config::Target& target,
+                      const checks::CheckResult& result);
   static void set_target_config(TargetSeries& series, const config::Target& target);
 
   // Registers a family's series for render(), in the order they are built; returns it.
@@ -108,6 +116,8 @@ private:
   prometheus::Family<prometheus::Gauge>& m_consecutive_failures;
   prometheus::Family<prometheus::Gauge>& m_http_status;
   prometheus::Family<prometheus::Gauge>& m_heartbeat_age;
+  prometheus::Family<prometheus::Gauge>& m_http_phase_duration;
+  prometheus::Family<prometheus::Gauge>& m_tls_expiry;
   prometheus::Family<prometheus::Gauge>& m_target_critical;
   prometheus::Family<prometheus::Gauge>& m_latency_budget;
   prometheus::Family<prometheus::Gauge>& m_heartbeat_max_age;

@@ -2,6 +2,12 @@
 #include "probe/checks/http_expect.hpp"
 
 #include <algorithm>
+#include <array>
+#include <charconv>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <ctime>
 
 #include "probe/util/duration.hpp"
 #include "probe/util/strings.hpp"
@@ -38,6 +44,42 @@ bool contains(const nlohmann::json& document, const nlohmann::json::json_pointer
   } catch (const nlohmann::json::exception&) {
     return false;
   }
+}
+
+constexpr double k_seconds_per_day = 86'400;
+
+double unix_seconds(std::chrono::system_clock::time_point when) {
+  return std::chrono::duration<double>(when.time_since_epoch()).count();
+}
+
+// "14 days", "0.5 days", "1 day": the configured minimum, as written.
+std::string days_text(double days) {
+  std::array<char, 32> text{};
+  const std::to_chars_result written = std::to_chars(text.data(), text.data() + text.size(), days);
+  return std::string(text.data(), written.ptr) + (days == 1 ? " day" : " days");
+}
+
+// A span of validity, rounded down so that it never reads as more than is left: "2.5 days" from
+// a day on, "5h30m" under a day, "under a minute" below that.
+std::string span_text(double seconds) {
+  if (seconds >= k_seconds_per_day) {
+    std::array<char, 32> text{};
+    std::snprintf(text.data(), text.size(), "%.1f days",
+                  std::floor(seconds / k_seconds_per_day * 10) / 10);
+    return text.data();
+  }
+  const auto minutes = static_cast<std::int64_t>(seconds / 60);
+  return minutes == 0 ? "under a minute" : util::format_duration(std::chrono::minutes(minutes));
+}
+
+// "2026-12-07T11:00:00Z".
+std::string utc_text(std::chrono::system_clock::time_point when) {
+  const std::time_t time = std::chrono::system_clock::to_time_t(when);
+  std::tm parts{};
+  gmtime_r(&time, &parts);
+  std::array<char, 32> text{};
+  std::strftime(text.data(), text.size(), "%Y-%m-%dT%H:%M:%SZ", &parts);
+  return text.data();
 }
 
 } // namespace
@@ -87,6 +129,33 @@ ExpectOutcome evaluate_response(const config::HttpExpect& expect, int status, st
                  "latency");
   }
   return {};
+}
+
+ExpectOutcome
+evaluate_tls_expiry(const config::HttpExpect& expect,
+                    std::optional<std::chrono::system_clock::time_point> earliest_expiry,
+                    std::chrono::system_clock::time_point now) {
+  if (!expect.tls_min_days) {
+    return {};
+  }
+  const std::string wanted = days_text(*expect.tls_min_days);
+  if (!earliest_expiry) {
+    return unmet("no certificate expiry seen, expected at least " + wanted + " left", "tls_expiry");
+  }
+  // In seconds as doubles: a notAfter far in the future (9999-12-31 means "never") must not
+  // overflow a subtraction of nanosecond counts.
+  const double left = unix_seconds(*earliest_expiry) - unix_seconds(now);
+  if (left >= *expect.tls_min_days * k_seconds_per_day) {
+    return {};
+  }
+  const std::string when = " (" + utc_text(*earliest_expiry) + ")";
+  if (left < 0) {
+    return unmet("certificate expired " + span_text(-left) + " ago" + when +
+                     ", expected at least " + wanted + " left",
+                 "tls_expiry");
+  }
+  return unmet("certificate expires in " + span_text(left) + when + ", expected at least " + wanted,
+               "tls_expiry");
 }
 
 } // namespace probe::checks

@@ -34,6 +34,9 @@ struct HttpExpect {
   std::optional<std::string> body_contains;
   std::vector<std::pair<std::string, nlohmann::json>> json; // JSON pointer -> expected value
   std::optional<Duration> max_latency;
+  // https only: the earliest-expiring certificate the server presents must stay valid at least
+  // this many days (fractions allowed, 0 = not expired); checks::evaluate_tls_expiry judges it.
+  std::optional<double> tls_min_days;
 
   bool operator==(const HttpExpect&) const = default;
 };

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <charconv>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -13,6 +14,7 @@
 #include <memory>
 #include <regex>
 #include <set>
+#include <string_view>
 #include <system_error>
 
 #include <fcntl.h>
@@ -67,11 +69,13 @@ private:
                           bool allow_zero = false) const;
   int int_value(const YAML::Node& node, const std::string& field, int min, int max) const;
   bool bool_value(const YAML::Node& node, const std::string& field) const;
+  double days_value(const YAML::Node& node, const std::string& field, int max) const;
   std::vector<std::string> string_list(const YAML::Node& node, const std::string& field) const;
 
   Defaults read_defaults(const YAML::Node& node) const;
   Target read_target(const YAML::Node& node, const std::string& field, const Defaults& defaults);
-  HttpTarget read_http(const YAML::Node& node, const std::string& field);
+  HttpTarget read_http(const YAML::Node& node, const std::string& field,
+                       const std::string& target_name);
   HttpExpect read_expect(const YAML::Node& node, const std::string& field) const;
   TcpTarget read_tcp(const YAML::Node& node, const std::string& field) const;
   PostgresTarget read_postgres(const YAML::Node& node, const std::string& field);
@@ -96,7 +100,10 @@ const Keys k_common_target_keys{
     "name", "type", "critical", "interval", "timeout", "success_threshold", "failure_threshold"};
 const Keys k_http_keys{"url",    "method",           "headers", "body",
                        "expect", "follow_redirects", "ca_file", "insecure_skip_verify"};
-const Keys k_expect_keys{"status", "body_contains", "json", "max_latency"};
+const Keys k_expect_keys{"status", "body_contains", "json", "max_latency", "tls_min_days"};
+// Ten years: more than any certificate is issued for, and small enough that days -> seconds
+// stays exact; a larger number is a typo (e.g. seconds written as days).
+constexpr int k_max_tls_min_days = 3650;
 const Keys k_tcp_keys{"address"};
 const Keys k_postgres_keys{"dsn", "query"};
 const Keys k_heartbeat_keys{"source", "dsn", "query", "path", "max_age"};
@@ -117,6 +124,19 @@ bool valid_utf8(const nlohmann::json& value) {
 
 std::string in_quotes(const std::string& text) {
   return "\"" + text + "\"";
+}
+
+// "14", "0.5": digits, optionally a point and more digits. By hand, not std::regex, whose
+// recursion a long enough value would take past the stack.
+bool plain_decimal(std::string_view text) {
+  const auto digits = [](std::string_view part) {
+    return !part.empty() &&
+           std::all_of(part.begin(), part.end(), [](char c) { return c >= '0' && c <= '9'; });
+  };
+  const std::size_t point = text.find('.');
+  return point == std::string_view::npos
+             ? digits(text)
+             : digits(text.substr(0, point)) && digits(text.substr(point + 1));
 }
 
 // Whether a key may be echoed in a message: a plain name, not text that may be anything.
@@ -276,6 +296,24 @@ int Reader::int_value(const YAML::Node& node, const std::string& field, int min,
   return static_cast<int>(value);
 }
 
+double Reader::days_value(const YAML::Node& node, const std::string& field, int max) const {
+  const std::string text = string_value(node, field);
+  // Plain decimals only: a general number parser would also take "0x10", "inf", "nan", "1e3".
+  if (!plain_decimal(text)) {
+    fail(node, field,
+         text.size() > 1 && text[0] == '-' && plain_decimal(text.substr(1))
+             ? "must be 0 or more days, not " + text
+             : in_quotes(text) + " is not a number of days (write e.g. 14 or 0.5)");
+  }
+  double days = 0;
+  const std::from_chars_result parsed =
+      std::from_chars(text.data(), text.data() + text.size(), days);
+  if (parsed.ec != std::errc() || days > max) { // out of range: more digits than a double holds
+    fail(node, field, "must be at most " + std::to_string(max) + " days, not " + text);
+  }
+  return days;
+}
+
 bool Reader::bool_value(const YAML::Node& node, const std::string& field) const {
   const std::string text = string_value(node, field);
   if (text == "true") {
@@ -390,7 +428,7 @@ Target Reader::read_target(const YAML::Node& node, const std::string& field,
   }
   switch (target.type) {
   case TargetType::http:
-    target.spec = read_http(node, field);
+    target.spec = read_http(node, field, target.name);
     break;
   case TargetType::tcp:
     target.spec = read_tcp(node, field);
@@ -405,7 +443,8 @@ Target Reader::read_target(const YAML::Node& node, const std::string& field,
   return target;
 }
 
-HttpTarget Reader::read_http(const YAML::Node& node, const std::string& field) {
+HttpTarget Reader::read_http(const YAML::Node& node, const std::string& field,
+                             const std::string& target_name) {
   HttpTarget http;
   const YAML::Node url_node = require(node, "url", field);
   http.url = secret_value(url_node, field + ".url", true, url_with_credentials);
@@ -446,6 +485,12 @@ HttpTarget Reader::read_http(const YAML::Node& node, const std::string& field) {
   }
   if (node["expect"]) {
     http.expect = read_expect(node["expect"], field + ".expect");
+    if (http.expect.tls_min_days && http.url.rfind("https://", 0) != 0) {
+      // Plain http presents no certificate: the expectation could never be judged.
+      fail(node["expect"]["tls_min_days"], field + ".expect.tls_min_days",
+           "needs an https:// url; target " + in_quotes(target_name) +
+               " is checked over plain http://");
+    }
   }
   if (node["follow_redirects"]) {
     http.follow_redirects = bool_value(node["follow_redirects"], field + ".follow_redirects");
@@ -522,6 +567,10 @@ HttpExpect Reader::read_expect(const YAML::Node& node, const std::string& field)
   }
   if (node["max_latency"]) {
     expect.max_latency = duration_value(node["max_latency"], field + ".max_latency");
+  }
+  if (node["tls_min_days"]) {
+    expect.tls_min_days =
+        days_value(node["tls_min_days"], field + ".tls_min_days", k_max_tls_min_days);
   }
   return expect;
 }

@@ -1,12 +1,23 @@
 // Resolved-config printing; see config_printer.hpp.
 #include "probe/config/config_printer.hpp"
 
+#include <array>
+#include <charconv>
+
 #include <yaml-cpp/yaml.h>
 
 namespace probe::config {
 namespace {
 
 using util::format_duration;
+
+// The shortest text that reads back as `value` ("14", "0.5"); yaml-cpp would print 0.1 with
+// seventeen digits.
+std::string shortest(double value) {
+  std::array<char, 32> text{};
+  const std::to_chars_result written = std::to_chars(text.data(), text.data() + text.size(), value);
+  return std::string(text.data(), written.ptr);
+}
 
 void emit_http(YAML::Emitter& out, const HttpTarget& http) {
   // Query values are often API keys (?api_key=...): names shown, values masked.
@@ -39,6 +50,9 @@ void emit_http(YAML::Emitter& out, const HttpTarget& http) {
   }
   if (http.expect.max_latency) {
     out << YAML::Key << "max_latency" << YAML::Value << format_duration(*http.expect.max_latency);
+  }
+  if (http.expect.tls_min_days) {
+    out << YAML::Key << "tls_min_days" << YAML::Value << shortest(*http.expect.tls_min_days);
   }
   out << YAML::EndMap;
   out << YAML::Key << "follow_redirects" << YAML::Value << http.follow_redirects;

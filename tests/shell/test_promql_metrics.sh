@@ -3,8 +3,9 @@
 # one probe actually exports — checked against a live scrape, not a hand list.
 #
 # 1. Starts a real `probe serve` (tests/shell/fixtures/promql/probe.yaml: an http and a tcp
-#    target on a probe-standin, a postgres and a heartbeat target on the test PostgreSQL, a
-#    deploy section, a webhook channel), records a deploy through it, and collects the metric
+#    target on a probe-standin, an https target on `openssl s_server` with a certificate made
+#    here (for the HTTP phases' tls and the certificate expiry), a postgres and a heartbeat
+#    target on the test PostgreSQL, a deploy section, a webhook channel), records a deploy through it, and collects the metric
 #    families from the `# TYPE` lines of /metrics (a histogram also gives NAME_bucket, _sum,
 #    _count).
 # 2. Extracts every expression: targets and annotations of grafana/dashboards/*.json, the
@@ -35,7 +36,7 @@ source "$root/tests/lib/procs.sh" # alive, wait_until
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
 pass() { echo "ok: $*"; }
-for tool in jq:jq curl:curl promtool:prometheus psql:postgresql-client; do
+for tool in jq:jq curl:curl promtool:prometheus psql:postgresql-client openssl:openssl; do
   command -v "${tool%%:*}" >/dev/null || install_packages "${tool#*:}"
 done
 python3 -c 'import yaml' 2>/dev/null || install_packages python3-yaml
@@ -48,11 +49,12 @@ started_pg=0
 db_created=0
 serve_pid=
 standin_pid=
+tls_pid=
 db_name=probe_promql_metrics
 admin_dsn=
 cleanup() {
   local pid
-  for pid in "$serve_pid" "$standin_pid"; do
+  for pid in "$serve_pid" "$standin_pid" "$tls_pid"; do
     [ -n "$pid" ] || continue
     kill "$pid" 2>/dev/null || true
     wait "$pid" 2>/dev/null || true
@@ -99,9 +101,27 @@ wait_until 60 standin_listens_or_died || true
 alive "$standin_pid" || fail "probe-standin exited: $(cat "$work/standin.log")"
 standin_listens || fail "probe-standin not listening after 60 s"
 
+# The https target: openssl s_server answers every GET with 200 and a status page, over a
+# certificate for 127.0.0.1 that the target trusts through its ca_file.
+mkdir -p "$work/tls"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 30 \
+  -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 \
+  -keyout "$work/tls/key.pem" -out "$work/tls/cert.pem" >"$work/tls/req.log" 2>&1 \
+  || fail "openssl req: $(cat "$work/tls/req.log")"
+tls_port=$(free_port 28700)
+: >"$work/tls/server.log"
+openssl s_server -accept "127.0.0.1:$tls_port" -cert "$work/tls/cert.pem" -key "$work/tls/key.pem" \
+  -www -quiet </dev/null >"$work/tls/server.log" 2>&1 &
+tls_pid=$!
+tls_answers() { curl -fsS -o /dev/null --max-time 5 --cacert "$work/tls/cert.pem" "https://127.0.0.1:$tls_port/health" 2>/dev/null; }
+tls_answers_or_died() { tls_answers || ! alive "$tls_pid"; }
+wait_until 60 tls_answers_or_died || true
+alive "$tls_pid" || fail "openssl s_server exited: $(cat "$work/tls/server.log")"
+tls_answers || fail "openssl s_server not answering https after 60 s: $(cat "$work/tls/server.log")"
+
 probe_port=$(free_port 29600)
 export PROMQL_PROBE_PORT=$probe_port PROMQL_STANDIN_PORT=$standin_port PROMQL_PG_DSN=$pg_dsn \
-  PROMQL_WORK=$work PROMQL_TOKEN=promql-test-$RANDOM$RANDOM
+  PROMQL_WORK=$work PROMQL_TOKEN=promql-test-$RANDOM$RANDOM PROMQL_TLS_PORT=$tls_port
 url=http://127.0.0.1:$probe_port
 "$probe" serve --config "$fixture" >"$work/serve.log" 2>&1 &
 serve_pid=$!
@@ -117,19 +137,21 @@ PROBE_TOKEN=$PROMQL_TOKEN "$probe" deploy record --url "$url" --event deploy_suc
   --previous 1a2b3c4 >/dev/null 2>"$work/record.err" || fail "deploy record: $(cat "$work/record.err")"
 
 # Some families appear only once something happened: per-target gauges after a target's first
-# check, probe_deploy_info after a deploy, probe_notifications_total after a notification.
-# Wait (at most 60 s: a loaded machine) for all four targets checked, the deploy and the
-# notification.
+# check, the HTTP phases after a first answer and the certificate expiry after a first
+# handshake, probe_deploy_info after a deploy, probe_notifications_total after a notification.
+# Wait (at most 60 s: a loaded machine) for all five targets checked, the https target's
+# certificate, the deploy and the notification.
 scrape=$work/metrics.txt
 ready_scrape() {
   curl -fsS "$url/metrics" >"$scrape" 2>/dev/null || return 1
   local target
-  for target in web port db bot; do
+  for target in web port db bot tls; do
     grep -Eq "^probe_duration_seconds_count\{target=\"$target\",.*\} [1-9]" "$scrape" || return 1
   done
-  grep -q '^probe_deploy_info{.*sha="abc1234"' "$scrape" && grep -q '^probe_notifications_total{' "$scrape"
+  grep -q '^probe_tls_earliest_cert_expiry_timestamp_seconds{target="tls"}' "$scrape" &&
+    grep -q '^probe_deploy_info{.*sha="abc1234"' "$scrape" && grep -q '^probe_notifications_total{' "$scrape"
 }
-wait_until 60 ready_scrape || fail "after 60 s the scrape still lacks a target's first check, probe_deploy_info{sha=\"abc1234\"} or probe_notifications_total:
+wait_until 60 ready_scrape || fail "after 60 s the scrape still lacks a target's first check, the https target's probe_tls_earliest_cert_expiry_timestamp_seconds, probe_deploy_info{sha=\"abc1234\"} or probe_notifications_total:
 $(grep -v '_bucket' "$scrape")
 --- serve.log:
 $(tail -n 20 "$work/serve.log")"

@@ -3,7 +3,10 @@
 // 3xx is not followed, body_contains, JSON values at JSON pointers (with 1 and 1.0 equal, since
 // JSON does not tell them apart), the latency budget, and which expectation wins when several
 // fail. The `problem` text is what people read in `probe check` output, so it is pinned exactly.
+// The certificate's remaining validity (expect.tls_min_days) takes `now` as data: its boundaries
+// are exact instants, not the wall clock.
 #include <chrono>
+#include <optional>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -15,6 +18,7 @@ namespace {
 
 using std::chrono::milliseconds;
 using std::chrono::nanoseconds;
+using namespace std::chrono_literals;
 
 const nanoseconds k_fast = milliseconds(5);
 
@@ -217,6 +221,78 @@ TEST(NeedsBody, OnlyForBodyOrJsonExpectations) {
   config::HttpExpect empty_needle;
   empty_needle.body_contains = "";
   EXPECT_TRUE(needs_body(empty_needle));
+}
+
+// 2026-12-04T12:00:00Z, and certificates that expire some time after it.
+const std::chrono::system_clock::time_point k_now(1'796'385'600s);
+
+config::HttpExpect min_days(double days) {
+  config::HttpExpect expect;
+  expect.tls_min_days = days;
+  return expect;
+}
+
+TEST(EvaluateTlsExpiry, WithoutTheExpectationAnythingPasses) {
+  const config::HttpExpect expect;
+  expect_ok(evaluate_tls_expiry(expect, std::nullopt, k_now));
+  expect_ok(evaluate_tls_expiry(expect, k_now - 24h, k_now)); // expired, but nobody asked
+}
+
+TEST(EvaluateTlsExpiry, ExactlyTheMinimumLeftPassesAndASecondLessFails) {
+  expect_ok(evaluate_tls_expiry(min_days(14), k_now + 14 * 24h, k_now));
+  expect_ok(evaluate_tls_expiry(min_days(14), k_now + 90 * 24h, k_now));
+  expect_unmet(evaluate_tls_expiry(min_days(14), k_now + 14 * 24h - 1s, k_now),
+               "certificate expires in 13.9 days (2026-12-18T11:59:59Z), expected at least 14 days",
+               "tls_expiry");
+}
+
+TEST(EvaluateTlsExpiry, DaysLeftAreRoundedDownNeverUp) {
+  expect_unmet(evaluate_tls_expiry(min_days(14), k_now + 60h, k_now),
+               "certificate expires in 2.5 days (2026-12-07T00:00:00Z), expected at least 14 days",
+               "tls_expiry");
+  expect_unmet(evaluate_tls_expiry(min_days(3), k_now + 47h + 59min, k_now),
+               "certificate expires in 1.9 days (2026-12-06T11:59:00Z), expected at least 3 days",
+               "tls_expiry");
+}
+
+TEST(EvaluateTlsExpiry, UnderADayIsShownInHoursAndMinutes) {
+  expect_unmet(evaluate_tls_expiry(min_days(1), k_now + 5h + 30min + 20s, k_now),
+               "certificate expires in 5h30m (2026-12-04T17:30:20Z), expected at least 1 day",
+               "tls_expiry");
+  expect_unmet(evaluate_tls_expiry(min_days(0.5), k_now + 59s, k_now),
+               "certificate expires in under a minute (2026-12-04T12:00:59Z), expected at least "
+               "0.5 days",
+               "tls_expiry");
+}
+
+TEST(EvaluateTlsExpiry, FractionalMinimum) {
+  expect_ok(evaluate_tls_expiry(min_days(0.5), k_now + 12h, k_now));
+  expect_unmet(evaluate_tls_expiry(min_days(0.5), k_now + 11h, k_now),
+               "certificate expires in 11h (2026-12-04T23:00:00Z), expected at least 0.5 days",
+               "tls_expiry");
+}
+
+TEST(EvaluateTlsExpiry, ZeroDaysFailsOnlyAnExpiredCertificate) {
+  expect_ok(evaluate_tls_expiry(min_days(0), k_now + 1s, k_now));
+  expect_ok(evaluate_tls_expiry(min_days(0), k_now, k_now)); // valid through its notAfter
+  expect_unmet(evaluate_tls_expiry(min_days(0), k_now - 36h, k_now),
+               "certificate expired 1.5 days ago (2026-12-03T00:00:00Z), expected at least 0 days "
+               "left",
+               "tls_expiry");
+}
+
+TEST(EvaluateTlsExpiry, NoExpirySeenFailsWhenTheExpectationIsSet) {
+  // An https answer always carries its certificates' expiry; none means it was not read, and
+  // the expectation must not pass unjudged.
+  expect_unmet(evaluate_tls_expiry(min_days(14), std::nullopt, k_now),
+               "no certificate expiry seen, expected at least 14 days left", "tls_expiry");
+}
+
+TEST(EvaluateTlsExpiry, ACertificateValidForeverDoesNotOverflow) {
+  // notAfter 99991231235959Z ("no well-defined expiration", RFC 5280) clamped to the latest
+  // time_point a system_clock can hold.
+  expect_ok(
+      evaluate_tls_expiry(min_days(3650), std::chrono::system_clock::time_point::max(), k_now));
 }
 
 } // namespace

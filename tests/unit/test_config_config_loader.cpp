@@ -153,7 +153,7 @@ const std::vector<BadConfig> k_bad_configs{
     expect: {status: [200], bogus: 1}
 )",
      "probe.yaml:5:29: targets[0].expect.bogus: unknown key (allowed here: body_contains, json, "
-     "max_latency, status)"},
+     "max_latency, status, tls_min_days)"},
     {"unknown_defaults_key", "defaults: {interval: 10s, tmeout: 1s}\n" + k_target,
      "probe.yaml:1:27: defaults.tmeout: unknown key (allowed here: failure_threshold, interval, "
      "success_threshold, timeout)"},
@@ -521,6 +521,60 @@ const std::vector<BadConfig> k_bad_configs{
     expect: {max_latency: 0ms}
 )",
      "probe.yaml:5:27: targets[0].expect.max_latency: must be greater than 0"},
+    {"expect_tls_min_days_negative", R"(targets:
+  - name: web
+    type: http
+    url: "https://web/"
+    expect: {tls_min_days: -1}
+)",
+     "probe.yaml:5:28: targets[0].expect.tls_min_days: must be 0 or more days, not -1"},
+    {"expect_tls_min_days_not_a_number", R"(targets:
+  - name: web
+    type: http
+    url: "https://web/"
+    expect: {tls_min_days: two weeks}
+)",
+     "probe.yaml:5:28: targets[0].expect.tls_min_days: \"two weeks\" is not a number of days "
+     "(write e.g. 14 or 0.5)"},
+    {"expect_tls_min_days_a_duration", R"(targets:
+  - name: web
+    type: http
+    url: "https://web/"
+    expect: {tls_min_days: 14d}
+)",
+     "probe.yaml:5:28: targets[0].expect.tls_min_days: \"14d\" is not a number of days "
+     "(write e.g. 14 or 0.5)"},
+    {"expect_tls_min_days_not_finite", R"(targets:
+  - name: web
+    type: http
+    url: "https://web/"
+    expect: {tls_min_days: .inf}
+)",
+     "probe.yaml:5:28: targets[0].expect.tls_min_days: \".inf\" is not a number of days "
+     "(write e.g. 14 or 0.5)"},
+    {"expect_tls_min_days_too_large", R"(targets:
+  - name: web
+    type: http
+    url: "https://web/"
+    expect: {tls_min_days: 3651}
+)",
+     "probe.yaml:5:28: targets[0].expect.tls_min_days: must be at most 3650 days, not 3651"},
+    {"expect_tls_min_days_a_list", R"(targets:
+  - name: web
+    type: http
+    url: "https://web/"
+    expect: {tls_min_days: [14]}
+)",
+     "probe.yaml:5:28: targets[0].expect.tls_min_days: must be a string, not a list"},
+    {"expect_tls_min_days_on_plain_http", R"(targets:
+  - {name: a, type: tcp, address: "h:1"}
+  - name: api
+    type: http
+    url: "http://api:8000/health"
+    expect: {status: [200], tls_min_days: 14}
+)",
+     "probe.yaml:6:43: targets[1].expect.tls_min_days: needs an https:// url; target \"api\" is "
+     "checked over plain http://"},
 
     // tcp
     {"tcp_missing_address", R"(targets:
@@ -1210,6 +1264,35 @@ targets:
   EXPECT_EQ(cache.host, "fd00::5");
   EXPECT_EQ(cache.port, 6379);
   EXPECT_EQ(std::get<PostgresTarget>(config.targets[2].spec).query, "SELECT 2");
+}
+
+TEST(ConfigLoaderExample, TlsMinDaysTakesWholeAndFractionalDaysOnHttps) {
+  const Config config = load(R"(targets:
+  - {name: a, type: http, url: "https://a/", expect: {tls_min_days: 14}}
+  - {name: b, type: http, url: "https://b/", expect: {tls_min_days: 0.5}}
+  - {name: c, type: http, url: "https://c/", expect: {tls_min_days: "0"}}
+  - {name: d, type: http, url: "https://d/", expect: {tls_min_days: 3650}}
+  - {name: e, type: http, url: "https://e/"}
+)");
+  const auto min_days = [&](std::size_t i) {
+    return std::get<HttpTarget>(config.targets[i].spec).expect.tls_min_days;
+  };
+  EXPECT_EQ(min_days(0), 14.0);
+  EXPECT_EQ(min_days(1), 0.5);
+  EXPECT_EQ(min_days(2), 0.0);
+  EXPECT_EQ(min_days(3), 3650.0);
+  EXPECT_FALSE(min_days(4).has_value()); // unset: not judged
+}
+
+TEST(ConfigLoaderErrors, TlsMinDaysOnAUrlFromTheEnvironmentIsJudgedByItsValue) {
+  const EnvLookup env = fake_env({{"WEB_URL", "http://web/"}});
+  const std::string yaml = R"(targets:
+  - {name: web, type: http, url: "${WEB_URL}", expect: {tls_min_days: 7}}
+)";
+  EXPECT_EQ(load_error(yaml, env),
+            "probe.yaml:2:71: targets[0].expect.tls_min_days: needs an https:// url; target "
+            "\"web\" is checked over plain http://");
+  EXPECT_NO_THROW(load(yaml, fake_env({{"WEB_URL", "https://web/"}})));
 }
 
 TEST(ConfigLoaderExample, RollbackFailedShaPlaceholderIsAllowed) {

@@ -61,5 +61,16 @@ notify:
   EXPECT_EQ(text.find("123:abc"), std::string::npos) << text;
 }
 
+TEST(ConfigPrinter, TlsMinDaysIsPrintedAsWritten) {
+  const std::string text = printed(R"(targets:
+  - {name: a, type: http, url: "https://a/", expect: {tls_min_days: 14}}
+  - {name: b, type: http, url: "https://b/", expect: {tls_min_days: 0.1}}
+  - {name: c, type: http, url: "https://c/"}
+)");
+  EXPECT_NE(text.find("tls_min_days: 14\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("tls_min_days: 0.1\n"), std::string::npos) << text;
+  EXPECT_EQ(text.find("tls_min_days", text.find("name: c")), std::string::npos) << text;
+}
+
 } // namespace
 } // namespace probe::config

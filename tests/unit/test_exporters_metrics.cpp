@@ -201,6 +201,130 @@ TEST(ProbeMetrics, ATypeChangeReplacesTheSeries) {
   EXPECT_NE(text.find("probe_success{target=\"cache\",type=\"http\"} 1"), std::string::npos);
 }
 
+config::Target http_target(const std::string& name, const std::string& url) {
+  config::Target target = make_target(name, config::TargetType::http);
+  config::HttpTarget http;
+  http.url = url;
+  target.spec = http;
+  return target;
+}
+
+// An answered HTTP check: 200, its phases, and the certificate's notAfter when `expiry` is set.
+engine::TargetState answered(std::optional<std::chrono::system_clock::time_point> expiry,
+                             std::chrono::nanoseconds transfer = 5ms) {
+  engine::TargetState state;
+  checks::CheckResult result = checks::make_result(checks::CheckStatus::success, "GET / -> 200");
+  result.http_status = 200;
+  result.http_phases = checks::HttpPhases{1500us, 2ms, 12ms, 250ms, transfer};
+  result.tls_earliest_expiry = expiry;
+  state.apply(result, 1, 1, std::chrono::system_clock::time_point(1'700'000'000s));
+  return state;
+}
+
+const std::chrono::system_clock::time_point k_not_after(1'800'000'000s);
+
+TEST(ProbeMetrics, HttpPhasesAndCertificateExpiryOfAnAnsweredCheck) {
+  ProbeMetrics metrics("1", "r");
+  metrics.observe(http_target("web", "https://web.example/health"), answered(k_not_after), true);
+  const std::string text = metrics.render();
+  for (const char* line : {
+           "# TYPE probe_http_duration_seconds gauge",
+           "probe_http_duration_seconds{phase=\"resolve\",target=\"web\"} 0.0015",
+           "probe_http_duration_seconds{phase=\"connect\",target=\"web\"} 0.002",
+           "probe_http_duration_seconds{phase=\"tls\",target=\"web\"} 0.012",
+           "probe_http_duration_seconds{phase=\"processing\",target=\"web\"} 0.25",
+           "probe_http_duration_seconds{phase=\"transfer\",target=\"web\"} 0.005",
+           "# TYPE probe_tls_earliest_cert_expiry_timestamp_seconds gauge",
+           "probe_tls_earliest_cert_expiry_timestamp_seconds{target=\"web\"} 1800000000",
+       }) {
+    EXPECT_TRUE(has_line(text, line)) << line << "\n---\n" << text;
+  }
+  // Exactly the five phases, no more.
+  std::size_t phases = 0;
+  for (const std::string& line : sorted_lines(text)) {
+    phases += line.rfind("probe_http_duration_seconds{", 0) == 0 ? 1 : 0;
+  }
+  EXPECT_EQ(phases, 5U) << text;
+}
+
+TEST(ProbeMetrics, PhasesFollowTheLastAnswerAndOutliveAFailureWithoutOne) {
+  ProbeMetrics metrics("1", "r");
+  const config::Target web = http_target("web", "https://web.example/health");
+  metrics.observe(web, answered(k_not_after), true);
+  metrics.observe(web, answered(k_not_after + 24h, 40ms), true);
+  // Refused: no answer, so no phases and no certificate; the last ones stay.
+  metrics.observe(web, state_with(checks::CheckStatus::failure), false);
+  const std::string text = metrics.render();
+  EXPECT_TRUE(has_line(text, "probe_http_duration_seconds{phase=\"transfer\",target=\"web\"} 0.04"))
+      << text;
+  EXPECT_TRUE(
+      has_line(text, "probe_tls_earliest_cert_expiry_timestamp_seconds{target=\"web\"} 1800086400"))
+      << text;
+}
+
+TEST(ProbeMetrics, NoPhasesOrExpiryBeforeAnAnswer) {
+  ProbeMetrics metrics("1", "r");
+  metrics.observe(http_target("web", "https://web.example/health"),
+                  state_with(checks::CheckStatus::failure), false);
+  metrics.observe(make_target("cache", config::TargetType::tcp),
+                  state_with(checks::CheckStatus::success), false);
+  const std::string text = metrics.render();
+  EXPECT_EQ(text.find("probe_http_duration_seconds{"), std::string::npos) << text;
+  EXPECT_EQ(text.find("probe_tls_earliest_cert_expiry_timestamp_seconds{"), std::string::npos)
+      << text;
+}
+
+TEST(ProbeMetrics, PlainHttpHasPhasesButNoExpirySeries) {
+  ProbeMetrics metrics("1", "r");
+  metrics.observe(http_target("api", "http://api:8000/health"), answered(std::nullopt), true);
+  const std::string text = metrics.render();
+  EXPECT_TRUE(has_line(text, "probe_http_duration_seconds{phase=\"tls\",target=\"api\"} 0.012"))
+      << text;
+  EXPECT_EQ(text.find("probe_tls_earliest_cert_expiry_timestamp_seconds{"), std::string::npos)
+      << text;
+}
+
+TEST(ProbeMetrics, ReloadRemovesPhasesAndExpiry) {
+  ProbeMetrics metrics("1", "r");
+  metrics.observe(http_target("web", "https://web.example/"), answered(k_not_after), true);
+  metrics.observe(http_target("shop", "https://shop.example/"), answered(k_not_after), true);
+  metrics.remove_target("web"); // removed by a reload
+  const std::string text = metrics.render();
+  EXPECT_EQ(text.find("target=\"web\""), std::string::npos) << text;
+  EXPECT_TRUE(has_line(
+      text, "probe_tls_earliest_cert_expiry_timestamp_seconds{target=\"shop\"} 1800000000"))
+      << text;
+  EXPECT_TRUE(
+      has_line(text, "probe_http_duration_seconds{phase=\"resolve\",target=\"shop\"} 0.0015"))
+      << text;
+}
+
+TEST(ProbeMetrics, AReloadToPlainHttpDropsTheExpiry) {
+  ProbeMetrics metrics("1", "r");
+  metrics.observe(http_target("web", "https://web.example/"), answered(k_not_after), true);
+  metrics.observe(http_target("web", "http://web.example/"), answered(std::nullopt), true);
+  std::string text = metrics.render();
+  EXPECT_EQ(text.find("probe_tls_earliest_cert_expiry_timestamp_seconds{"), std::string::npos)
+      << text;
+  // ... and back to https: it returns with the next certificate.
+  metrics.observe(http_target("web", "https://web.example/"), answered(k_not_after + 1h), true);
+  text = metrics.render();
+  EXPECT_TRUE(
+      has_line(text, "probe_tls_earliest_cert_expiry_timestamp_seconds{target=\"web\"} 1800003600"))
+      << text;
+}
+
+TEST(ProbeMetrics, ATypeChangeDropsThePhases) {
+  ProbeMetrics metrics("1", "r");
+  metrics.observe(http_target("web", "https://web.example/"), answered(k_not_after), true);
+  metrics.observe(make_target("web", config::TargetType::tcp),
+                  state_with(checks::CheckStatus::success), true);
+  const std::string text = metrics.render();
+  EXPECT_EQ(text.find("probe_http_duration_seconds{"), std::string::npos) << text;
+  EXPECT_EQ(text.find("probe_tls_earliest_cert_expiry_timestamp_seconds{"), std::string::npos)
+      << text;
+}
+
 TEST(ProbeMetrics, ReloadGauges) {
   ProbeMetrics metrics("1", "r");
   metrics.record_reload(true, std::chrono::system_clock::time_point(1'700'000'123s));
