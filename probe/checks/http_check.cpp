@@ -16,6 +16,7 @@
 
 #include "probe/checks/check_io.hpp"
 #include "probe/checks/http_expect.hpp"
+#include "probe/util/clock.hpp"
 #include "probe/util/error.hpp"
 #include "probe/util/secret.hpp"
 #include "probe/util/version.hpp"
@@ -46,7 +47,13 @@ std::optional<std::chrono::system_clock::time_point> not_after(const X509* certi
   if (ASN1_TIME_to_tm(X509_get0_notAfter(certificate), &parts) != 1) {
     return std::nullopt;
   }
-  return std::chrono::system_clock::from_time_t(timegm(&parts));
+  // system_clock counts nanoseconds: it ends in 2262, and certificates valid "forever" say 9999.
+  const std::time_t seconds = timegm(&parts);
+  constexpr std::time_t k_last_second = 9'000'000'000; // 2255
+  if (seconds > k_last_second) {
+    return std::chrono::system_clock::time_point::max();
+  }
+  return std::chrono::system_clock::from_time_t(seconds);
 }
 
 } // namespace
@@ -189,8 +196,13 @@ CheckResult HttpCheck::judge(CurlResult code) {
                              : transfer_failure(easy, code, m_error.data(), m_asked, m_url.host,
                                                 m_url.port, m_run.timeout);
   } else {
-    const ExpectOutcome judged =
+    ExpectOutcome judged =
         evaluate_response(m_target.expect, static_cast<int>(status), m_run.body, latency);
+    if (judged.ok && m_url.scheme == "https") {
+      judged = evaluate_tls_expiry(m_target.expect, m_run.tls_expiry,
+                                   m_context.clock != nullptr ? m_context.clock->system_now()
+                                                              : std::chrono::system_clock::now());
+    }
     result = make_result(judged.ok ? CheckStatus::success : CheckStatus::failure,
                          m_asked + " -> " + std::to_string(status) +
                              (judged.ok ? "" : ": " + judged.problem),
