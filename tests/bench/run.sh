@@ -23,7 +23,7 @@
 #      interval (plus whole intervals), so the 20 trials cover every phase of the polling once
 #      and the median measures probe, not the luck of the draw.
 #   5. scheduler under load: 200 http targets that answer in 500 ms, each checked every 1 s for
-#      S seconds: checks run against the 200 x S due, runs skipped (probe_checks_skipped_total
+#      S seconds: checks run against the 200 a second due, runs skipped (probe_checks_skipped_total
 #      by reason), the largest probe_check_lag_seconds, threads. Then the memory a check in
 #      flight costs: N = 1, 64, 256, 512, 1000 targets that hang for their whole 5 s timeout,
 #      RSS, threads, and the checks really in flight (probe's connections to the target, ss).
@@ -128,8 +128,17 @@ latency_figures() {
     r50 = int((NR * 50 + 99) / 100); r99 = int((NR * 99 + 99) / 100)
     printf "%d %.2f %.2f %.2f\n", NR, v[r50], v[r99], v[NR] }'
 }
-checks_done() { # sum of probe_checks_total in a scrape of $1
-  curl -fs "$1/metrics" | awk '/^probe_checks_total\{/ { sum += $2 } END { printf "%d", sum }'
+# /metrics of the probe at URL $1 as of now, into file $2. A scrape may be answered with a text
+# rendered a while ago (up to the last scrape, after a quiet spell) while a fresh one renders
+# in the background (exporters/render_cache.hpp): the first request starts that render, the
+# second, 0.5 s later, gets it. So the figures are the state at the first request.
+metrics_now() {
+  curl -fs -o /dev/null "$1/metrics" || true
+  sleep 0.5
+  curl -fs "$1/metrics" >"$2"
+}
+checks_done() { # sum of probe_checks_total in the /metrics text in file $1
+  awk '/^probe_checks_total\{/ { sum += $2 } END { printf "%d", sum }' "$1"
 }
 
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(. /etc/os-release; echo "$PRETTY_NAME"), $(uname -r)"
@@ -187,10 +196,12 @@ YAML
     start_serve "$n"
     sleep 3 # past start-up: every target has been checked and the pools are warm
     c0=$(cpu_seconds "$serve_pid")
-    k0=$(checks_done "$serve_url")
+    metrics_now "$serve_url" "$work/metrics.txt"
+    k0=$(checks_done "$work/metrics.txt")
     sleep "$seconds"
     c1=$(cpu_seconds "$serve_pid")
-    k1=$(checks_done "$serve_url")
+    metrics_now "$serve_url" "$work/metrics.txt"
+    k1=$(checks_done "$work/metrics.txt")
     p_rss=$(peak_rss_kib "$serve_pid")
     p_threads=$(threads_of "$serve_pid")
     stop_pid "$serve_pid"
@@ -271,7 +282,7 @@ if wants scrape; then
     read -r -a wrk_load <<<"$load"
     wrk "${wrk_load[@]}" -d10s --latency "$serve_url/metrics" >"$work/wrk.txt"
     awk -v size="$size" -v load="$load" '
-      /^ +Latency/ { max = $4 } /^ +50%/ { p50 = $2 } /^ +99%/ { p99 = $2 }
+      /^ +Latency +[0-9]/ { max = $4 } /^ +50%/ { p50 = $2 } /^ +99%/ { p99 = $2 }
       /requests in/ { count = $1 } /^Requests\/sec:/ { rps = $2 }
       /Non-2xx|Socket errors/ { errors = errors $0 " " }
       END { printf "| wrk %s -d10s | %.0f KiB | %d | %s | %s | %s | %s | %s |\n",
@@ -366,8 +377,8 @@ if wants sched; then
     serve_url=http://127.0.0.1:$2
     wait_http "$serve_url/healthz"
   }
-  metric_sum() { # $1 = scrape URL, $2 = awk pattern of the sample lines
-    curl -fs "$1/metrics" | awk -v re="$2" '$0 ~ re { sum += $NF } END { printf "%d", sum }'
+  metric_sum() { # $1 = a file of /metrics text, $2 = awk pattern of the sample lines
+    awk -v re="$2" '$0 ~ re { sum += $NF } END { printf "%d", sum }' "$1"
   }
 
   slow_port=$(free_port 28800)
@@ -380,19 +391,24 @@ if wants sched; then
   sched_config 200 "$port" 1s "$slow_port"
   start_sched 200 "$port"
   sleep 3 # past the first runs
-  k0=$(checks_done "$serve_url")
-  s0=$(metric_sum "$serve_url" '^probe_checks_skipped_total[{].*reason="saturated"')
-  f0=$(metric_sum "$serve_url" '^probe_checks_skipped_total[{].*reason="in_flight"')
+  t0=$(now_us)
+  metrics_now "$serve_url" "$work/metrics.txt"
+  k0=$(checks_done "$work/metrics.txt")
+  s0=$(metric_sum "$work/metrics.txt" '^probe_checks_skipped_total[{].*reason="saturated"')
+  f0=$(metric_sum "$work/metrics.txt" '^probe_checks_skipped_total[{].*reason="in_flight"')
   sleep "$seconds"
-  k1=$(checks_done "$serve_url")
-  s1=$(metric_sum "$serve_url" '^probe_checks_skipped_total[{].*reason="saturated"')
-  f1=$(metric_sum "$serve_url" '^probe_checks_skipped_total[{].*reason="in_flight"')
-  max_lag=$(curl -fs "$serve_url/metrics" | awk '/^probe_check_lag_seconds[{]/ { if ($NF > m) m = $NF } END { printf "%.1f ms", m * 1000 }')
+  t1=$(now_us)
+  metrics_now "$serve_url" "$work/metrics.txt"
+  k1=$(checks_done "$work/metrics.txt")
+  s1=$(metric_sum "$work/metrics.txt" '^probe_checks_skipped_total[{].*reason="saturated"')
+  f1=$(metric_sum "$work/metrics.txt" '^probe_checks_skipped_total[{].*reason="in_flight"')
+  max_lag=$(awk '/^probe_check_lag_seconds[{]/ { if ($NF > m) m = $NF } END { printf "%.1f ms", m * 1000 }' "$work/metrics.txt")
   threads=$(threads_of "$serve_pid")
   stop_pid "$serve_pid"
   figure[sched]="$threads threads at 200 slow targets"
   printf '| due checks | checks run | share | skipped: saturated / in_flight | largest lag (last runs) | probe threads |\n|---|---|---|---|---|---|\n'
-  awk -v due="$((200 * seconds))" -v ran="$((k1 - k0))" -v s="$((s1 - s0))" -v f="$((f1 - f0))" \
+  # Due: 200 a second over the time between the two scrapes.
+  awk -v due="$((200 * (t1 - t0) / 1000000))" -v ran="$((k1 - k0))" -v s="$((s1 - s0))" -v f="$((f1 - f0))" \
     -v lag="$max_lag" -v t="$threads" 'BEGIN {
       printf "| %d | %d | %.1f %% | %d / %d | %s | %d |\n", due, ran, 100 * ran / due, s, f, lag, t }'
 
