@@ -487,7 +487,9 @@ if wants load; then
   echo "| N | due checks | on time | share | lateness p50 / p99 | missed | share, grid at first arrival | checks seen | probe threads (most) | CPU s / 1000 checks | CPU % of a core | peak RSS | slow server: CPU %, most late reading a request, sending an answer |"
   echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
   for n in 1000 10000; do
+    # Room for every request of the run (a dropped record would read as a missed check).
     "$slow_server" --port 0 --delay-ms 500 --log "$work/arrivals-$n.log" \
+      --max-records $((n * (seconds + 30) + 1000)) \
       --lifetime-s $((seconds + 300)) >"$work/slow-$n.out" 2>"$work/slow-$n.err" &
     slow_pid=$!
     pids+=("$slow_pid")
