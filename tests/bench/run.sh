@@ -413,7 +413,8 @@ if wants sched; then
   stop_pid "$serve_pid"
   figure[sched]="$threads threads at 200 slow targets"
   printf '| due checks | checks run | share | skipped: saturated / in_flight | largest lag (last runs) | probe threads |\n|---|---|---|---|---|---|\n'
-  # Due: 200 a second over the time between the two scrapes.
+  # Due: 200 a second over the time between the two scrapes. The 200 run together, so "checks
+  # run" moves by whole rounds of 200: +-1 round of the window (+-20 % at 5 s, +-3 % at 30 s).
   awk -v due="$((200 * (t1 - t0) / 1000000))" -v ran="$((k1 - k0))" -v s="$((s1 - s0))" -v f="$((f1 - f0))" \
     -v lag="$max_lag" -v t="$threads" 'BEGIN {
       printf "| %d | %d | %.1f %% | %d / %d | %s | %d |\n", due, ran, 100 * ran / due, s, f, lag, t }'
