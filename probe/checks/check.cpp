@@ -39,7 +39,9 @@ void Check::start(CheckIo& io, std::chrono::milliseconds timeout, CheckDone done
 }
 
 CheckResult Check::run(std::chrono::milliseconds timeout) {
-  CheckIo io;
+  // One loop per thread, kept: its connection cache keeps a check's connection alive from one
+  // run() to the next, as the sidecar's loop does.
+  thread_local CheckIo io;
   std::optional<CheckResult> result;
   start(io, timeout, [&result](CheckResult finished) { result = std::move(finished); });
   io.loop().run_until([&result] { return result.has_value(); });

@@ -44,6 +44,37 @@ CheckIo::~CheckIo() {
     curl_multi_remove_handle(m_multi, easy);
   }
   curl_multi_cleanup(m_multi);
+  for (CURL* easy : m_idle_easies) {
+    curl_easy_cleanup(easy);
+  }
+}
+
+CURL* CheckIo::acquire_easy() {
+  if (m_idle_easies.empty()) {
+    CURL* easy = curl_easy_init();
+    if (easy == nullptr) {
+      throw Error("libcurl: cannot create a transfer handle");
+    }
+    return easy;
+  }
+  CURL* easy = m_idle_easies.back();
+  m_idle_easies.pop_back();
+  return easy;
+}
+
+void CheckIo::release_easy(CURL* easy) {
+  // Enough for the checks of a quick round; past it, a burst's handles are freed.
+  constexpr std::size_t k_idle_kept = 256;
+  if (m_idle_easies.size() >= k_idle_kept) {
+    curl_easy_cleanup(easy);
+    return;
+  }
+  curl_easy_reset(easy);
+  m_idle_easies.push_back(easy);
+}
+
+void CheckIo::set_connection_cache(std::size_t connections) {
+  curl_multi_setopt(m_multi, CURLMOPT_MAXCONNECTS, static_cast<long>(connections));
 }
 
 void CheckIo::start_transfer(CURL* easy, TransferDone done) {

@@ -11,6 +11,7 @@
 #include <functional>
 #include <memory>
 #include <unordered_map>
+#include <vector>
 
 #include "probe/util/event_loop.hpp"
 
@@ -39,6 +40,16 @@ public:
   void cancel_transfer(CURL* easy);
   std::size_t transfers() const { return m_transfers.size(); }
 
+  // A handle for one transfer, reset to libcurl's defaults: handles are pooled, not freed,
+  // between transfers, so a thousand targets checked now and then cost the handles in flight
+  // at once, not one each.
+  CURL* acquire_easy();
+  // Back to the pool once its transfer is over (the result has been read from it).
+  void release_easy(CURL* easy);
+  // How many idle connections libcurl keeps between checks: one per target keeps every
+  // target's connection alive (its default, 4 per transfer in flight, would close them).
+  void set_connection_cache(std::size_t connections);
+
 private:
   static int on_socket(CURL* easy, int fd, int what, void* self, void* socket_data);
   static int on_timer(CURLM* multi, long timeout_ms, void* self);
@@ -51,6 +62,7 @@ private:
   util::EventLoop::TimerId m_timer = 0;
   bool m_timer_armed = false;
   std::unordered_map<CURL*, TransferDone> m_transfers;
+  std::vector<CURL*> m_idle_easies;
 };
 
 } // namespace probe::checks

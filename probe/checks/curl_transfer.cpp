@@ -58,7 +58,11 @@ CurlEasy make_easy(char* error_buffer) {
   if (!easy) {
     throw Error("libcurl: cannot create a transfer handle");
   }
-  CURL* h = easy.get();
+  set_common_options(easy.get(), error_buffer);
+  return easy;
+}
+
+void set_common_options(CURL* h, char* error_buffer) {
   curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(h, CURLOPT_PROXY, ""); // "" = none, not even from http_proxy
   curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
@@ -68,7 +72,6 @@ CurlEasy make_easy(char* error_buffer) {
   // targets. Health answers are small; a larger one just takes more reads.
   curl_easy_setopt(h, CURLOPT_BUFFERSIZE, 4096L);
   error_buffer[0] = '\0';
-  return easy;
 }
 
 void set_timeouts(CURL* easy, std::chrono::milliseconds timeout) {

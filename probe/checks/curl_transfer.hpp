@@ -22,6 +22,8 @@ using CurlEasy = std::unique_ptr<CURL, CurlEasyCleanup>;
 // environment (a health check goes straight to its target), only http and https, and
 // `error_buffer` (CURL_ERROR_SIZE bytes) for libcurl's words on failure. Throws on failure.
 CurlEasy make_easy(char* error_buffer);
+// The same options on a handle that exists (one from CheckIo's pool).
+void set_common_options(CURL* easy, char* error_buffer);
 
 // Sets the whole-transfer and connect timeouts: name resolution, connect, TLS and every byte
 // of the answer fall within `timeout`.

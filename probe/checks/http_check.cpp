@@ -17,7 +17,6 @@
 #include "probe/checks/check_io.hpp"
 #include "probe/checks/http_expect.hpp"
 #include "probe/util/clock.hpp"
-#include "probe/util/error.hpp"
 #include "probe/util/secret.hpp"
 #include "probe/util/version.hpp"
 
@@ -62,30 +61,10 @@ HttpCheck::HttpCheck(config::HttpTarget target, const CheckContext& context)
     : m_target(std::move(target)), m_context(context) {
   std::string error;
   m_url = *util::parse_http_url(m_target.url, &error); // validated by the config loader
+  m_full_url = m_url.base() + m_url.path_and_query;
   // The detail reaches /status, /ready (unauthenticated), logs and reports: query values,
   // often API keys, are masked there (GET /health?api_key=*** -> 200).
   m_asked = m_target.method + " " + util::mask_query(m_url.path_and_query);
-  m_easy = make_easy(m_error.data());
-  m_share = curl_share_init();
-  if (m_share == nullptr) {
-    throw Error("libcurl: cannot create a share handle");
-  }
-  curl_share_setopt(m_share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
-  curl_share_setopt(m_share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
-  configure();
-}
-
-HttpCheck::~HttpCheck() {
-  m_easy.reset(); // before the share it uses
-  curl_share_cleanup(m_share);
-  curl_slist_free_all(m_headers);
-}
-
-void HttpCheck::configure() {
-  CURL* easy = m_easy.get();
-  curl_easy_setopt(easy, CURLOPT_URL, (m_url.base() + m_url.path_and_query).c_str());
-  curl_easy_setopt(easy, CURLOPT_SHARE, m_share);
-  curl_easy_setopt(easy, CURLOPT_USERAGENT, util::user_agent().c_str());
   for (const auto& [name, value] : m_target.headers) {
     m_headers = curl_slist_append(m_headers, (name + ": " + value).c_str());
   }
@@ -93,6 +72,16 @@ void HttpCheck::configure() {
     m_headers = curl_slist_append(m_headers, "Content-Type: text/plain");
   }
   m_headers = curl_slist_append(m_headers, "Expect:"); // no 100-continue round trip
+}
+
+HttpCheck::~HttpCheck() {
+  curl_slist_free_all(m_headers);
+}
+
+void HttpCheck::configure(CURL* easy) {
+  set_common_options(easy, m_error.data());
+  curl_easy_setopt(easy, CURLOPT_URL, m_full_url.c_str());
+  curl_easy_setopt(easy, CURLOPT_USERAGENT, util::user_agent().c_str());
   curl_easy_setopt(easy, CURLOPT_HTTPHEADER, m_headers);
   if (m_target.method == "HEAD") {
     curl_easy_setopt(easy, CURLOPT_NOBODY, 1L);
@@ -128,12 +117,24 @@ void HttpCheck::start(CheckIo& io, std::chrono::milliseconds timeout, CheckDone 
   m_run.started = SteadyClock::now();
   m_run.timeout = timeout;
   m_run.done = std::move(done);
-  m_error[0] = '\0';
-  set_timeouts(m_easy.get(), timeout);
-  io.start_transfer(m_easy.get(), [this](CurlResult code) {
-    CheckDone finished = std::move(m_run.done);
-    finished(judge(code));
-  });
+  m_run.easy = io.acquire_easy();
+  configure(m_run.easy);
+  set_timeouts(m_run.easy, timeout);
+  const auto give_back = [this, &io] {
+    io.release_easy(m_run.easy);
+    m_run.easy = nullptr;
+  };
+  try {
+    io.start_transfer(m_run.easy, [this, give_back](CurlResult code) {
+      CheckResult result = judge(code);
+      give_back();
+      CheckDone finished = std::move(m_run.done);
+      finished(std::move(result));
+    });
+  } catch (...) {
+    give_back();
+    throw;
+  }
 }
 
 std::size_t HttpCheck::on_body(char* data, std::size_t size, std::size_t count, void* self) {
@@ -166,7 +167,7 @@ void HttpCheck::read_tls_expiry() {
     return;
   }
   const curl_tlssessioninfo* session = nullptr;
-  if (curl_easy_getinfo(m_easy.get(), CURLINFO_TLS_SSL_PTR, &session) != CURLE_OK ||
+  if (curl_easy_getinfo(m_run.easy, CURLINFO_TLS_SSL_PTR, &session) != CURLE_OK ||
       session == nullptr || session->backend != CURLSSLBACKEND_OPENSSL ||
       session->internals == nullptr) {
     return;
@@ -182,7 +183,7 @@ void HttpCheck::read_tls_expiry() {
 }
 
 CheckResult HttpCheck::judge(CurlResult code) {
-  CURL* easy = m_easy.get();
+  CURL* easy = m_run.easy;
   const std::chrono::nanoseconds latency = SteadyClock::now() - m_run.started;
   long status = 0;
   curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);

@@ -1,7 +1,7 @@
-// http: one request on libcurl's multi interface (check_io.hpp), judged by http_expect. The
-// check keeps its easy handle and, through a libcurl share object of its own, its connection
-// between runs (keep-alive: a sidecar checking every 10 s should not pay a handshake each time);
-// a check never overlaps itself, so nothing here is shared between threads.
+// http: one request on libcurl's multi interface (check_io.hpp), judged by http_expect. Its
+// connection stays in the loop's connection cache between runs (keep-alive: a sidecar checking
+// every 10 s should not pay a handshake each time); the libcurl handle is borrowed from the loop
+// for the run only. A check never overlaps itself, so nothing here is shared between threads.
 #pragma once
 
 #include <array>
@@ -36,10 +36,11 @@ private:
     bool too_large = false;
     bool tls_read = false;
     std::optional<std::chrono::system_clock::time_point> tls_expiry;
+    CURL* easy = nullptr; // borrowed from the CheckIo for this run
     CheckDone done;
   };
 
-  void configure();
+  void configure(CURL* easy);
   static std::size_t on_body(char* data, std::size_t size, std::size_t count, void* self);
   static std::size_t on_header(char* data, std::size_t size, std::size_t count, void* self);
   void read_tls_expiry();
@@ -49,9 +50,8 @@ private:
   util::Url m_url;
   std::string m_asked; // "GET /health?key=***": what the detail says was asked
   CheckContext m_context;
+  std::string m_full_url;
   std::array<char, 256> m_error{}; // CURL_ERROR_SIZE
-  CurlEasy m_easy;
-  void* m_share = nullptr; // CURLSH*: this target's connection (and DNS) cache
   curl_slist* m_headers = nullptr;
   Run m_run;
 };

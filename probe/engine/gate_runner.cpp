@@ -40,7 +40,7 @@ void ConfigGateSource::poll(std::optional<GateTracker>& tracker) {
     }
     tracker.emplace(names, m_required);
   }
-  for (const TargetResult& result : run_once(m_checks)) {
+  for (const TargetResult& result : run_once(m_checks, *m_io)) {
     if (result.skipped.empty()) {
       tracker->observe(result.target->name, result.result.ok(), result.result.detail,
                        result.target->failure_threshold);

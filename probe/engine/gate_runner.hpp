@@ -45,6 +45,8 @@ public:
 
 private:
   std::vector<TargetCheck> m_checks;
+  // Kept from one poll to the next: the targets' connections stay alive between polls.
+  std::unique_ptr<checks::CheckIo> m_io = std::make_unique<checks::CheckIo>();
   int m_required;
 };
 

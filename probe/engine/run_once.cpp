@@ -36,8 +36,14 @@ std::vector<TargetCheck> make_checks(const std::vector<const config::Target*>& t
 }
 
 std::vector<TargetResult> run_once(std::vector<TargetCheck>& checks, std::size_t max_parallel) {
-  std::vector<TargetResult> results(checks.size());
   checks::CheckIo io;
+  return run_once(checks, io, max_parallel);
+}
+
+std::vector<TargetResult> run_once(std::vector<TargetCheck>& checks, checks::CheckIo& io,
+                                   std::size_t max_parallel) {
+  std::vector<TargetResult> results(checks.size());
+  io.set_connection_cache(checks.size() + 4);
   std::size_t next = 0;
   std::size_t in_flight = 0;
   // Starts checks until `max_parallel` are in flight; runs again as each one lands.

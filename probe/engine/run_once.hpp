@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "probe/checks/check.hpp"
+#include "probe/checks/check_io.hpp"
 #include "probe/config/config.hpp"
 
 namespace probe::engine {
@@ -37,6 +38,9 @@ std::vector<TargetCheck> make_checks(const std::vector<const config::Target*>& t
 // Runs every check once, at most `max_parallel` in flight at a time, all on one event loop on
 // the calling thread; results keep the input order.
 std::vector<TargetResult> run_once(std::vector<TargetCheck>& checks,
+                                   std::size_t max_parallel = 1024);
+// The same on `io`, which keeps the targets' connections alive for the next round (the gate).
+std::vector<TargetResult> run_once(std::vector<TargetCheck>& checks, checks::CheckIo& io,
                                    std::size_t max_parallel = 1024);
 
 // The targets named in `only` (all when empty); throws probe::Error naming an unknown one.

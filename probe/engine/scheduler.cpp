@@ -15,6 +15,11 @@ using SteadyClock = std::chrono::steady_clock;
 // Saturation is news once, not once per due check.
 constexpr std::chrono::seconds k_saturation_log_every{60};
 
+// One kept-alive connection per target, and a few for the targets of a reload in progress.
+std::size_t connections_to_keep(std::size_t targets) {
+  return targets + 16;
+}
+
 } // namespace
 
 Scheduler::Scheduler(checks::CheckContext context, ResultObserver observer, CheckFactory factory,
@@ -94,6 +99,13 @@ ReloadSummary Scheduler::set_targets(const std::vector<config::Target>& targets)
       }
     }
     m_entries = std::move(next);
+    count_readiness();
+    if (m_io) {
+      // libcurl's settings belong to the loop's thread.
+      m_io->loop().post([io = m_io.get(), keep = connections_to_keep(m_entries.size())] {
+        io->set_connection_cache(keep);
+      });
+    }
   }
   m_dispatch_wake.notify_all();
   return summary;
@@ -113,6 +125,7 @@ void Scheduler::start() {
     schedule(entry);
   }
   m_io = std::make_unique<checks::CheckIo>();
+  m_io->set_connection_cache(connections_to_keep(m_entries.size()));
   m_io_thread = std::thread([io = m_io.get()] { io->loop().run(); });
   m_dispatcher = std::thread([this] { dispatch_loop(); });
 }
@@ -251,8 +264,14 @@ void Scheduler::finish(const EntryPtr& entry, const checks::CheckResult& result,
   if (entry->removed) {
     return;
   }
+  const bool was_up = entry->state.health == Health::up;
   entry->state.apply(result, entry->target.success_threshold, entry->target.failure_threshold,
                      m_clock.system_now());
+  const bool is_up = entry->state.health == Health::up;
+  if (entry->target.critical && was_up != is_up) {
+    // Kept as a count: with thousands of targets, a scan per result would be the loop's work.
+    m_critical_not_up += is_up ? -1 : 1;
+  }
   // Fixed rate: the next run keeps the original phase; runs missed while this one waited for a
   // worker or ran are skipped rather than fired in a burst, and counted.
   const NextRun next = next_run(entry->due, entry->target.interval, started, finished);
@@ -267,16 +286,18 @@ void Scheduler::finish(const EntryPtr& entry, const checks::CheckResult& result,
 }
 
 bool Scheduler::ready_locked() const {
-  bool any = false;
+  return m_critical > 0 ? m_critical_not_up == 0 : !m_entries.empty();
+}
+
+void Scheduler::count_readiness() {
+  m_critical = 0;
+  m_critical_not_up = 0;
   for (const auto& [name, entry] : m_entries) {
     if (entry->target.critical) {
-      any = true;
-      if (entry->state.health != Health::up) {
-        return false;
-      }
+      ++m_critical;
+      m_critical_not_up += entry->state.health == Health::up ? 0 : 1;
     }
   }
-  return any || !m_entries.empty();
 }
 
 bool Scheduler::ready() const {

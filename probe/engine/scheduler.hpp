@@ -124,6 +124,7 @@ private:
               std::chrono::steady_clock::time_point started,
               std::chrono::steady_clock::time_point finished);
   bool ready_locked() const;
+  void count_readiness();
 
   const util::Clock& m_clock;
   // Before the entries: their checks' registrations in it end first.
@@ -137,6 +138,8 @@ private:
   std::condition_variable m_dispatch_wake;
   std::condition_variable m_idle; // m_busy + m_waiting fell to 0 (stop() waits for it)
   std::map<std::string, EntryPtr> m_entries;
+  std::size_t m_critical = 0;           // critical targets in m_entries
+  std::ptrdiff_t m_critical_not_up = 0; // of those, not UP
   std::multimap<std::chrono::steady_clock::time_point, EntryPtr> m_timeline;
   std::mt19937 m_random{std::random_device{}()};
   bool m_running = false;
