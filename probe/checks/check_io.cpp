@@ -47,6 +47,29 @@ CheckIo::~CheckIo() {
   for (CURL* easy : m_idle_easies) {
     curl_easy_cleanup(easy);
   }
+  // Last: no handle uses them any more (a shard in use refuses to go).
+  for (void* shard : m_shards) {
+    if (shard != nullptr) {
+      curl_share_cleanup(shard);
+    }
+  }
+}
+
+void* CheckIo::connection_shard(const void* owner) {
+  if (m_shards.empty()) {
+    m_shards.resize(k_connection_shards, nullptr);
+  }
+  void*& shard = m_shards[std::hash<const void*>{}(owner) % k_connection_shards];
+  if (shard == nullptr) {
+    shard = curl_share_init();
+    if (shard == nullptr) {
+      throw Error("libcurl: cannot create a connection cache");
+    }
+    // Only connections: name lookups stay in the loop's one DNS cache. No lock callbacks: a
+    // shard belongs to this loop's thread like everything else here.
+    curl_share_setopt(shard, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
+  }
+  return shard;
 }
 
 CURL* CheckIo::acquire_easy() {
@@ -66,9 +89,10 @@ void CheckIo::release_easy(CURL* easy) {
   // Enough for the checks of a quick round; past it, a burst's handles are freed.
   constexpr std::size_t k_idle_kept = 256;
   if (m_idle_easies.size() >= k_idle_kept) {
-    curl_easy_cleanup(easy);
+    curl_easy_cleanup(easy); // lets go of its shard too
     return;
   }
+  curl_easy_setopt(easy, CURLOPT_SHARE, nullptr); // lets go of its shard
   curl_easy_reset(easy);
   m_idle_easies.push_back(easy);
 }

@@ -49,6 +49,13 @@ public:
   // How many idle connections libcurl keeps between checks: one per target keeps every
   // target's connection alive (its default, 4 per transfer in flight, would close them).
   void set_connection_cache(std::size_t connections);
+  // The connection cache `owner`'s transfers keep their connections in: one of up to
+  // k_connection_shards, picked by owner. libcurl 7.88 walks the whole cache of a transfer each
+  // time one ends (curl_multi_remove_handle, to close connect-only connections): with one
+  // cache of 10,000 kept-alive connections that walk was most of probe's CPU. Shards keep the
+  // walk short and cost a few KiB each (made on first use).
+  void* connection_shard(const void* owner);
+  static constexpr std::size_t k_connection_shards = 256;
 
 private:
   static int on_socket(CURL* easy, int fd, int what, void* self, void* socket_data);
@@ -63,6 +70,7 @@ private:
   bool m_timer_armed = false;
   std::unordered_map<CURL*, TransferDone> m_transfers;
   std::vector<CURL*> m_idle_easies;
+  std::vector<void*> m_shards; // CURLSH*, null until first used
 };
 
 } // namespace probe::checks

@@ -119,6 +119,7 @@ void HttpCheck::start(CheckIo& io, std::chrono::milliseconds timeout, CheckDone 
   m_run.done = std::move(done);
   m_run.easy = io.acquire_easy();
   configure(m_run.easy);
+  curl_easy_setopt(m_run.easy, CURLOPT_SHARE, io.connection_shard(this));
   set_timeouts(m_run.easy, timeout);
   const auto give_back = [this, &io] {
     io.release_easy(m_run.easy);

@@ -173,21 +173,38 @@ void Scheduler::dispatch_loop() {
       m_clock.wait_until(lock, m_dispatch_wake, due);
       continue;
     }
-    EntryPtr entry = first->second;
-    m_timeline.erase(first); // off the timeline while it waits and runs: no overlap
-    dispatch(entry);
+    // Everything due now goes to the loop in one handoff: thousands of targets come due within
+    // the same millisecond, and a wake-up each would cost more than the checks.
+    std::vector<EntryPtr> due;
+    const SteadyClock::time_point now = m_clock.steady_now();
+    while (!m_timeline.empty() && m_timeline.begin()->first <= now) {
+      due.push_back(m_timeline.begin()->second);
+      m_timeline.erase(m_timeline.begin()); // off the timeline while it waits and runs
+    }
+    dispatch(due);
   }
 }
 
-void Scheduler::dispatch(const EntryPtr& entry) {
-  if (m_busy + m_waiting < m_limits.max_in_flight) {
-    hand_to_loop(entry);
-    return;
+void Scheduler::dispatch(const std::vector<EntryPtr>& due) {
+  std::vector<EntryPtr> starting;
+  for (const EntryPtr& entry : due) {
+    if (m_busy + m_waiting < m_limits.max_in_flight) {
+      ++m_waiting;
+      starting.push_back(entry);
+    } else {
+      // Past the ceiling the check waits in order, and its lag (and the runs it skips) show
+      // the overload.
+      m_queue.push_back(entry);
+    }
   }
-  // Past the ceiling the check waits in order, and its lag (and the runs it skips) show the
-  // overload.
-  m_queue.push_back(entry);
-  if (m_saturated) {
+  if (!starting.empty()) {
+    m_io->loop().post([this, starting = std::move(starting)] {
+      for (const EntryPtr& entry : starting) {
+        begin(entry);
+      }
+    });
+  }
+  if (m_queue.empty() || m_saturated) {
     return;
   }
   m_saturated = true;

@@ -115,7 +115,7 @@ private:
   void schedule(const EntryPtr& entry);
   void unschedule(const EntryPtr& entry);
   void dispatch_loop();
-  void dispatch(const EntryPtr& entry);
+  void dispatch(const std::vector<EntryPtr>& due);
   void hand_to_loop(const EntryPtr& entry);
   void begin(const EntryPtr& entry);
   void landed(const EntryPtr& entry, const checks::CheckResult& result,

@@ -77,6 +77,9 @@ void EventLoop::post(Callback callback) {
   {
     const std::lock_guard<std::mutex> lock(m_posted_mutex);
     m_posted.push_back(std::move(callback));
+    if (m_posted.size() > 1) {
+      return; // the loop has been woken for the first one and has not drained them yet
+    }
   }
   const std::uint64_t one = 1;
   // EAGAIN means the counter is already non-zero: the loop wakes anyway.
