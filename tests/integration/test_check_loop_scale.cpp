@@ -1,0 +1,112 @@
+// The event-driven engine's promise, on real sockets: a thousand checks in flight cost sockets,
+// not threads. A listener that never accepts (the kernel completes the handshakes into its
+// backlog) holds every request unanswered, so each check runs until its own timeout; the round
+// must end at that timeout, every check must say timeout, and the process must not grow a
+// thread while they are in flight. Threads are sampled from /proc/self/status.
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <fstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "probe/engine/run_once.hpp"
+#include "probe/util/clock.hpp"
+#include "probe/util/unique_fd.hpp"
+#include "tests/fakes/targets.hpp"
+#include "tests/support/bounds.hpp"
+
+namespace probe {
+namespace {
+
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+int threads_now() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("Threads:", 0) == 0) {
+      return std::stoi(line.substr(8));
+    }
+  }
+  return -1;
+}
+
+// A listening socket on loopback that never accepts; returns its port.
+int silent_listener(util::UniqueFd& fd) {
+  fd.reset(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof(address);
+  if (bind(fd.get(), reinterpret_cast<sockaddr*>(&address), length) != 0 ||
+      listen(fd.get(), 4096) != 0 ||
+      getsockname(fd.get(), reinterpret_cast<sockaddr*>(&address), &length) != 0) {
+    return -1;
+  }
+  return ntohs(address.sin_port);
+}
+
+TEST(CheckLoopScale, AThousandChecksInFlightRunOnTheCallingThreadAndEndAtTheirTimeout) {
+  constexpr int k_targets = 1000;
+  rlimit files{};
+  ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &files), 0);
+  if (files.rlim_max < 2 * k_targets + 64) {
+    GTEST_SKIP() << "the descriptor limit " << files.rlim_max << " is below what this needs";
+  }
+  files.rlim_cur = files.rlim_max;
+  ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &files), 0);
+  util::UniqueFd listener;
+  const int port = silent_listener(listener);
+  ASSERT_GT(port, 0);
+
+  std::vector<config::Target> targets;
+  for (int i = 0; i < k_targets; ++i) {
+    targets.push_back(fakes::http_target(
+        "t" + std::to_string(i),
+        "http://127.0.0.1:" + std::to_string(port) + "/t/" + std::to_string(i), 1s));
+  }
+  std::vector<const config::Target*> pointers;
+  for (const config::Target& target : targets) {
+    pointers.push_back(&target);
+  }
+  std::vector<engine::TargetCheck> checks =
+      engine::make_checks(pointers, checks::CheckContext{&util::system_clock()});
+
+  const int before = threads_now();
+  std::atomic<bool> over{false};
+  std::atomic<int> most{0};
+  std::thread sampler([&] {
+    // Bounded: the round ends within its bound, and so does this.
+    for (int i = 0; i < 3000 && !over.load(); ++i) {
+      most = std::max(most.load(), threads_now());
+      std::this_thread::sleep_for(5ms);
+    }
+  });
+  const Clock::time_point start = Clock::now();
+  const std::vector<engine::TargetResult> results = engine::run_once(checks, k_targets);
+  const auto elapsed = Clock::now() - start;
+  over = true;
+  sampler.join();
+
+  int timed_out = 0;
+  for (const engine::TargetResult& result : results) {
+    timed_out += result.result.status == checks::CheckStatus::timeout ? 1 : 0;
+  }
+  EXPECT_EQ(timed_out, k_targets) << results.front().result.detail;
+  EXPECT_GE(elapsed, 1s) << "a check ended before its timeout";
+  EXPECT_LT(elapsed, test_support::hang_bound(1s)) << "the round did not end at the timeout";
+  // The sampler is the one thread more than before the round.
+  EXPECT_LE(most.load(), before + 1) << "checks in flight started threads";
+}
+
+} // namespace
+} // namespace probe
