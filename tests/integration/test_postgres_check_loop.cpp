@@ -13,6 +13,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "pg_env.hpp"
@@ -238,6 +239,35 @@ TEST(PostgresCheckLoop, ALookupThatNeverAnswersEndsAtTheDeadlineAndBlocksNoOther
   EXPECT_LT(landed[0].took, test_support::hang_bound(timeout)) << "waited for the lookup";
   EXPECT_EQ(landed[1].result.reason, "no_response") << landed[1].result.detail;
   EXPECT_LT(landed[1].took, timeout) << "the held lookup stalled the loop";
+}
+
+// An owner may drop a check in flight while its loop lives on (a reload): the check lets go of
+// its socket, its deadline timer and its lookup, and nothing of it runs afterwards.
+TEST(PostgresCheckLoop, ACheckDroppedInFlightLeavesNothingOnTheLoop) {
+  SilentListener silent;
+  const auto held = std::make_shared<HeldLookup>();
+  checks::CheckIo io;
+  int landed = 0;
+  {
+    checks::PostgresCheck connecting(postgres(dsn_at("127.0.0.1", silent.port())));
+    checks::PostgresCheck resolving(postgres(dsn_at("db.slow.test", 5432)),
+                                    [held](const std::string& host) { return held->lookup(host); });
+    connecting.start(io, 200ms, [&](const checks::CheckResult&) { ++landed; });
+    resolving.start(io, 200ms, [&](const checks::CheckResult&) { ++landed; });
+    EXPECT_EQ(io.loop().watched(), 1U);
+    EXPECT_EQ(io.loop().timers(), 2U);
+    const auto lookup_started = Clock::now() + test_support::k_event_deadline;
+    while (held->calls() == 0 && Clock::now() < lookup_started) {
+      std::this_thread::sleep_for(1ms);
+    }
+  }
+  EXPECT_EQ(io.loop().watched(), 0U);
+  EXPECT_EQ(io.loop().timers(), 0U);
+  held->release(); // the answer now comes to a session that is gone
+  bool waited = false;
+  io.loop().at(Clock::now() + 400ms, [&] { waited = true; });
+  io.loop().run_until([&] { return waited; });
+  EXPECT_EQ(landed, 0);
 }
 
 // Without PQping, a failure the messages do not name is classed as PQping would class it:
