@@ -17,6 +17,10 @@
 // and .pgpass). Not looked up here, and left to libpq: numeric addresses (nothing to resolve),
 // Unix-socket paths, a DSN that already names hostaddr, and multi-host lists (host=a,b: their
 // order and fallback are libpq's; such a DSN should list addresses).
+//
+// A failed connect is classed from that attempt's own messages, as pg_isready's PQping would
+// class it (classify_connect_failure); PQping itself is not called: it opens a second
+// connection and blocks for 2 s at least, which no loop can afford.
 #pragma once
 
 #include <chrono>
