@@ -7,7 +7,7 @@
 
 #include <sys/stat.h>
 
-#include "probe/checks/pg_session.hpp"
+#include "probe/checks/check_io.hpp"
 #include "probe/util/clock.hpp"
 #include "probe/util/duration.hpp"
 #include "probe/util/strings.hpp"
@@ -48,14 +48,25 @@ void HeartbeatCheck::record_push() {
   m_last_push_ns.store(std::chrono::duration_cast<std::chrono::nanoseconds>(now).count());
 }
 
-CheckResult HeartbeatCheck::run(std::chrono::milliseconds timeout) {
+void HeartbeatCheck::start(CheckIo& io, std::chrono::milliseconds timeout, CheckDone done) {
+  if (m_target.source == config::HeartbeatSource::postgres) {
+    start_postgres(io, timeout, std::move(done));
+    return;
+  }
+  // A file's mtime and a push are read at once; the result still goes through the loop, never
+  // from inside start(), whose caller may not be ready for it yet.
+  io.loop().post(
+      [done = std::move(done), result = read_now()]() mutable { done(std::move(result)); });
+}
+
+CheckResult HeartbeatCheck::read_now() {
   switch (m_target.source) {
-  case config::HeartbeatSource::postgres:
-    return run_postgres(timeout);
   case config::HeartbeatSource::file:
     return run_file();
   case config::HeartbeatSource::push:
     return run_push();
+  case config::HeartbeatSource::postgres:
+    break;
   }
   return make_result(CheckStatus::error, "unknown heartbeat source", "error");
 }
@@ -80,12 +91,19 @@ CheckResult HeartbeatCheck::judge_age(std::chrono::nanoseconds latency,
   return result;
 }
 
-CheckResult HeartbeatCheck::run_postgres(std::chrono::milliseconds timeout) {
-  const Clock::time_point start = Clock::now();
-  PgQueryOutcome outcome =
-      run_pg_query(m_target.dsn.reveal(), heartbeat_age_sql(m_target.query), start + timeout);
+void HeartbeatCheck::start_postgres(CheckIo& io, std::chrono::milliseconds timeout,
+                                    CheckDone done) {
+  const Clock::time_point started = Clock::now();
+  m_session.start(io, m_target.dsn.reveal(), heartbeat_age_sql(m_target.query), started + timeout,
+                  [this, started, done = std::move(done)](PgQueryOutcome outcome) {
+                    done(judge_postgres(std::move(outcome), Clock::now() - started));
+                  });
+}
+
+CheckResult HeartbeatCheck::judge_postgres(PgQueryOutcome outcome,
+                                           std::chrono::nanoseconds latency) const {
   if (!outcome.ok) {
-    outcome.failure.latency = Clock::now() - start;
+    outcome.failure.latency = latency;
     return outcome.failure;
   }
   std::optional<double> age;
@@ -96,7 +114,7 @@ CheckResult HeartbeatCheck::run_postgres(std::chrono::milliseconds timeout) {
       return make_result(CheckStatus::error, "query did not return a timestamp", "query_failed");
     }
   }
-  return judge_age(Clock::now() - start, age, "the query returned no row or NULL");
+  return judge_age(latency, age, "the query returned no row or NULL");
 }
 
 CheckResult HeartbeatCheck::run_file() {

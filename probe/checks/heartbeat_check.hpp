@@ -1,12 +1,15 @@
 // heartbeat: liveness of a process with no port (the Telegram bot) from the last sign of life
 // it left behind — a timestamp in PostgreSQL, a file's mtime, or a push to probe's
 // POST /heartbeat/{target}. Fails when the beat is older than `max_age`; reports the age.
+// The postgres source asks on the check loop (pg_session.hpp); a file's mtime and a push are
+// read at once, their result handed to the loop.
 #pragma once
 
 #include <atomic>
 #include <optional>
 
 #include "probe/checks/check.hpp"
+#include "probe/checks/pg_session.hpp"
 #include "probe/checks/push_registry.hpp"
 
 namespace probe::checks {
@@ -16,7 +19,7 @@ public:
   // `name` is the target's, under which a push-fed check takes pushes from context.pushes.
   HeartbeatCheck(config::HeartbeatTarget target, const CheckContext& context,
                  const std::string& name = {});
-  CheckResult run(std::chrono::milliseconds timeout) override;
+  void start(CheckIo& io, std::chrono::milliseconds timeout, CheckDone done) override;
 
   // For source: push — records a beat now. With a push registry in the context, pushes to the
   // target's name arrive here through it (from the HTTP endpoint's thread).
@@ -25,7 +28,9 @@ public:
 private:
   CheckResult judge_age(std::chrono::nanoseconds latency, std::optional<double> age_seconds,
                         const std::string& what) const;
-  CheckResult run_postgres(std::chrono::milliseconds timeout);
+  void start_postgres(CheckIo& io, std::chrono::milliseconds timeout, CheckDone done);
+  CheckResult judge_postgres(PgQueryOutcome outcome, std::chrono::nanoseconds latency) const;
+  CheckResult read_now(); // file or push
   CheckResult run_file();
   CheckResult run_push();
 
@@ -33,6 +38,7 @@ private:
   const util::Clock* m_clock;
   // Last push as system_clock nanoseconds since the epoch; 0 = never.
   std::atomic<std::int64_t> m_last_push_ns{0};
+  PgSession m_session;
   // Last: unregistered before the rest of the check goes.
   PushRegistry::Registration m_push_registration;
 };

@@ -11,7 +11,6 @@
 #include <unistd.h>
 
 #include "probe/checks/heartbeat_check.hpp"
-#include "probe/checks/pg_session.hpp"
 
 namespace probe::tests {
 namespace {
@@ -20,9 +19,7 @@ using namespace std::chrono_literals;
 using checks::CheckStatus;
 
 void exec_sql(const std::string& sql) {
-  const checks::PgQueryOutcome outcome =
-      checks::run_pg_query(test_pg_dsn(), sql, std::chrono::steady_clock::now() + 5s);
-  ASSERT_TRUE(outcome.ok) << outcome.failure.detail;
+  ASSERT_NO_THROW(exec_outside_transaction(test_pg_dsn(), sql));
 }
 
 config::HeartbeatTarget pg_heartbeat(const std::string& query, std::chrono::milliseconds max_age) {
