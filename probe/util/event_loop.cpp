@@ -44,7 +44,13 @@ void EventLoop::watch(int fd, std::uint32_t events, IoCallback callback) {
   event.events = events;
   event.data.fd = fd;
   const bool known = m_watched.count(fd) != 0;
-  if (epoll_ctl(m_epoll.get(), known ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd, &event) != 0) {
+  int changed = epoll_ctl(m_epoll.get(), known ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd, &event);
+  if (changed != 0 && known && errno == ENOENT) {
+    // The fd was closed without unwatch() (libpq closes its socket inside its own calls) and
+    // its number now belongs to a new file, which epoll has never seen.
+    changed = epoll_ctl(m_epoll.get(), EPOLL_CTL_ADD, fd, &event);
+  }
+  if (changed != 0) {
     throw epoll_error("watch", fd);
   }
   m_watched[fd] = std::move(callback);
