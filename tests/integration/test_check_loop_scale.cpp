@@ -6,54 +6,25 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <fstream>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
-#include <netinet/in.h>
 #include <sys/resource.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include "probe/engine/run_once.hpp"
 #include "probe/util/clock.hpp"
-#include "probe/util/unique_fd.hpp"
 #include "tests/fakes/targets.hpp"
+#include "tests/standins/silent_listener.hpp"
 #include "tests/support/bounds.hpp"
+#include "tests/support/proc_status.hpp"
 
 namespace probe {
 namespace {
 
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
-
-int threads_now() {
-  std::ifstream status("/proc/self/status");
-  std::string line;
-  while (std::getline(status, line)) {
-    if (line.rfind("Threads:", 0) == 0) {
-      return std::stoi(line.substr(8));
-    }
-  }
-  return -1;
-}
-
-// A listening socket on loopback that never accepts; returns its port.
-int silent_listener(util::UniqueFd& fd) {
-  fd.reset(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t length = sizeof(address);
-  if (bind(fd.get(), reinterpret_cast<sockaddr*>(&address), length) != 0 ||
-      listen(fd.get(), 4096) != 0 ||
-      getsockname(fd.get(), reinterpret_cast<sockaddr*>(&address), &length) != 0) {
-    return -1;
-  }
-  return ntohs(address.sin_port);
-}
 
 TEST(CheckLoopScale, AThousandChecksInFlightRunOnTheCallingThreadAndEndAtTheirTimeout) {
   constexpr int k_targets = 1000;
@@ -64,9 +35,8 @@ TEST(CheckLoopScale, AThousandChecksInFlightRunOnTheCallingThreadAndEndAtTheirTi
   }
   files.rlim_cur = files.rlim_max;
   ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &files), 0);
-  util::UniqueFd listener;
-  const int port = silent_listener(listener);
-  ASSERT_GT(port, 0);
+  const fakes::SilentListener listener;
+  const int port = listener.port();
 
   std::vector<config::Target> targets;
   for (int i = 0; i < k_targets; ++i) {
@@ -81,13 +51,13 @@ TEST(CheckLoopScale, AThousandChecksInFlightRunOnTheCallingThreadAndEndAtTheirTi
   std::vector<engine::TargetCheck> checks =
       engine::make_checks(pointers, checks::CheckContext{&util::system_clock()});
 
-  const int before = threads_now();
+  const int before = test_support::thread_count();
   std::atomic<bool> over{false};
   std::atomic<int> most{0};
   std::thread sampler([&] {
     // Bounded: the round ends within its bound, and so does this.
     for (int i = 0; i < 3000 && !over.load(); ++i) {
-      most = std::max(most.load(), threads_now());
+      most = std::max(most.load(), test_support::thread_count());
       std::this_thread::sleep_for(5ms);
     }
   });

@@ -25,8 +25,10 @@
 #include "probe/checks/check_io.hpp"
 #include "probe/checks/heartbeat_check.hpp"
 #include "probe/checks/postgres_check.hpp"
+#include "tests/standins/silent_listener.hpp"
 #include "tests/standins/tcp_standin.hpp"
 #include "tests/support/bounds.hpp"
+#include "tests/support/proc_status.hpp"
 
 namespace probe::tests {
 namespace {
@@ -57,44 +59,8 @@ std::string test_dsn_with_host(const std::string& host) {
   return dsn;
 }
 
-// This process's threads now, from /proc/self/status.
-int thread_count() {
-  std::ifstream status("/proc/self/status");
-  std::string line;
-  while (std::getline(status, line)) {
-    if (line.rfind("Threads:", 0) == 0) {
-      return std::stoi(line.substr(8));
-    }
-  }
-  return -1;
-}
-
-// A TCP listener that never accepts: the kernel completes each handshake into the backlog, the
-// client sends its startup message, and no answer ever comes. No thread serves it.
-class SilentListener {
-public:
-  SilentListener() : m_fd(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) {
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t length = sizeof(address);
-    if (m_fd < 0 || bind(m_fd, reinterpret_cast<sockaddr*>(&address), length) != 0 ||
-        listen(m_fd, 128) != 0 ||
-        getsockname(m_fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
-      throw std::runtime_error("silent listener: cannot listen");
-    }
-    m_port = ntohs(address.sin_port);
-  }
-  ~SilentListener() { close(m_fd); }
-  SilentListener(const SilentListener&) = delete;
-  SilentListener& operator=(const SilentListener&) = delete;
-
-  int port() const { return m_port; }
-
-private:
-  int m_fd;
-  int m_port = 0;
-};
+using fakes::SilentListener;
+using test_support::thread_count;
 
 struct Landed {
   checks::CheckResult result;

@@ -20,4 +20,16 @@ inline long proc_status_kib(pid_t pid, const std::string& field) {
   return -1;
 }
 
+// This process's threads now (Threads: in /proc/self/status), or -1.
+inline int thread_count() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("Threads:", 0) == 0) {
+      return std::stoi(line.substr(8));
+    }
+  }
+  return -1;
+}
+
 } // namespace probe::test_support
