@@ -40,12 +40,43 @@ void ConfigGateSource::poll(std::optional<GateTracker>& tracker) {
     }
     tracker.emplace(names, m_required);
   }
-  for (const TargetResult& result : run_once(m_checks, *m_io)) {
+  m_refused.clear();
+  const std::vector<TargetResult> results = run_once(m_checks, *m_io);
+  for (std::size_t i = 0; i < results.size(); ++i) {
+    const TargetResult& result = results[i];
     if (result.skipped.empty()) {
       tracker->observe(result.target->name, result.result.ok(), result.result.detail,
                        result.target->failure_threshold);
+      if (result.result.reason == "connection_refused") {
+        m_refused.push_back(i);
+      }
     }
   }
+}
+
+void ConfigGateSource::retry_refused(std::optional<GateTracker>& tracker) {
+  if (m_refused.empty() || !tracker) {
+    return;
+  }
+  // The refusing checks alone, lent to a round of their own and given back.
+  std::vector<TargetCheck> refusing;
+  for (const std::size_t i : m_refused) {
+    refusing.push_back(std::move(m_checks[i]));
+  }
+  const std::vector<TargetResult> results = run_once(refusing, *m_io);
+  std::vector<std::size_t> still;
+  for (std::size_t k = 0; k < refusing.size(); ++k) {
+    const std::size_t i = m_refused[k];
+    m_checks[i] = std::move(refusing[k]);
+    const checks::CheckResult& result = results[k].result;
+    if (result.reason == "connection_refused") {
+      still.push_back(i);
+      continue;
+    }
+    tracker->observe(m_checks[i].target->name, result.ok(), result.detail,
+                     m_checks[i].target->failure_threshold);
+  }
+  m_refused = std::move(still);
 }
 
 SidecarGateSource::SidecarGateSource(std::string_view url, std::vector<std::string> only,
@@ -208,8 +239,23 @@ GateOutcome run_gate(GateSource& source, std::optional<GateTracker>& tracker,
     if (!outcome.error.empty() || clock.steady_now() >= deadline) {
       return outcome;
     }
-    // Rounds start every poll_interval; one that ran long is followed at once.
-    sleep_until(clock, std::min(round_start + poll_interval, deadline));
+    // Rounds start every poll_interval; one that ran long is followed at once. Until the next
+    // one, targets that refused are asked again every k_refused_retry.
+    const Clock::time_point next_round = std::min(round_start + poll_interval, deadline);
+    while (source.refusing() && clock.steady_now() + k_refused_retry < next_round) {
+      clock.sleep_for(k_refused_retry);
+      source.retry_refused(tracker);
+      if (tracker && tracker->open()) {
+        if (progress) {
+          progress(tracker);
+        }
+        outcome.open = true;
+        outcome.waited =
+            std::chrono::duration_cast<std::chrono::milliseconds>(clock.steady_now() - start);
+        return outcome;
+      }
+    }
+    sleep_until(clock, next_round);
     if (clock.steady_now() >= deadline) {
       outcome.waited = timeout;
       return outcome;

@@ -31,7 +31,17 @@ public:
   // Set when no further poll can help (the sidecar unreachable past its grace, or not a
   // probe): the problem, which ends the gate and the watch. Empty otherwise.
   virtual std::string gave_up() const { return {}; }
+  // Between rounds: checks again only the targets the last round found refusing connections
+  // (nothing listening yet: asking again costs no one anything) and reports a target only when
+  // its answer changed — still refused is no news, so failures keep counting per round.
+  virtual void retry_refused(std::optional<GateTracker>& tracker) { (void)tracker; }
+  // Whether some target refused in the last round or retry (there is something to retry).
+  virtual bool refusing() const { return false; }
 };
+
+// How often run_gate asks a refusing target again between rounds: a service that starts
+// listening is seen within this, not within a poll interval.
+inline constexpr std::chrono::milliseconds k_refused_retry{20};
 
 // Runs the selected targets' checks itself, every round, concurrently.
 class ConfigGateSource final : public GateSource {
@@ -39,6 +49,8 @@ public:
   ConfigGateSource(const config::Config& config, const std::vector<std::string>& only, int required,
                    const checks::CheckContext& context);
   void poll(std::optional<GateTracker>& tracker) override;
+  void retry_refused(std::optional<GateTracker>& tracker) override;
+  bool refusing() const override { return !m_refused.empty(); }
   // The selected targets that cannot be checked here (push heartbeats), with the reason; they
   // are left out of the gate.
   std::vector<std::pair<std::string, std::string>> skipped() const;
@@ -48,6 +60,7 @@ private:
   // Kept from one poll to the next: the targets' connections stay alive between polls.
   std::unique_ptr<checks::CheckIo> m_io = std::make_unique<checks::CheckIo>();
   int m_required;
+  std::vector<std::size_t> m_refused; // indices in m_checks refused in the last round
 };
 
 // Reads a running sidecar's GET /status; counts only checks made after the gate began, so a

@@ -93,6 +93,61 @@ TEST(GateLoop, TheLastRoundSleepsOnlyToTheDeadline) {
   EXPECT_EQ(outcome.waited, 650ms);
 }
 
+// "api" refuses connections (nothing listening) until its `listening_after`-th retry between
+// rounds; then it answers. One pass opens the gate.
+class RefusingSource final : public GateSource {
+public:
+  explicit RefusingSource(int listening_after) : m_listening_after(listening_after) {}
+
+  void poll(std::optional<GateTracker>& tracker) override {
+    ++polls;
+    if (!tracker) {
+      tracker.emplace(std::vector<std::pair<std::string, bool>>{{"api", true}}, 1);
+    }
+    tracker->observe("api", m_listening, m_listening ? "GET /health -> 200" : "refused", 5);
+  }
+  void retry_refused(std::optional<GateTracker>& tracker) override {
+    ++retries;
+    if (retries >= m_listening_after) {
+      m_listening = true;
+      tracker->observe("api", true, "GET /health -> 200", 5);
+    }
+  }
+  bool refusing() const override { return !m_listening; }
+
+  int polls = 0;
+  int retries = 0;
+
+private:
+  int m_listening_after;
+  bool m_listening = false;
+};
+
+TEST(GateLoop, ARefusingTargetIsAskedAgainEveryTwentyMillisecondsBetweenRounds) {
+  fakes::ManualClock clock;
+  RefusingSource source(4);
+  std::optional<GateTracker> tracker;
+  const GateOutcome outcome = run_gate(source, tracker, 10s, 250ms, {}, clock);
+  EXPECT_TRUE(outcome.open);
+  EXPECT_EQ(outcome.waited, 80ms) << "seen at the 4th retry, not at the next round (250 ms)";
+  EXPECT_EQ(source.polls, 1);
+  EXPECT_EQ(clock.sleeps(), (Sleeps{20ms, 20ms, 20ms, 20ms}));
+}
+
+TEST(GateLoop, RetriesOfARefusingTargetStopAtTheNextRoundAndCountNoFailure) {
+  fakes::ManualClock clock;
+  RefusingSource source(1000);
+  std::optional<GateTracker> tracker;
+  const GateOutcome outcome = run_gate(source, tracker, 500ms, 250ms, {}, clock);
+  EXPECT_FALSE(outcome.open);
+  EXPECT_EQ(outcome.waited, 500ms);
+  EXPECT_EQ(source.polls, 2); // at 0 and 250 ms
+  // 12 retries fit before each next round (at 20 ... 240 ms), then 10 ms to the round.
+  EXPECT_EQ(source.retries, 24);
+  EXPECT_EQ(tracker->targets().front().failures, 2) << "a retry still refused is no failure";
+  EXPECT_EQ(clock.sleeps().size(), 26U);
+}
+
 TEST(WatchLoop, ATargetGoingDownEndsTheWindowAtThatRound) {
   fakes::ManualClock clock;
   ScriptedSource source(clock, {true, true, false}, true);
