@@ -80,12 +80,13 @@ void EventLoop::cancel(TimerId id) {
 }
 
 void EventLoop::post(Callback callback) {
-  {
-    const std::lock_guard<std::mutex> lock(m_posted_mutex);
-    m_posted.push_back(std::move(callback));
-    if (m_posted.size() > 1) {
-      return; // the loop has been woken for the first one and has not drained them yet
-    }
+  // The wake-up is written under the lock: the loop drains under it too, so once a poster's
+  // callback can run, the poster is done with the loop — a thread that posts a check's result
+  // and ends may race the loop's owner destroying it right after that callback.
+  const std::lock_guard<std::mutex> lock(m_posted_mutex);
+  m_posted.push_back(std::move(callback));
+  if (m_posted.size() > 1) {
+    return; // the loop has been woken for the first one and has not drained them yet
   }
   const std::uint64_t one = 1;
   // EAGAIN means the counter is already non-zero: the loop wakes anyway.
