@@ -1,6 +1,8 @@
 // https targets against a real TLS server on loopback with a certificate made for the test:
 // verified with the target's ca_file, refused when the certificate is not trusted (the system
 // CAs do not know it), and accepted with insecure_skip_verify.
+#include <chrono>
+#include <optional>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -46,7 +48,8 @@ protected:
     }
   }
 
-  checks::CheckResult check(const std::string& ca_file, bool insecure) {
+  config::Target target(const std::string& ca_file, bool insecure,
+                        std::optional<double> tls_min_days = std::nullopt) {
     config::Target target;
     target.name = "secure";
     target.type = config::TargetType::http;
@@ -55,8 +58,13 @@ protected:
     http.url = "https://127.0.0.1:" + std::to_string(m_port) + "/health";
     http.ca_file = ca_file;
     http.insecure_skip_verify = insecure;
+    http.expect.tls_min_days = tls_min_days;
     target.spec = http;
-    return checks::make_check(target, {})->run(target.timeout);
+    return target;
+  }
+  checks::CheckResult check(const std::string& ca_file, bool insecure) {
+    const config::Target made = target(ca_file, insecure);
+    return checks::make_check(made, {})->run(made.timeout);
   }
 
   fakes::TempDir m_dir;
@@ -80,6 +88,44 @@ TEST_F(HttpsCheck, UnknownCertificateFailsAsTls) {
 TEST_F(HttpsCheck, InsecureSkipVerifyPasses) {
   const checks::CheckResult result = check("", true);
   EXPECT_EQ(result.status, checks::CheckStatus::success) << result.detail;
+}
+
+// The certificate made in SetUp is valid for one day: the check reads its notAfter from the
+// handshake, on the first run and on the next one over the kept-alive connection too.
+TEST_F(HttpsCheck, TheEarliestCertificateExpiryAndThePhasesAreReported) {
+  const config::Target made = target(m_dir.path() + "/cert.pem", false);
+  const std::unique_ptr<checks::Check> https = checks::make_check(made, {});
+  const auto now = std::chrono::system_clock::now();
+  const checks::CheckResult first = https->run(made.timeout);
+  ASSERT_EQ(first.status, checks::CheckStatus::success) << first.detail;
+  ASSERT_TRUE(first.tls_earliest_expiry.has_value());
+  EXPECT_GT(*first.tls_earliest_expiry, now + 23h);
+  EXPECT_LT(*first.tls_earliest_expiry, now + 25h);
+  ASSERT_TRUE(first.http_phases.has_value());
+  EXPECT_GT(first.http_phases->tls.count(), 0) << "the first run made a TLS handshake";
+  EXPECT_GT(first.http_phases->connect.count(), 0);
+
+  const checks::CheckResult second = https->run(made.timeout);
+  ASSERT_EQ(second.status, checks::CheckStatus::success) << second.detail;
+  EXPECT_EQ(second.tls_earliest_expiry, first.tls_earliest_expiry) << "read on reuse too";
+  ASSERT_TRUE(second.http_phases.has_value());
+  EXPECT_EQ(second.http_phases->tls.count(), 0) << "the connection was kept alive";
+  EXPECT_EQ(second.http_phases->connect.count(), 0) << "the connection was kept alive";
+}
+
+TEST_F(HttpsCheck, ACertificateWithLessValidityLeftThanTlsMinDaysFails) {
+  const config::Target wants_two_days = target(m_dir.path() + "/cert.pem", false, 2.0);
+  const checks::CheckResult short_lived =
+      checks::make_check(wants_two_days, {})->run(wants_two_days.timeout);
+  EXPECT_EQ(short_lived.status, checks::CheckStatus::failure) << short_lived.detail;
+  EXPECT_EQ(short_lived.reason, "tls_expiry") << short_lived.detail;
+  EXPECT_NE(short_lived.detail.find("expected at least 2 days"), std::string::npos)
+      << short_lived.detail;
+
+  const config::Target wants_half_a_day = target(m_dir.path() + "/cert.pem", false, 0.5);
+  const checks::CheckResult enough =
+      checks::make_check(wants_half_a_day, {})->run(wants_half_a_day.timeout);
+  EXPECT_EQ(enough.status, checks::CheckStatus::success) << enough.detail;
 }
 
 } // namespace
