@@ -169,7 +169,7 @@ void Scheduler::dispatch_loop() {
     if (m_clock.steady_now() < first->first) {
       // A copy: wait_until reads its deadline again after waking, and a reload may have erased
       // the timeline entry it came from meanwhile (found by AddressSanitizer).
-      const SteadyClock::time_point due = first->first;
+      const SteadyClock::time_point due = first->first + m_limits.batch_window;
       m_clock.wait_until(lock, m_dispatch_wake, due);
       continue;
     }
@@ -294,8 +294,13 @@ void Scheduler::finish(const EntryPtr& entry, const checks::CheckResult& result,
   const NextRun next = next_run(entry->due, entry->target.interval, started, finished);
   entry->due = next.due;
   if (!m_stopping) {
+    // The dispatcher sleeps towards the earliest due time: only a new earliest one is news
+    // (woken on every result, it cost a context switch per check at thousands a second).
+    const bool earliest = m_timeline.empty() || entry->due < m_timeline.begin()->first;
     schedule(entry);
-    m_dispatch_wake.notify_all();
+    if (earliest) {
+      m_dispatch_wake.notify_all();
+    }
   }
   if (m_observer) {
     m_observer(entry->target, entry->state, next.timing, ready_locked());

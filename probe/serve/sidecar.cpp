@@ -71,10 +71,13 @@ Sidecar::Sidecar(std::string config_path, std::optional<std::string> listen_over
       // A scrape sees check results at most 250 ms late, every other change at once.
       m_metrics_cache([this] { return m_metrics.render(); },
                       [this] { return m_metrics.versions(); }, std::chrono::milliseconds(250)),
-      m_scheduler(checks::CheckContext{&util::system_clock()},
-                  [this](const config::Target& target, const engine::TargetState& state,
-                         const engine::RunTiming& timing,
-                         bool ready) { on_result(target, state, timing, ready); }) {
+      m_scheduler(
+          checks::CheckContext{&util::system_clock()},
+          [this](const config::Target& target, const engine::TargetState& state,
+                 const engine::RunTiming& timing,
+                 bool ready) { on_result(target, state, timing, ready); },
+          checks::make_check,
+          engine::FlightLimits{engine::k_max_checks_in_flight, engine::k_serve_batch_window}) {
   m_scheduler.set_targets(m_config->targets);
   m_metrics.record_reload(true, std::chrono::system_clock::now());
   ServerHooks hooks;
