@@ -18,8 +18,14 @@ std::uint64_t due_times_passed(std::chrono::steady_clock::time_point due,
 
 } // namespace
 
-std::chrono::milliseconds first_run_spread(std::chrono::milliseconds interval) {
-  return std::clamp(interval / 10, std::chrono::milliseconds(0), std::chrono::milliseconds(1000));
+std::chrono::milliseconds first_run_spread(std::chrono::milliseconds interval,
+                                           std::size_t targets) {
+  const std::chrono::milliseconds quick =
+      std::clamp(interval / 10, std::chrono::milliseconds(0), std::chrono::milliseconds(1000));
+  // k_loop_time_per_check for each target, rounded down to whole milliseconds.
+  const auto needed = std::chrono::duration_cast<std::chrono::milliseconds>(
+      k_loop_time_per_check * static_cast<std::int64_t>(targets));
+  return std::min(interval, std::max(quick, needed));
 }
 
 NextRun next_run(std::chrono::steady_clock::time_point due, std::chrono::nanoseconds interval,

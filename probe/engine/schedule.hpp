@@ -27,9 +27,17 @@ struct NextRun {
   RunTiming timing;
 };
 
+// What one check costs the event loop, rounded up (0.04-0.1 ms measured, tests/bench/run.sh
+// --only load): first runs of `targets` targets are spread at least this far apart each.
+inline constexpr std::chrono::microseconds k_loop_time_per_check{100};
+
 // How far after a start or a reload a target's first run may be put (uniformly, in whole
-// milliseconds from 0 to this): a tenth of `interval`, at most 1 s, never negative.
-std::chrono::milliseconds first_run_spread(std::chrono::milliseconds interval);
+// milliseconds from 0 to this): a tenth of `interval`, at most 1 s, so the first verdicts
+// come quickly — but at least k_loop_time_per_check per target among `targets`, up to the
+// whole interval: 10,000 targets due within 100 ms every second would queue on the loop
+// (their phase is kept by every later run), where spread over the second they do not.
+std::chrono::milliseconds first_run_spread(std::chrono::milliseconds interval,
+                                           std::size_t targets = 0);
 
 // The run due at `due` started at `started` and finished at `finished`; the schedule repeats
 // every `interval` (> 0). The next run keeps the original phase (due + k * interval, the first

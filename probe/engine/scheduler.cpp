@@ -47,7 +47,7 @@ Scheduler::EntryPtr Scheduler::make_entry(const config::Target& target,
   // Spread first runs (first_run_spread): targets do not fire in lockstep, and the first verdict
   // still comes quickly after start or reload.
   std::uniform_int_distribution<std::chrono::milliseconds::rep> jitter(
-      0, first_run_spread(target.interval).count());
+      0, first_run_spread(target.interval, m_spread_over).count());
   entry->due = now + std::chrono::milliseconds(jitter(m_random));
   return entry;
 }
@@ -71,6 +71,7 @@ ReloadSummary Scheduler::set_targets(const std::vector<config::Target>& targets)
   const SteadyClock::time_point now = m_clock.steady_now();
   {
     const std::lock_guard<std::mutex> lock(m_mutex);
+    m_spread_over = targets.size();
     std::map<std::string, EntryPtr> next;
     for (const config::Target& target : targets) {
       const auto existing = m_entries.find(target.name);

@@ -146,6 +146,7 @@ private:
   std::condition_variable m_dispatch_wake;
   std::condition_variable m_idle; // m_busy + m_waiting fell to 0 (stop() waits for it)
   std::map<std::string, EntryPtr> m_entries;
+  std::size_t m_spread_over = 0;        // targets whose first runs make_entry spreads
   std::size_t m_critical = 0;           // critical targets in m_entries
   std::ptrdiff_t m_critical_not_up = 0; // of those, not UP
   std::multimap<std::chrono::steady_clock::time_point, EntryPtr> m_timeline;

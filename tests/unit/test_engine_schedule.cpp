@@ -20,6 +20,12 @@ TEST(Schedule, FirstRunsAreSpreadOverATenthOfTheIntervalAtMostOneSecond) {
   EXPECT_EQ(first_run_spread(100ms), 10ms);
   EXPECT_EQ(first_run_spread(1s), 100ms);
   EXPECT_EQ(first_run_spread(10s), 1s);
+  // Many targets: at least 100 us of the loop each, never past the interval.
+  EXPECT_EQ(first_run_spread(1s, 1000), 100ms) << "a tenth of the interval is enough";
+  EXPECT_EQ(first_run_spread(1s, 5000), 500ms);
+  EXPECT_EQ(first_run_spread(1s, 10000), 1s);
+  EXPECT_EQ(first_run_spread(1s, 50000), 1s) << "never past the interval";
+  EXPECT_EQ(first_run_spread(10s, 50000), 5s);
   EXPECT_EQ(first_run_spread(10001ms), 1s) << "capped";
   EXPECT_EQ(first_run_spread(1h), 1s);
   EXPECT_EQ(first_run_spread(-5s), 0ms) << "never negative";
