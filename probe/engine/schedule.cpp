@@ -25,7 +25,7 @@ std::chrono::milliseconds first_run_spread(std::chrono::milliseconds interval,
   // k_loop_time_per_check for each target, rounded down to whole milliseconds.
   const auto needed = std::chrono::duration_cast<std::chrono::milliseconds>(
       k_loop_time_per_check * static_cast<std::int64_t>(targets));
-  return std::min(interval, std::max(quick, needed));
+  return std::min(std::max(interval, std::chrono::milliseconds(0)), std::max(quick, needed));
 }
 
 NextRun next_run(std::chrono::steady_clock::time_point due, std::chrono::nanoseconds interval,
