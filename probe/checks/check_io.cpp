@@ -161,7 +161,10 @@ void CheckIo::socket_ready(int fd, std::uint32_t events) {
     flags |= CURL_CSELECT_OUT;
   }
   if ((events & (EPOLLERR | EPOLLHUP)) != 0) {
-    flags |= CURL_CSELECT_ERR;
+    // Not CURL_CSELECT_ERR: libcurl would say only "select/poll returned error". Told the
+    // socket is readable and writable, it reads or writes and reports what the socket says
+    // ("Connection reset by peer"), which is what the check's detail should name.
+    flags |= CURL_CSELECT_IN | CURL_CSELECT_OUT;
   }
   int running = 0;
   curl_multi_socket_action(m_multi, fd, flags, &running);
