@@ -19,6 +19,7 @@
 #include <spdlog/spdlog.h>
 
 #include "probe/util/http_error.hpp"
+#include "probe/util/json_text.hpp"
 #include "probe/util/secret.hpp"
 #include "probe/util/strings.hpp"
 #include "probe/util/unicode.hpp"
@@ -33,11 +34,6 @@ using json = nlohmann::json;
 // How much of a refusal's body goes into the error: enough for Slack's "invalid_token" or
 // Telegram's description, not a whole HTML error page.
 constexpr std::size_t k_max_reason_bytes = 200;
-
-// JSON text that never throws: event details may carry bytes that are not UTF-8.
-std::string dump(const json& value) {
-  return value.dump(-1, ' ', false, json::error_handler_t::replace);
-}
 
 // What one request is, with everything needed to talk about it without leaking it.
 struct Request {
@@ -205,9 +201,9 @@ NotifyResult TelegramChannel::send(const deploy::DeployEvent& event) {
     request.url = base + "/bot" + token + "/sendMessage";
     // The token is the credential; the base is masked like any URL in case it carries one.
     request.subject = "POST " + util::mask_url(base) + "/bot***/sendMessage";
-    request.body = dump(json{{"chat_id", m_notifier.chat_id},
-                             {"text", describe_event(event)},
-                             {"disable_web_page_preview", true}});
+    request.body = util::json_text(json{{"chat_id", m_notifier.chat_id},
+                                        {"text", describe_event(event)},
+                                        {"disable_web_page_preview", true}});
     request.secrets.push_back(token);
     if (token.empty()) {
       return NotifyResult{false, 0, request.subject + ": bot_token is empty"};
@@ -225,9 +221,9 @@ bool SlackChannel::wants(const std::string& kind) const {
 
 NotifyResult SlackChannel::send(const deploy::DeployEvent& event) {
   return guarded([&] {
-    const Request request =
-        webhook_request(m_notifier.url.reveal(),
-                        dump(json{{"text", describe_event(event, MessageFormat::slack_mrkdwn)}}));
+    const Request request = webhook_request(
+        m_notifier.url.reveal(),
+        util::json_text(json{{"text", describe_event(event, MessageFormat::slack_mrkdwn)}}));
     return post_json(request, judge_2xx, m_options);
   });
 }
@@ -241,9 +237,10 @@ bool WebhookChannel::wants(const std::string& kind) const {
 
 NotifyResult WebhookChannel::send(const deploy::DeployEvent& event) {
   return guarded([&] {
-    const Request request = webhook_request(
-        m_notifier.url.reveal(), dump(json{{"event", deploy::to_json(deploy::normalized(event))},
-                                           {"text", describe_event(event)}}));
+    const Request request =
+        webhook_request(m_notifier.url.reveal(),
+                        util::json_text(json{{"event", deploy::to_json(deploy::normalized(event))},
+                                             {"text", describe_event(event)}}));
     return post_json(request, judge_2xx, m_options);
   });
 }

@@ -9,6 +9,7 @@
 
 #include "probe/deploy/event_kind.hpp"
 #include "probe/util/hex.hpp"
+#include "probe/util/json_text.hpp"
 #include "probe/util/strings.hpp"
 #include "probe/util/unicode.hpp"
 
@@ -17,15 +18,10 @@ namespace {
 
 using json = nlohmann::json;
 
-// JSON text that never throws: event details may carry bytes that are not UTF-8.
-std::string dump(const json& value) {
-  return value.dump(-1, ' ', false, json::error_handler_t::replace);
-}
-
 // A value from the event as it may be shown on one line: a string as itself, anything else as
 // its JSON text, control characters escaped (see describe_event()).
 std::string as_text(const json& value) {
-  return util::visible_text(value.is_string() ? value.get<std::string>() : dump(value));
+  return util::visible_text(value.is_string() ? value.get<std::string>() : util::json_text(value));
 }
 
 // Slack's mrkdwn escaping: the three characters Slack asks senders to escape, so no value can
@@ -100,7 +96,7 @@ std::string describe_failing(const json& failing) {
     } else if (has_target || has_error) {
       parts.push_back(as_text(has_target ? entry["target"] : entry["error"]));
     } else {
-      parts.push_back(util::visible_text(dump(entry)));
+      parts.push_back(util::visible_text(util::json_text(entry)));
     }
   }
   return util::join(parts, "; ");

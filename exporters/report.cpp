@@ -7,7 +7,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "exporters/json_numbers.hpp"
 #include "probe/util/duration.hpp"
+#include "probe/util/json_text.hpp"
 #include "probe/util/strings.hpp"
 #include "probe/util/time_format.hpp"
 
@@ -19,10 +21,6 @@ using engine::TargetResult;
 
 double to_ms(std::chrono::nanoseconds d) {
   return static_cast<double>(d.count()) / 1e6;
-}
-
-double round3(double value) {
-  return static_cast<double>(std::llround(value * 1000)) / 1000;
 }
 
 std::string colourise(const std::string& text, CheckStatus status, bool colour) {
@@ -161,7 +159,7 @@ std::string render_json(const Report& report) {
       {"targets", targets},
   };
   // Replace invalid UTF-8 from a target's body rather than fail the whole report.
-  return document.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  return util::json_text(document, 2) + "\n";
 }
 
 std::string render_junit(const Report& report) {

@@ -4,14 +4,11 @@
 #include <array>
 #include <cmath>
 
+#include "exporters/json_numbers.hpp"
 #include "probe/util/time_format.hpp"
 
 namespace probe::exporters {
 namespace {
-
-double round3(double value) {
-  return std::round(value * 1000) / 1000;
-}
 
 // The check's detail with the target's own secrets masked. The checks mask what they know to
 // (an HTTP check's query values); this is the second line, for a secret that reaches a detail

@@ -102,6 +102,7 @@ build_in_background() {
 await_build() {
   if wait "${build_pids[$1]}"; then
     tail -n 1 "$work/build-$1.log"
+    timings+=("$(tail -n 1 "$work/build-$1.log")")
     return 0
   fi
   echo "== $1 build FAILED; the end of its log:" >&2
@@ -118,9 +119,11 @@ run_suite() {
   local filter=()
   [ "$variant" = plain ] || filter=(-LE static)
   # Most tests wait on sockets, processes and gates, not the CPU: the plain suite runs two per
-  # core. The sanitizer builds are CPU-bound (TSan slows every memory access): one per core.
-  local jobs=$(($(nproc) * 2))
-  [ "$variant" = plain ] || jobs=$(nproc)
+  # core. The sanitizer builds are CPU-bound (TSan slows every memory access): one per core,
+  # but never fewer than two at once, as a one-core machine would otherwise wait out every
+  # test's sleeps one after another (a one-core CI run took over 90 minutes that way).
+  local jobs=$((PROBE_JOBS * 2))
+  [ "$variant" = plain ] || jobs=$PROBE_JOBS
   jobs=${PROBE_TEST_JOBS:-$jobs}
   mkdir -p "$reports"
   echo "== $variant suite"
@@ -145,9 +148,14 @@ run_suite() {
     fi
     head -n 60 "$report" >&2
   done
-  echo "== $variant suite: $((SECONDS - started)) s, $([ $status = 0 ] && echo passed || echo FAILED)"
+  timings+=("== $variant suite: $((SECONDS - started)) s, $([ $status = 0 ] && echo passed || echo FAILED)")
+  echo "${timings[-1]}"
   return $status
 }
+
+# What each phase took, printed again at the end: CI shows only the end of the output.
+timings=("== machine: nproc $(nproc), $(getconf _NPROCESSORS_ONLN) online, $PROBE_JOBS jobs")
+echo "${timings[0]}"
 
 failed=()
 pg_start "$work/pg"
@@ -156,6 +164,7 @@ export PROBE_TEST_WORK=$work
 
 # The first build in the foreground; each next one in the background during a suite.
 build_variant "${suites[0]}" || exit 1
+timings+=("== ${suites[0]} build: $SECONDS s since the start (packages included)")
 for i in "${!suites[@]}"; do
   variant=${suites[$i]}
   next=${suites[$((i + 1))]:-}
@@ -167,7 +176,7 @@ for i in "${!suites[@]}"; do
   # Fuzzing needs the ASan build; it runs alongside the last suite.
   if wants fuzz && [ -z "$next" ] && [ -z "${fuzz_pid:-}" ]; then
     set -m
-    PROBE_FUZZ_BUILD_DIR=${build_dirs[asan]} PROBE_FUZZ_JOBS=$(nproc) \
+    PROBE_FUZZ_BUILD_DIR=${build_dirs[asan]} PROBE_FUZZ_JOBS=$PROBE_JOBS \
       nice -n 19 "$root/tests/fuzz/run.sh" "$fuzz_seconds" >"$work/fuzz.log" 2>&1 &
     set +m
     fuzz_pid=$!
@@ -182,6 +191,7 @@ if [ -n "${fuzz_pid:-}" ]; then
   cat "$work/fuzz.log"
 fi
 
+printf '%s\n' "${timings[@]}" "== whole run: $SECONDS s"
 if [ ${#failed[@]} -gt 0 ]; then
   echo "== FAILED: ${failed[*]}" >&2
   exit 1

@@ -14,6 +14,7 @@
 #include <sys/epoll.h>
 
 #include "probe/checks/check_io.hpp"
+#include "probe/util/deadline.hpp"
 #include "probe/util/elastic_pool.hpp"
 #include "probe/util/pg_dsn.hpp"
 #include "probe/util/strings.hpp"
@@ -35,12 +36,6 @@ util::ElasticPool& resolver_pool() {
   // process's exit up by the resolver's own timeout.
   static auto* pool = new util::ElasticPool(0, k_resolver_threads, k_resolver_idle);
   return *pool;
-}
-
-int remaining_ms(Clock::time_point deadline) {
-  const auto left =
-      std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
-  return left > 0 ? static_cast<int>(left) : 0;
 }
 
 // Whether `fd` is ready for `events` (or in error) right now. The loop may report a readiness
@@ -357,7 +352,7 @@ void PgSession::send_query() {
   m_stage = Stage::sending;
   // The server cancels the query itself at the deadline, so an abandoned slow query does not
   // keep running after probe hung up.
-  const int budget_ms = std::max(1, remaining_ms(m_deadline));
+  const int budget_ms = std::max(1, util::milliseconds_until(m_deadline));
   const std::string sql = "SET statement_timeout = " + std::to_string(budget_ms) + "; " + m_query;
   PQsetnonblocking(m_conn.get(), 1);
   if (PQsendQuery(m_conn.get(), sql.c_str()) == 0) {

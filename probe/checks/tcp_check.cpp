@@ -14,17 +14,12 @@
 #include <unistd.h>
 
 #include "probe/checks/check_io.hpp"
+#include "probe/util/deadline.hpp"
 
 namespace probe::checks {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-int remaining_ms(Clock::time_point deadline) {
-  const auto left =
-      std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
-  return left > 0 ? static_cast<int>(left) : 0;
-}
 
 // One attempt at one resolved address. Returns the fd, or -1 with `err` set (ETIMEDOUT at the
 // deadline).
@@ -46,7 +41,7 @@ int connect_one(const addrinfo* address, Clock::time_point deadline, int* err) {
   pollfd waiting{fd, POLLOUT, 0};
   int ready = 0;
   do {
-    ready = poll(&waiting, 1, remaining_ms(deadline));
+    ready = poll(&waiting, 1, util::milliseconds_until(deadline));
   } while (ready < 0 && errno == EINTR);
   if (ready == 0) {
     *err = ETIMEDOUT;

@@ -24,8 +24,8 @@ namespace {
 
 // The advisory lock key every probe agrees on ("probede" in ASCII).
 constexpr long long k_deploy_lock = 0x70726f62656465LL;
-constexpr mode_t k_dir_mode = 0700;
-constexpr mode_t k_file_mode = 0600;
+constexpr mode_t k_lock_dir_mode = 0700;
+constexpr mode_t k_lock_file_mode = 0600;
 
 // Owns a descriptor so every refusal below closes it.
 [[noreturn]] void refuse(const std::string& subject, const std::string& problem) {
@@ -43,7 +43,7 @@ void make_private_dirs(const std::filesystem::path& dir) {
   std::filesystem::path prefix;
   for (const std::filesystem::path& part : dir) {
     prefix /= part;
-    if (::mkdir(prefix.c_str(), k_dir_mode) != 0 && errno != EEXIST) {
+    if (::mkdir(prefix.c_str(), k_lock_dir_mode) != 0 && errno != EEXIST) {
       const int error = errno;
       refuse("directory " + prefix.string(), std::string("cannot create: ") + std::strerror(error));
     }
@@ -112,7 +112,8 @@ std::unique_ptr<DeployLock> DeployLock::try_acquire(const std::string& lock_path
   // Relative to the checked directory, so the path cannot be swapped between check and open;
   // no O_TRUNC (the holder's pid stays) and O_NONBLOCK so a FIFO planted there cannot hang us.
   util::UniqueFd fd(::openat(dir.get(), path.filename().c_str(),
-                             O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, k_file_mode));
+                             O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK,
+                             k_lock_file_mode));
   if (fd.get() < 0) {
     refuse(lock_path, errno == ELOOP ? "is a symbolic link; refused (the lock must be a regular "
                                        "file)"

@@ -2,22 +2,17 @@
 #include "probe/deploy/deploys_wire.hpp"
 
 #include "probe/util/json_read.hpp"
+#include "probe/util/json_text.hpp"
 
 namespace probe::deploy {
-namespace {
-
-std::string compact(const nlohmann::json& value) {
-  return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-}
-
-} // namespace
+namespace {} // namespace
 
 std::string deploys_body(const DeploysPage& page) {
   // The members in nlohmann's (sorted) order, so the text is what dump() would print.
   std::string body = "{\"events\":[";
   for (std::size_t i = 0; i < page.events.size(); ++i) {
     body += i == 0 ? "" : ",";
-    body += compact(to_json(page.events[i]));
+    body += util::json_text(to_json(page.events[i]));
   }
   body += "],\"pending\":" + std::to_string(page.pending) +
           ",\"truncated\":" + (page.truncated ? "true" : "false") + "}\n";

@@ -12,6 +12,7 @@
 
 #include "probe/util/hex.hpp"
 #include "probe/util/json_read.hpp"
+#include "probe/util/json_text.hpp"
 #include "probe/util/random.hpp"
 #include "probe/util/time_format.hpp"
 #include "probe/util/unicode.hpp"
@@ -24,10 +25,6 @@ std::string lower(std::string text) {
     return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
   });
   return text;
-}
-
-std::string dump(const nlohmann::json& value) {
-  return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 // Every string in `value` cleaned: values keep '\n' and '\t', keys keep no control character.
@@ -121,7 +118,7 @@ const std::vector<std::string>& kept_detail_keys() {
 }
 
 nlohmann::json bounded_details(const nlohmann::json& details) {
-  const std::size_t bytes = dump(details).size();
+  const std::size_t bytes = util::json_text(details).size();
   if (bytes <= k_max_details_bytes) {
     return details;
   }
@@ -129,7 +126,7 @@ nlohmann::json bounded_details(const nlohmann::json& details) {
   if (details.is_object()) {
     for (const std::string& key : kept_detail_keys()) {
       const auto found = details.find(key);
-      if (found != details.end() && dump(*found).size() <= k_max_kept_detail_bytes) {
+      if (found != details.end() && util::json_text(*found).size() <= k_max_kept_detail_bytes) {
         stub[key] = *found;
       }
     }
@@ -175,7 +172,7 @@ bool valid_details(const nlohmann::json& details, std::string* error) {
 }
 
 std::size_t json_size(const DeployEvent& event) {
-  return dump(to_json(event)).size();
+  return util::json_text(to_json(event)).size();
 }
 
 std::string format_time(std::chrono::system_clock::time_point when) {

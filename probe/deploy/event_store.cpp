@@ -8,6 +8,7 @@
 #include <pqxx/pqxx>
 
 #include "probe/util/error.hpp"
+#include "probe/util/json_text.hpp"
 #include "probe/util/pg_dsn.hpp"
 #include "probe/util/secret.hpp"
 
@@ -171,8 +172,7 @@ bool PostgresEventStore::store(const DeployEvent& offered) {
           "actor, host, details) VALUES ($1, $2, $3, $4, NULLIF($5, ''), $6, $7, $8::jsonb) "
           "ON CONFLICT (event_id) DO NOTHING",
           event.event_id, format_time(event.occurred_at), event.kind, event.sha, event.previous_sha,
-          event.actor, event.host,
-          event.details.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+          event.actor, event.host, util::json_text(event.details));
       std::optional<DeployEvent> stored;
       if (inserted.affected_rows() == 0) {
         const pqxx::result rows = work.exec_params(

@@ -28,14 +28,15 @@
 
 #include "probe/util/error.hpp"
 #include "probe/util/hex.hpp"
+#include "probe/util/json_text.hpp"
 #include "probe/util/unique_fd.hpp"
 
 namespace probe::deploy {
 namespace {
 
 constexpr std::string_view k_magic = "J1 ";
-constexpr mode_t k_file_mode = 0640;
-constexpr mode_t k_dir_mode = 0750;
+constexpr mode_t k_journal_file_mode = 0640;
+constexpr mode_t k_journal_dir_mode = 0750;
 
 // Owns a file descriptor so every early return and exception closes it.
 // A valid line, kept byte for byte so drain() rewrites exactly what was appended.
@@ -61,8 +62,7 @@ std::uint32_t checksum(std::string_view data) {
 
 std::string encode_line(const DeployEvent& event) {
   // Compact dump: JSON escapes newlines inside strings, so the record stays on one line.
-  const std::string json =
-      to_json(event).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  const std::string json = util::json_text(to_json(event));
   std::array<char, 9> crc{};
   std::snprintf(crc.data(), crc.size(), "%08x", static_cast<unsigned>(checksum(json)));
   return std::string(k_magic) + std::to_string(json.size()) + ' ' + crc.data() + ' ' + json + '\n';
@@ -163,7 +163,7 @@ int make_dirs(const std::string& dir) {
     if (::stat(prefix.c_str(), &info) == 0) {
       continue;
     }
-    if (::mkdir(prefix.c_str(), k_dir_mode) != 0 && errno != EEXIST) {
+    if (::mkdir(prefix.c_str(), k_journal_dir_mode) != 0 && errno != EEXIST) {
       return errno;
     }
     if (const int error = sync_dir(parent_dir(prefix.string())); error != 0) {
@@ -196,7 +196,7 @@ bool is_current(int fd, const std::string& path) {
 // file between our open and our lock. On failure returns an invalid fd and sets `error`.
 util::UniqueFd open_locked(const std::string& path, int flags, int operation, int* error) {
   for (;;) {
-    util::UniqueFd fd(::open(path.c_str(), flags | O_CLOEXEC, k_file_mode));
+    util::UniqueFd fd(::open(path.c_str(), flags | O_CLOEXEC, k_journal_file_mode));
     if (!fd.valid()) {
       *error = errno;
       return fd;
@@ -286,7 +286,7 @@ bool ends_cleanly(int fd, off_t size) {
 void rewrite(const std::string& path, std::string_view content) {
   const std::string tmp = path + ".tmp";
   const util::UniqueFd fd(
-      ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, k_file_mode));
+      ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, k_journal_file_mode));
   int error = fd.valid() ? write_all(fd.get(), content) : errno;
   if (error == 0 && ::fsync(fd.get()) != 0) {
     error = errno;

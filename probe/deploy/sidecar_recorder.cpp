@@ -2,15 +2,12 @@
 #include "probe/deploy/sidecar_recorder.hpp"
 
 #include "probe/util/error.hpp"
+#include "probe/util/json_text.hpp"
 
 namespace probe::deploy {
 namespace {
 
 constexpr std::chrono::seconds k_read_timeout{15}; // the sidecar may wait for its database
-
-std::string compact(const nlohmann::json& value) {
-  return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-}
 
 // A refusal (4xx: a bad field, the token, not a probe) or an answer that is not probe's is the
 // caller's to fix: exit 2, as for a usage error; an unreachable or failing sidecar is exit 1.
@@ -35,7 +32,7 @@ DeploySidecarClient::deploys(std::size_t limit,
 engine::SidecarReply<std::string>
 DeploySidecarClient::record(const DeployEvent& event, const std::string& token,
                             const std::optional<engine::SidecarRetry>& retry) const {
-  const std::string body = compact(to_json(event));
+  const std::string body = util::json_text(to_json(event));
   engine::SidecarReply<RecordedWire> recorded = typed_call<RecordedWire>(
       "POST " + url() + "/deploys", "answer to an event",
       [&] { return post("/deploys", token, body, k_read_timeout); }, retry, recorded_from_json);

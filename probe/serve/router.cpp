@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "probe/util/hex.hpp"
+#include "probe/util/json_text.hpp"
 #include "probe/util/secret.hpp"
 
 namespace probe::serve {
@@ -21,7 +22,7 @@ Response json_response(int status, const nlohmann::json& body) {
   Response response;
   response.status = status;
   response.content_type = k_json;
-  response.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  response.body = util::json_text(body) + "\n";
   return response;
 }
 

@@ -27,7 +27,7 @@ extern char** environ; // NOLINT(readability-redundant-declaration): not every l
 namespace probe::util {
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using SteadyClock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 using LineHandler = std::function<void(const std::string& line)>;
 
@@ -328,21 +328,21 @@ private:
   std::string m_tail;
 };
 
-Clock::time_point saturating_add(Clock::time_point t, milliseconds d) {
-  return d >= Clock::time_point::max() - t ? Clock::time_point::max() : t + d;
+SteadyClock::time_point saturating_add(SteadyClock::time_point t, milliseconds d) {
+  return d >= SteadyClock::time_point::max() - t ? SteadyClock::time_point::max() : t + d;
 }
 
 // Reads the command's output and walks it through timeout, SIGTERM, grace and SIGKILL.
 class Supervisor {
 public:
-  Supervisor(Child& child, int output_fd, OutputSink& sink, Clock::time_point deadline,
+  Supervisor(Child& child, int output_fd, OutputSink& sink, SteadyClock::time_point deadline,
              milliseconds grace)
       : m_child(child), m_output(output_fd), m_sink(sink), m_deadline(deadline), m_grace(grace) {}
 
   // Returns whether the timeout passed.
   bool supervise() {
     for (;;) {
-      const Clock::time_point now = Clock::now();
+      const SteadyClock::time_point now = SteadyClock::now();
       step(now);
       if (finished(now)) {
         break;
@@ -354,7 +354,7 @@ public:
   }
 
 private:
-  void step(Clock::time_point now) {
+  void step(SteadyClock::time_point now) {
     if (!m_child.exited() && m_child.try_reap()) {
       m_exited_at = now;
     }
@@ -369,7 +369,7 @@ private:
     }
   }
 
-  bool finished(Clock::time_point now) const {
+  bool finished(SteadyClock::time_point now) const {
     if (!m_child.exited()) {
       return false;
     }
@@ -380,8 +380,8 @@ private:
     return m_output.get() < 0 || now >= m_exited_at + k_drain_after_exit;
   }
 
-  Clock::time_point next_wake(Clock::time_point now) {
-    Clock::time_point wake = now + m_slice;
+  SteadyClock::time_point next_wake(SteadyClock::time_point now) {
+    SteadyClock::time_point wake = now + m_slice;
     m_slice = std::min(m_slice * 2, k_max_slice);
     if (!m_term_sent) {
       wake = std::min(wake, m_deadline);
@@ -394,8 +394,8 @@ private:
     return wake;
   }
 
-  void wait_for_output(Clock::time_point until) {
-    const auto left = std::chrono::ceil<milliseconds>(until - Clock::now());
+  void wait_for_output(SteadyClock::time_point until) {
+    const auto left = std::chrono::ceil<milliseconds>(until - SteadyClock::now());
     const int timeout_ms = static_cast<int>(std::max<milliseconds::rep>(left.count(), 0));
     pollfd fd{m_output.get(), POLLIN, 0};
     const nfds_t count = m_output.get() >= 0 ? 1 : 0;
@@ -420,10 +420,10 @@ private:
   Child& m_child;
   UniqueFd m_output;
   OutputSink& m_sink;
-  Clock::time_point m_deadline;
+  SteadyClock::time_point m_deadline;
   milliseconds m_grace;
-  Clock::time_point m_exited_at{};
-  Clock::time_point m_kill_at{};
+  SteadyClock::time_point m_exited_at{};
+  SteadyClock::time_point m_kill_at{};
   bool m_term_sent = false;
   bool m_kill_sent = false;
   milliseconds m_slice = k_min_slice;
@@ -441,7 +441,7 @@ CommandResult cannot_start(CommandResult result, const std::vector<std::string>&
 CommandResult ProcessRunner::run(const std::vector<std::string>& argv,
                                  const std::vector<std::string>& extra_env, milliseconds timeout,
                                  const LineHandler& on_output_line) {
-  const Clock::time_point start = Clock::now();
+  const SteadyClock::time_point start = SteadyClock::now();
   CommandResult result;
   if (argv.empty()) {
     return cannot_start(std::move(result), argv, "empty argv");
@@ -473,7 +473,7 @@ CommandResult ProcessRunner::run(const std::vector<std::string>& argv,
   result.timed_out = supervisor.supervise();
   child.fill(result);
   result.output_tail = sink.tail();
-  result.duration = std::chrono::duration_cast<milliseconds>(Clock::now() - start);
+  result.duration = std::chrono::duration_cast<milliseconds>(SteadyClock::now() - start);
   return result;
 }
 

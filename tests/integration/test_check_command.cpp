@@ -26,6 +26,7 @@
 #include "probe/util/version.hpp"
 #include "tests/standins/http_standin.hpp"
 #include "tests/standins/tcp_standin.hpp"
+#include "tests/support/files.hpp"
 #include "tests/support/subprocess.hpp"
 
 namespace probe {
@@ -194,13 +195,6 @@ private:
 };
 
 // --- running probe --------------------------------------------------------------------------
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 std::string url_for_port(int port, std::string_view path) {
   return "http://127.0.0.1:" + std::to_string(port) + std::string(path);

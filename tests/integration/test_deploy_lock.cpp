@@ -10,15 +10,12 @@
 #include <nlohmann/json.hpp>
 #include <sys/stat.h>
 
+#include "tests/support/files.hpp"
+
 namespace probe::tests {
 namespace {
 
 using namespace std::chrono_literals;
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
 
 class DeployLockCli : public ::testing::Test {
 protected:

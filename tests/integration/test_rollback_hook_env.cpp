@@ -12,17 +12,11 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include "tests/support/files.hpp"
 #include "tests/support/subprocess.hpp"
 
 namespace probe {
 namespace {
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 TEST(RollbackHookEnvironment, HookDoesNotSeeProbeTokenOrConfigSecrets) {
   fakes::TempDir dir;

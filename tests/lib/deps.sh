@@ -20,6 +20,10 @@ PROBE_APP_PACKAGES=(python3-fastapi python3-uvicorn python3-sqlalchemy python3-a
 # and libFuzzer runtimes, and llvm-symbolizer for readable reports.
 PROBE_SANITIZER_PACKAGES=(clang libclang-rt-14-dev llvm-14)
 
+# How many jobs builds run (and tests/run.sh's suites, per core): the cores there are, but at
+# least two, as a one-core machine still gains from a second compile or test while one waits.
+PROBE_JOBS=${PROBE_JOBS:-$(n=$(nproc) && echo $((n < 2 ? 2 : n)))}
+
 # Installs every package named in the arguments that is not installed yet.
 install_packages() {
   local missing=() pkg
@@ -50,7 +54,7 @@ build_probe() {
   local root=$1 build_dir=$2
   shift 2
   cmake -S "$root" -B "$build_dir" -DPROBE_WERROR=ON "$@" >/dev/null || return 1
-  cmake --build "$build_dir" -j"$(nproc)"
+  cmake --build "$build_dir" -j"$PROBE_JOBS"
 }
 
 # Like build_probe, but builds only the targets named after $1 and $2 (e.g. probe
@@ -59,5 +63,5 @@ build_probe_targets() {
   local root=$1 build_dir=$2
   shift 2
   cmake -S "$root" -B "$build_dir" -DPROBE_WERROR=ON >/dev/null || return 1
-  cmake --build "$build_dir" -j"$(nproc)" --target "$@"
+  cmake --build "$build_dir" -j"$PROBE_JOBS" --target "$@"
 }

@@ -26,9 +26,9 @@ constexpr std::uint32_t k_ssl_request = 80877103;
 constexpr std::uint32_t k_gssenc_request = 80877104;
 constexpr std::uint32_t k_max_startup_packet = 10'000; // PostgreSQL's own limit
 constexpr std::chrono::milliseconds k_trickle_interval{200};
-constexpr int k_trickle_bytes = 3000; // ten minutes, far beyond any check's timeout
+constexpr int k_tcp_trickle_bytes = 3000; // ten minutes, far beyond any check's timeout
 
-constexpr std::array<std::pair<TcpMode, std::string_view>, 6> k_mode_names{{
+constexpr std::array<std::pair<TcpMode, std::string_view>, 6> k_tcp_mode_names{{
     {TcpMode::hang_after_accept, "hang_after_accept"},
     {TcpMode::reset, "reset"},
     {TcpMode::postgres_rejecting, "postgres_rejecting"},
@@ -121,7 +121,7 @@ int local_port(int fd) {
 } // namespace
 
 std::string_view to_string(TcpMode mode) {
-  for (const auto& [value, name] : k_mode_names) {
+  for (const auto& [value, name] : k_tcp_mode_names) {
     if (value == mode) {
       return name;
     }
@@ -130,7 +130,7 @@ std::string_view to_string(TcpMode mode) {
 }
 
 std::optional<TcpMode> parse_tcp_mode(std::string_view text) {
-  for (const auto& [value, name] : k_mode_names) {
+  for (const auto& [value, name] : k_tcp_mode_names) {
     if (name == text) {
       return value;
     }
@@ -297,7 +297,7 @@ void TcpStandin::serve_trickle(int fd) {
     close(fd);
     return;
   }
-  for (int sent = 0; sent < k_trickle_bytes && !m_stopping; ++sent) {
+  for (int sent = 0; sent < k_tcp_trickle_bytes && !m_stopping; ++sent) {
     const Clock::time_point next = Clock::now() + k_trickle_interval;
     while (!m_stopping && Clock::now() < next) {
       std::this_thread::sleep_for(std::chrono::milliseconds(10));

@@ -17,16 +17,12 @@
 
 #include "probe/deploy/deploy_lock.hpp"
 #include "probe/util/error.hpp"
+#include "tests/support/files.hpp"
 
 namespace probe::deploy {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
 
 mode_t mode_of(const std::string& path) {
   struct stat info {};

@@ -23,14 +23,14 @@ public:
   util::CommandResult result{0, 0, false, true, "", 10ms, ""};
 };
 
-struct Flow {
+struct MessageFlow {
   MemoryRecorder sink;
   ScriptedRunner runner;
   std::vector<std::string> said;
   std::vector<GateResult> gates; // successive gate results
   VerifyWiring wiring;
 
-  Flow() {
+  MessageFlow() {
     wiring.events = &sink;
     wiring.runner = &runner;
     wiring.rollback.command = {"rollback.sh", "{previous_sha}"};
@@ -65,7 +65,7 @@ GateResult failed_gate() {
 }
 
 TEST(DeployFlowMessages, AFailedGateNamesEachFailingTargetAndItsError) {
-  Flow flow;
+  MessageFlow flow;
   flow.gates = {failed_gate(), GateResult{true, {}, 500ms}};
   EXPECT_EQ(flow.verify(), k_rolled_back);
   EXPECT_TRUE(flow.said_line("deploy: gate failed after 2s; not ready:")) << flow.transcript();
@@ -77,7 +77,7 @@ TEST(DeployFlowMessages, AFailedGateNamesEachFailingTargetAndItsError) {
 }
 
 TEST(DeployFlowMessages, ATargetDownInTheWatchIsNamed) {
-  Flow flow;
+  MessageFlow flow;
   flow.gates = {GateResult{true, {}, 500ms}, GateResult{true, {}, 500ms}};
   int watches = 0;
   flow.wiring.watch = [&](std::chrono::milliseconds) {
@@ -91,7 +91,7 @@ TEST(DeployFlowMessages, ATargetDownInTheWatchIsNamed) {
 }
 
 TEST(DeployFlowMessages, AHookThatFailsSaysHowAndShowsItsLastOutput) {
-  Flow flow;
+  MessageFlow flow;
   flow.gates = {failed_gate()};
   flow.runner.result.exit_code = 3;
   flow.runner.result.output_tail = "pulling aaaaaaa\nError: manifest unknown\n";
@@ -103,7 +103,7 @@ TEST(DeployFlowMessages, AHookThatFailsSaysHowAndShowsItsLastOutput) {
 }
 
 TEST(DeployFlowMessages, AHookThatCannotStartOrTimesOutSaysSo) {
-  Flow flow;
+  MessageFlow flow;
   flow.gates = {failed_gate()};
   flow.runner.result = util::CommandResult{
       -1, 0, false, false, "cannot start rollback.sh: No such file or directory", 0ms, ""};
@@ -112,7 +112,7 @@ TEST(DeployFlowMessages, AHookThatCannotStartOrTimesOutSaysSo) {
                              "rollback.sh: No such file or directory"))
       << flow.transcript();
 
-  Flow slow;
+  MessageFlow slow;
   slow.gates = {failed_gate()};
   slow.runner.result = util::CommandResult{-1, 15, true, true, "", 5000ms, "waiting\n"};
   EXPECT_EQ(slow.verify(), k_rollback_failed);
@@ -122,7 +122,7 @@ TEST(DeployFlowMessages, AHookThatCannotStartOrTimesOutSaysSo) {
 }
 
 TEST(DeployFlowMessages, NoHookNamesWhereItShouldHaveComeFrom) {
-  Flow flow;
+  MessageFlow flow;
   flow.gates = {failed_gate()};
   flow.wiring.rollback.command.clear();
   flow.wiring.rollback_origin = "PROBE_ROLLBACK_COMMAND";

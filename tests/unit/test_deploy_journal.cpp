@@ -35,6 +35,8 @@
 
 #include "probe/deploy/journal.hpp"
 #include "probe/util/error.hpp"
+#include "tests/support/files.hpp"
+#include "tests/support/text_match.hpp"
 
 namespace probe::deploy {
 namespace {
@@ -74,11 +76,6 @@ DeployEvent sample_event(int n) {
   return event;
 }
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
 void write_file(const std::string& path, const std::string& content) {
   std::ofstream(path, std::ios::binary | std::ios::trunc) << content;
 }
@@ -98,10 +95,6 @@ std::string joined(const std::vector<std::string>& lines) {
     out += line;
   }
   return out;
-}
-
-bool contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
 }
 
 class JournalTest : public ::testing::Test {

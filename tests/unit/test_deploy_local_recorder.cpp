@@ -21,6 +21,7 @@
 #include "probe/deploy/local_recorder.hpp"
 #include "probe/util/error.hpp"
 #include "tests/fakes/memory_event_store.hpp"
+#include "tests/support/text_match.hpp"
 
 namespace probe::deploy {
 namespace {
@@ -39,10 +40,6 @@ std::vector<std::string> ids(const std::vector<DeployEvent>& events) {
     out.push_back(event.event_id);
   }
   return out;
-}
-
-bool contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
 }
 
 class LocalRecorderTest : public ::testing::Test {

@@ -9,6 +9,7 @@
 #include <prometheus/text_serializer.h>
 
 #include "exporters/metrics.hpp"
+#include "tests/support/text_match.hpp"
 
 namespace probe::exporters {
 namespace {
@@ -29,10 +30,6 @@ engine::TargetState state_with(checks::CheckStatus status, std::optional<int> ht
   result.http_status = http_status;
   state.apply(result, 1, 1, std::chrono::system_clock::time_point(1'700'000'000s));
   return state;
-}
-
-bool has_line(const std::string& text, const std::string& line) {
-  return ("\n" + text).find("\n" + line + "\n") != std::string::npos;
 }
 
 TEST(ProbeMetrics, RendersTheContractNamesTypesAndLabels) {

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "exporters/metrics.hpp"
+#include "tests/support/text_match.hpp"
 
 namespace probe::exporters {
 namespace {
@@ -17,10 +18,6 @@ config::Target make_target(const std::string& name) {
   target.type = config::TargetType::http;
   target.interval = 10s;
   return target;
-}
-
-bool has_line(const std::string& text, const std::string& line) {
-  return ("\n" + text).find("\n" + line + "\n") != std::string::npos;
 }
 
 TEST(ProbeMetricsTiming, LagSkippedRunsAndIntervalPerTarget) {

@@ -225,10 +225,10 @@ TEST_F(ReportTest, JsonEmptyReport) {
 }
 
 TEST_F(ReportTest, JsonSurvivesInvalidUtf8AndControlCharacters) {
-  const std::string json =
+  const std::string text =
       render_json(single(m_api, make_check_result(CheckStatus::failure, nanoseconds(1),
                                                   "bad \xff\xfe body \x01 \"q\"", "json")));
-  const nlohmann::json doc = nlohmann::json::parse(json);
+  const nlohmann::json doc = nlohmann::json::parse(text);
   const std::string error = doc["targets"][0]["error"];
   EXPECT_NE(error.find("body \x01 \"q\""), std::string::npos) << error;
   EXPECT_EQ(error.find('\xff'), std::string::npos);
