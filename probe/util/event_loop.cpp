@@ -104,8 +104,9 @@ void EventLoop::run() {
 
 void EventLoop::run_until(const std::function<bool()>& done) {
   m_thread.store(std::this_thread::get_id());
-  m_stop.store(false);
-  while (!m_stop.load() && !done()) {
+  // The stop is taken when acted on, not cleared on entry: clearing it here lost a stop() made
+  // before this thread arrived, and the scheduler's stop then waited for this run forever.
+  while (!m_stop.exchange(false) && !done()) {
     turn();
   }
   m_thread.store(std::thread::id());

@@ -44,7 +44,9 @@ public:
 
   // Any thread: runs `callback` on the loop's thread on its next turn.
   void post(Callback callback);
-  // Any thread: run() returns after the callback it is in.
+  // Any thread: run() returns after the callback it is in. A stop that comes before run() has
+  // started (a thread started to run the loop may not have got there yet) ends the next run
+  // at once: it is kept until a run takes it, never lost.
   void stop();
 
   // Runs until stop().

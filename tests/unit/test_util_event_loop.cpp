@@ -90,5 +90,17 @@ TEST(EventLoop, StopFromAnotherThreadEndsRun) {
   EXPECT_TRUE(again);
 }
 
+TEST(EventLoop, AStopBeforeRunEndsTheNextRunAtOnce) {
+  // The scheduler starts a thread that runs the loop and may stop it before that thread has
+  // entered run(): the stop must not be lost, or stopping waits forever.
+  EventLoop loop;
+  loop.stop();
+  loop.run(); // returns at once
+  bool ran = false;
+  loop.post([&] { ran = true; });
+  loop.run_until([&] { return ran; }); // the stop was taken by the run it ended
+  EXPECT_TRUE(ran);
+}
+
 } // namespace
 } // namespace probe::util
