@@ -61,7 +61,16 @@ constexpr std::string_view k_style =
     ".k path{stroke:#0550ae;stroke-width:1.5;stroke-linejoin:round;stroke-linecap:round;"
     "vector-effect:non-scaling-stroke}"
     "span[title]{white-space:nowrap}code{font:.85rem ui-monospace,SFMono-Regular,Menlo,monospace}"
-    "@media (max-width:600px){body{padding:.5rem;font-size:14px}h1{font-size:1.3rem}}";
+    // A phone: each target a block of its own, the column headers kept for screen readers but
+    // moved off screen, and the few numbers that need one given a label by the stylesheet.
+    "@media (max-width:600px){body{padding:.5rem;font-size:14px}h1{font-size:1.3rem}"
+    "#t~div thead{position:absolute;left:-9999px}#t~div tr{display:block;padding:.4rem 0;"
+    "border-bottom:1px solid #d0d7de}#t~div tbody th{display:block;position:static;border:0}"
+    "#t~div td{display:inline-block;border:0;padding:.15rem .5rem}"
+    "#t~div td:nth-child(4){display:block}"
+    "#t~div td:nth-child(5)::before{content:\"latency \"}"
+    "#t~div td:nth-child(8)::before{content:\"uptime 1 h \"}"
+    "#t~div td:nth-child(9)::before{content:\"24 h \"}}";
 
 // Reloads the page every 30 s unless the address ends in #pause; the page needs none of it.
 constexpr std::string_view k_script =
@@ -365,12 +374,12 @@ std::string targets_section(const StatusPageInput& input) {
     return health_order(a->snapshot.state.health) < health_order(b->snapshot.state.health);
   });
   std::string out =
-      "<section aria-labelledby=\"t\"><h2 id=\"t\">Targets</h2><div class=\"w\">"
+      "<section aria-labelledby=\"t\"><h2 id=\"t\">Targets</h2><p class=\"m\">Down and unknown "
+      "first. Uptime counts single checks, before the thresholds.</p><div class=\"w\">"
       "<table><caption>" +
       std::to_string(input.targets.size()) + " targets: " + std::to_string(counts[1]) + " up, " +
       std::to_string(counts[2]) + " down, " + std::to_string(counts[0]) +
-      " unknown; down and unknown first. Uptime counts single checks, before "
-      "thresholds.</caption>\n<thead><tr><th scope=\"col\">Target</th>"
+      " unknown</caption>\n<thead><tr><th scope=\"col\">Target</th>"
       "<th scope=\"col\">State</th><th scope=\"col\">Since</th>"
       "<th scope=\"col\">Last result</th><th scope=\"col\">Latency</th>"
       "<th scope=\"col\">Last 30 checks, newest right</th><th scope=\"col\">Latency, 1 h</th>"
@@ -455,8 +464,8 @@ std::string deploys_section(const StatusPageInput& input) {
   }
   const std::size_t shown_count = std::min(input.deploys.size(), k_status_page_deploys);
   out += "<div class=\"w\"><table><caption>The last " + std::to_string(shown_count) +
-         " deploy events, newest first (all of them: <a href=\"deploys\">deploys</a>, "
-         "JSON)</caption>\n<thead><tr><th scope=\"col\">When</th><th scope=\"col\">Event</th>"
+         " deploy events, newest first</caption>\n<thead><tr><th scope=\"col\">When</th><th "
+         "scope=\"col\">Event</th>"
          "<th scope=\"col\">SHA</th><th scope=\"col\">Previous SHA</th>"
          "<th scope=\"col\">Actor</th><th scope=\"col\">Host</th>"
          "<th scope=\"col\">Details</th></tr></thead>\n<tbody>\n";
