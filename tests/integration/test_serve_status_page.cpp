@@ -21,7 +21,8 @@ std::string state_of(const RunningProbe& probe, const std::string& name) {
   if (status != 200) {
     return "";
   }
-  for (const nlohmann::json& target : nlohmann::json::parse(body)["targets"]) {
+  const nlohmann::json status_body = nlohmann::json::parse(body);
+  for (const nlohmann::json& target : status_body["targets"]) {
     if (target["name"] == name) {
       return target["state"];
     }
@@ -32,7 +33,7 @@ std::string state_of(const RunningProbe& probe, const std::string& name) {
 class ServeStatusPage : public ::testing::Test {
 protected:
   std::string config(const std::string& status_page) {
-    return "defaults: {interval: 200ms, timeout: 500ms}\n"
+    return "defaults: {interval: 250ms, timeout: 250ms}\n"
            "targets:\n"
            "  - {name: api, type: http, url: \"" +
            m_api.url("/health") +
@@ -58,7 +59,8 @@ TEST_F(ServeStatusPage, GetSlashIsTheHtmlPageWithItsHeadersAndEscapedEvents) {
                      config("status_page: {repository_url: \"https://git.example/org/app\"}\n"));
   ASSERT_TRUE(fakes::eventually(
       [&] { return state_of(probe, "api") == "up" && state_of(probe, "dead") == "down"; },
-      k_event_deadline));
+      k_event_deadline))
+      << probe.get("/status").second;
   const std::string hostile = "<img src=x onerror=alert(1)>";
   ASSERT_EQ(probe
                 .post("/deploys", "tok-123",
