@@ -52,7 +52,10 @@ constexpr std::string_view k_style =
     ".up .s,.s.up{background:#dafbe1;color:#116329}"
     ".down .s,.s.down{background:#ffebe9;color:#a40e26}"
     ".unknown .s,.s.unknown{background:#eaeef2;color:#424a53}"
-    "svg{display:block}svg path{fill:none}.b{width:180px;height:14px}.k{width:120px;height:24px}"
+    "svg{display:block}svg path{fill:none}.b{width:180px;height:14px}"
+    // The sparkline's hour as a faint axis, also where no check ran.
+    ".k{width:120px;height:24px;"
+    "background:linear-gradient(#d0d7de,#d0d7de) 0 100%/100% 1px no-repeat}"
     // Every run of cells is a multiple of the 6-unit dash period long, so cells line up
     // whether or not a renderer restarts the dashes at each run.
     ".b path{stroke-width:14;stroke-dasharray:4 2}"
@@ -79,11 +82,10 @@ constexpr std::string_view k_script =
 // How much of a check detail or an event's details the page shows.
 constexpr std::size_t k_detail_bytes = 120;
 constexpr std::size_t k_field_bytes = 64;
-// The bar: one cell per recent check, k_cell_pitch apart, k_cell_width wide.
+// The bar: one cell per recent check, k_cell_pitch apart (a 4-unit cell and a 2-unit gap).
 constexpr int k_cell_pitch = 6;
-// The sparkline: one point per minute of the last hour.
-// Drawn one unit per minute and 10 units high, stretched by the viewBox to 120 x 24 pixels:
-// small numbers make a short path.
+// The sparkline: one point per minute of the last hour, drawn one unit per minute and 10 units
+// high, stretched by the viewBox to 120 x 24 pixels: small numbers make a short path.
 constexpr int k_spark_top = 1;
 constexpr int k_spark_height = 10;
 
