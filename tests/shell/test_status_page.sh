@@ -8,9 +8,11 @@
 # text shown as text and no <img> element made of it, no Content-Security-Policy violation in
 # Chromium's log (the page's one script is allowed by its hash). Screenshots at desktop
 # (1280x900) and phone (390x844) width are saved with the DOM under $PROBE_TEST_WORK (tests/run.sh
-# sets it) or a directory of their own in /tmp, whose paths are printed: look at them.
-# Every wait is bounded; every process started is stopped by its pid. Needs chromium, curl and
-# jq (tests/lib/deps.sh) and a built probe and probe-standin.
+# sets it) or a directory of their own in /tmp, whose paths are printed: look at them. Then the
+# same page behind Caddy under a path prefix (/probe/): every link on it resolves under the
+# prefix and reaches probe (200; 503 for ready while not ready). Every wait is bounded; every
+# process started is stopped by its pid. Needs chromium, caddy, curl and jq (tests/lib/deps.sh
+# installs them when missing) and a built probe and probe-standin.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 build_dir=${PROBE_BUILD_DIR:-$root/build}
@@ -20,6 +22,8 @@ standin=$build_dir/tests/probe-standin
 source "$root/tests/lib/pg.sh" # free_port
 # shellcheck source=tests/lib/procs.sh
 source "$root/tests/lib/procs.sh" # pids, stop_started, wait_until
+# shellcheck source=tests/lib/deps.sh
+source "$root/tests/lib/deps.sh" # install_packages
 
 fail() {
   echo "FAIL: $*" >&2
@@ -32,7 +36,8 @@ fail() {
   exit 1
 }
 
-for tool in chromium curl jq; do
+for tool in chromium curl jq caddy; do
+  command -v "$tool" >/dev/null || install_packages "$tool"
   command -v "$tool" >/dev/null || fail "$tool is not installed: apt-get install $tool"
 done
 [ -x "$probe" ] || fail "$probe not found: build probe first (or set PROBE_BUILD_DIR)"
@@ -76,6 +81,7 @@ targets:
 deploy: {journal: "$work/journal.jsonl", token: "tok-status-page"}
 status_page: {repository_url: "https://github.com/example-org/example-app"}
 YAML
+chmod 600 "$work/probe.yaml" # it holds the token
 "$probe" serve --config "$work/probe.yaml" >"$work/serve.log" 2>&1 &
 pids+=($!)
 wait_until 60 grep -q 'listening on' "$work/serve.log" || fail "probe serve did not start"
@@ -146,4 +152,36 @@ for shot in "$out/status-page-desktop.png" "$out/status-page-phone.png"; do
   echo "screenshot: $shot"
 done
 echo "dom: $out/dom.html"
+
+# Behind a proxy under a path prefix, as README's Status page section shows it.
+proxy_port=$(free_port $((20000 + RANDOM % 20000)))
+cat >"$work/Caddyfile" <<CADDY
+{
+	admin off
+	auto_https off
+}
+http://127.0.0.1:$proxy_port {
+	redir /probe /probe/
+	handle_path /probe/* {
+		reverse_proxy ${base#http://}
+	}
+}
+CADDY
+XDG_DATA_HOME=$work XDG_CONFIG_HOME=$work caddy run --config "$work/Caddyfile" --adapter caddyfile \
+  >"$work/caddy.log" 2>&1 &
+pids+=($!)
+prefixed=http://127.0.0.1:$proxy_port/probe/
+proxied() { alive "${pids[-1]}" && curl -fs --max-time 5 -o /dev/null "$prefixed"; }
+wait_until 60 proxied || fail "Caddy did not serve $prefixed"
+chromium_run --dump-dom "$prefixed" >"$out/dom-prefixed.html" 2>"$work/chromium-prefixed.log" ||
+  fail "chromium --dump-dom $prefixed failed"
+grep -qF '>UNKNOWN<' "$out/dom-prefixed.html" || fail "the page behind the proxy is not the page"
+links=$(grep -o 'href="[^"#:]*"' "$out/dom-prefixed.html" | sed 's/^href="//; s/"$//' | sort -u)
+[ -n "$links" ] || fail "no relative link on the page"
+for link in $links; do
+  code=$(curl -sS --max-time 10 -o /dev/null -w '%{http_code}' "$prefixed$link")
+  # ready answers 503 while not ready: still probe's answer, not a wrong path's 404.
+  case $code in 200 | 503) ;; *) fail "$prefixed$link (a link on the page) answered $code" ;; esac
+done
+echo "ok: behind Caddy at /probe/, every link on the page reaches probe: $(tr '\n' ' ' <<<"$links")"
 echo "ok: status page rendered by Chromium at desktop and phone width"
