@@ -60,7 +60,6 @@ constexpr std::string_view k_style =
     // whether or not a renderer restarts the dashes at each run.
     ".b path{stroke-width:14;stroke-dasharray:4 2}"
     ".b .o{stroke:#1a7f37}.b .f{stroke:#cf222e}.b .t{stroke:#bc4c00}.b .e{stroke:#d0d7de}"
-
     ".k path{stroke:#0550ae;stroke-width:1.5;stroke-linejoin:round;stroke-linecap:round;"
     "vector-effect:non-scaling-stroke}"
     "span[title]{white-space:nowrap}code{font:.85rem ui-monospace,SFMono-Regular,Menlo,monospace}"
