@@ -135,6 +135,16 @@ struct Notifier {
   bool operator==(const Notifier&) const = default;
 };
 
+// GET /, the status page for people: on unless `status_page: false`. `repository_url` (http or
+// https, no credentials, quotes or spaces) turns each deployed SHA into a link to
+// <repository_url>/commit/<sha>; empty: SHAs are plain text.
+struct StatusPage {
+  bool enabled = true;
+  std::string repository_url;
+
+  bool operator==(const StatusPage&) const = default;
+};
+
 struct Config {
   std::string path; // where it was read from, for messages
   std::string listen = "0.0.0.0:9464";
@@ -143,6 +153,7 @@ struct Config {
   Gate gate;
   Deploy deploy;
   std::vector<Notifier> notify;
+  StatusPage status_page;
   // Things the loader decided that a person should hear about but that are not errors, e.g.
   // "notify[1]: left out: optional, and its webhook_url is empty". Printed by `config check`,
   // logged by `serve`.

@@ -84,6 +84,8 @@ private:
   Secret read_dsn(const YAML::Node& node, const std::string& field, bool require_tcp = true);
   Gate read_gate(const YAML::Node& node) const;
   Deploy read_deploy(const YAML::Node& node);
+  StatusPage read_status_page(const YAML::Node& node) const;
+  std::string repository_url_value(const YAML::Node& node) const;
   Notifier read_notifier(const YAML::Node& node, const std::string& field);
   void read_notify(const YAML::Node& notify, Config& config);
 
@@ -94,7 +96,11 @@ private:
   std::vector<std::string> m_literal_secrets;
 };
 
-const Keys k_top_keys{"listen", "defaults", "targets", "gate", "deploy", "notify"};
+const Keys k_top_keys{"listen", "defaults", "targets", "gate", "deploy", "notify", "status_page"};
+const Keys k_status_page_keys{"enabled", "repository_url"};
+// A repository URL is pasted into every commit link's href: bounded, and without a character
+// that could end the attribute or be read differently by a browser than by people.
+constexpr std::size_t k_max_repository_url = 512;
 const Keys k_defaults_keys{"interval", "timeout", "success_threshold", "failure_threshold"};
 const Keys k_common_target_keys{
     "name", "type", "critical", "interval", "timeout", "success_threshold", "failure_threshold"};
@@ -751,6 +757,62 @@ Deploy Reader::read_deploy(const YAML::Node& node) {
   return deploy;
 }
 
+std::string Reader::repository_url_value(const YAML::Node& node) const {
+  const std::string field = "status_page.repository_url";
+  std::string url = string_value(node, field);
+  if (url.size() > k_max_repository_url) {
+    fail(node, field, "longer than " + std::to_string(k_max_repository_url) + " characters");
+  }
+  const auto unsafe = [](char c) {
+    const auto byte = static_cast<unsigned char>(c);
+    return byte <= 0x20 || byte >= 0x7f ||
+           std::string_view("\"'<>\\`{}|^?#").find(c) != std::string_view::npos;
+  };
+  if (std::any_of(url.begin(), url.end(), unsafe)) {
+    fail(node, field,
+         "a space, quote, non-ASCII or one of <>\\`{}|^?# is not allowed; write the "
+         "repository's web address, e.g. https://github.com/org/repo");
+  }
+  std::string error;
+  if (!util::parse_http_url(url, &error)) {
+    fail(node, field,
+         error.rfind("URL credentials", 0) == 0
+             ? "URL credentials (user:password@) are not supported here"
+             : error);
+  }
+  while (!url.empty() && url.back() == '/') {
+    url.pop_back(); // links are <repository_url>/commit/<sha>
+  }
+  return url;
+}
+
+StatusPage Reader::read_status_page(const YAML::Node& node) const {
+  StatusPage page;
+  if (!node.IsDefined() || node.IsNull()) {
+    return page;
+  }
+  const std::string shape = "must be true, false or a mapping with enabled and repository_url";
+  if (node.IsScalar()) {
+    const std::string text = string_value(node, "status_page");
+    if (text != "true" && text != "false") {
+      fail(node, "status_page", in_quotes(text) + " is not true or false; " + shape);
+    }
+    page.enabled = text == "true";
+    return page;
+  }
+  if (!node.IsMap()) {
+    fail(node, "status_page", shape + ", not " + node_kind(node));
+  }
+  check_keys(node, "status_page", k_status_page_keys);
+  if (node["enabled"]) {
+    page.enabled = bool_value(node["enabled"], "status_page.enabled");
+  }
+  if (node["repository_url"]) {
+    page.repository_url = repository_url_value(node["repository_url"]);
+  }
+  return page;
+}
+
 Notifier Reader::read_notifier(const YAML::Node& node, const std::string& field) {
   expect_map(node, field);
   Notifier notifier;
@@ -869,6 +931,7 @@ Config Reader::read(const YAML::Node& root) {
   if (const YAML::Node notify = root["notify"]) {
     read_notify(notify, config);
   }
+  config.status_page = read_status_page(root["status_page"]);
   config.notes.insert(config.notes.begin(), m_notes.begin(), m_notes.end());
   return config;
 }

@@ -151,6 +151,10 @@ std::string print_config(const Config& config) {
     emit_notifier(out, notifier);
   }
   out << YAML::EndSeq;
+  out << YAML::Key << "status_page" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "enabled" << YAML::Value << config.status_page.enabled;
+  out << YAML::Key << "repository_url" << YAML::Value << config.status_page.repository_url;
+  out << YAML::EndMap;
   out << YAML::EndMap;
   return std::string(out.c_str()) + "\n";
 }

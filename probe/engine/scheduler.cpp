@@ -101,6 +101,7 @@ ReloadSummary Scheduler::set_targets(const std::vector<config::Target>& targets)
     }
     m_entries = std::move(next);
     count_readiness();
+    note_readiness(m_clock.system_now());
     if (m_io) {
       // libcurl's settings belong to the loop's thread.
       m_io->loop().post([io = m_io.get(), keep = connections_to_keep(m_entries.size())] {
@@ -283,12 +284,14 @@ void Scheduler::finish(const EntryPtr& entry, const checks::CheckResult& result,
     return;
   }
   const bool was_up = entry->state.health == Health::up;
-  entry->state.apply(result, entry->target.success_threshold, entry->target.failure_threshold,
-                     m_clock.system_now());
+  const std::chrono::system_clock::time_point now = m_clock.system_now();
+  entry->state.apply(result, entry->target.success_threshold, entry->target.failure_threshold, now);
+  entry->history.record(result, now);
   const bool is_up = entry->state.health == Health::up;
   if (entry->target.critical && was_up != is_up) {
     // Kept as a count: with thousands of targets, a scan per result would be the loop's work.
     m_critical_not_up += is_up ? -1 : 1;
+    note_readiness(now);
   }
   // Fixed rate: the next run keeps the original phase; runs missed while this one waited for a
   // worker or ran are skipped rather than fired in a burst, and counted.
@@ -323,9 +326,34 @@ void Scheduler::count_readiness() {
   }
 }
 
+void Scheduler::note_readiness(std::chrono::system_clock::time_point now) {
+  const bool ready = ready_locked();
+  if (!m_readiness_set || ready != m_readiness.ready) {
+    m_readiness = Readiness{ready, now};
+    m_readiness_set = true;
+  }
+}
+
 bool Scheduler::ready() const {
   const std::lock_guard<std::mutex> lock(m_mutex);
   return ready_locked();
+}
+
+Readiness Scheduler::readiness() const {
+  const std::lock_guard<std::mutex> lock(m_mutex);
+  return m_readiness;
+}
+
+std::vector<TargetView> Scheduler::snapshot_with_history() const {
+  const std::chrono::system_clock::time_point now = m_clock.system_now();
+  const std::lock_guard<std::mutex> lock(m_mutex);
+  std::vector<TargetView> out;
+  out.reserve(m_entries.size());
+  for (const auto& [name, entry] : m_entries) {
+    out.push_back(
+        TargetView{TargetSnapshot{entry->target, entry->state}, entry->history.summary(now)});
+  }
+  return out;
 }
 
 std::vector<TargetSnapshot> Scheduler::snapshot() const {

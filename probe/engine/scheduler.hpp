@@ -26,6 +26,7 @@
 #include "probe/checks/push_registry.hpp"
 #include "probe/config/config.hpp"
 #include "probe/engine/schedule.hpp"
+#include "probe/engine/target_history.hpp"
 #include "probe/engine/target_state.hpp"
 #include "probe/util/clock.hpp"
 
@@ -39,6 +40,19 @@ namespace probe::engine {
 struct TargetSnapshot {
   config::Target target;
   TargetState state;
+};
+
+// One target as the status page shows it: the snapshot and its recent past.
+struct TargetView {
+  TargetSnapshot snapshot;
+  HistorySummary history;
+};
+
+// The readiness verdict and since when it has held (wall clock; the first set_targets() starts
+// it).
+struct Readiness {
+  bool ready = false;
+  std::chrono::system_clock::time_point since{};
 };
 
 // At most this many checks in flight at once. A check in flight costs a socket (file
@@ -99,8 +113,13 @@ public:
   std::size_t in_flight() const;
 
   std::vector<TargetSnapshot> snapshot() const;
+  // snapshot() with each target's history summed up at the clock's now: a few hundred bucket
+  // reads per target under the lock, never a copy of the day's buckets.
+  std::vector<TargetView> snapshot_with_history() const;
   // True when every critical target is UP (and there is at least one target).
   bool ready() const;
+  // ready(), and since when.
+  Readiness readiness() const;
   // Records a push heartbeat for `name` through the context's push registry; false when no
   // push-heartbeat target has that name.
   bool record_push(const std::string& name);
@@ -113,6 +132,8 @@ private:
     config::Target target;
     std::unique_ptr<checks::Check> check;
     TargetState state;
+    // Fed with `state`, so kept across a reload exactly when the state is.
+    TargetHistory history;
     // When the next run is due; while the entry waits or runs, when this run was due.
     std::chrono::steady_clock::time_point due;
     bool removed = false;
@@ -133,6 +154,8 @@ private:
               std::chrono::steady_clock::time_point finished);
   bool ready_locked() const;
   void count_readiness();
+  // Moves m_readiness.since when the verdict changed.
+  void note_readiness(std::chrono::system_clock::time_point now);
 
   const util::Clock& m_clock;
   // Before the entries: their checks' registrations in it end first.
@@ -149,6 +172,8 @@ private:
   std::size_t m_spread_over = 0;        // targets whose first runs make_entry spreads
   std::size_t m_critical = 0;           // critical targets in m_entries
   std::ptrdiff_t m_critical_not_up = 0; // of those, not UP
+  Readiness m_readiness;                // since: the last change of ready_locked()
+  bool m_readiness_set = false;         // m_readiness was noted once
   std::multimap<std::chrono::steady_clock::time_point, EntryPtr> m_timeline;
   std::mt19937 m_random{std::random_device{}()};
   bool m_running = false;

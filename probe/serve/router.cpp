@@ -6,6 +6,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "exporters/status_page.hpp"
 #include "probe/util/hex.hpp"
 #include "probe/util/json_text.hpp"
 #include "probe/util/secret.hpp"
@@ -38,6 +39,7 @@ struct PathMethods {
 constexpr PathMethods k_paths[] = {
     {"/metrics", "GET, HEAD"}, {"/healthz", "GET, HEAD"},       {"/ready", "GET, HEAD"},
     {"/status", "GET, HEAD"},  {"/deploys", "GET, HEAD, POST"}, {"/-/reload", "POST"},
+    {"/", "GET, HEAD"},
 };
 
 // RFC 9110 15.5.6: 405 names the methods the path takes.
@@ -183,7 +185,6 @@ RouteResult route(const Request& request) {
     const auto known = std::find_if(std::begin(k_paths), std::end(k_paths),
                                     [&](const PathMethods& entry) { return path == entry.path; });
     if (known == std::end(k_paths)) {
-      // Also `GET /`, which a later issue makes the status page.
       result.refusal = error_response(404, "no such endpoint: " + path.substr(0, 200));
       return result;
     }
@@ -196,6 +197,10 @@ RouteResult route(const Request& request) {
       found = Route{Endpoint::ready, Work::memory, false, {}, 0};
     } else if (path == "/status" && is_get(request)) {
       found = Route{Endpoint::status, Work::memory, false, {}, 0};
+    } else if (path == "/" && is_get(request)) {
+      // From memory: the deploy events it shows are the deploy thread's last read, never a
+      // wait on the event store.
+      found = Route{Endpoint::status_page, Work::memory, false, {}, 0};
     } else if (path == "/deploys" && is_get(request)) {
       found = Route{Endpoint::deploys_list, Work::storage, false, {}, 20};
       if (const std::optional<std::string> error = parse_limit(request.query, &found.limit)) {
@@ -296,6 +301,22 @@ Response Router::run(const Route& route, const Request& request) const {
   }
   case Endpoint::status:
     return json_response(200, m_hooks.status());
+  case Endpoint::status_page: {
+    std::optional<std::string> page = m_hooks.status_page ? m_hooks.status_page() : std::nullopt;
+    if (!page) {
+      return error_response(404, "no such endpoint: / (status_page: false)");
+    }
+    Response response;
+    response.content_type = exporters::k_status_page_content_type;
+    response.body = std::move(*page);
+    // The page shows state that changes every few seconds, and text from outside: never
+    // cached, never sniffed as another type, and no script or fetch but its own.
+    response.headers = {{"Cache-Control", "no-store"},
+                        {"Content-Security-Policy", exporters::status_page_csp()},
+                        {"X-Content-Type-Options", "nosniff"},
+                        {"Referrer-Policy", "no-referrer"}};
+    return response;
+  }
   case Endpoint::deploys_list: {
     // Moved in, never copied: the body may be a budget's worth (1 MiB).
     auto [status, body] = m_hooks.deploys(route.limit);

@@ -32,8 +32,10 @@ struct ReloadOutcome {
 struct ServerHooks {
   // The exposition text, shared with the render cache: written out, never copied per scrape.
   std::function<std::shared_ptr<const std::string>()> metrics;
-  std::function<nlohmann::json()> ready;             // /ready body; "ready" decides 200 vs 503
-  std::function<nlohmann::json()> status;            // /status body
+  std::function<nlohmann::json()> ready;  // /ready body; "ready" decides 200 vs 503
+  std::function<nlohmann::json()> status; // /status body
+  // GET /: the status page's HTML, or nullopt when it is turned off (status_page: false).
+  std::function<std::optional<std::string>()> status_page;
   std::function<bool(const std::string&)> heartbeat; // false: no push target of that name
   std::function<ReloadOutcome()> reload;
   std::function<std::string()> token; // deploy.token now ("" = none set)
@@ -68,6 +70,7 @@ enum class Endpoint {
   metrics,
   ready,
   status,
+  status_page,
   deploys_list,
   deploys_record,
   heartbeat,
@@ -75,8 +78,8 @@ enum class Endpoint {
 };
 
 // Which worker pool runs an endpoint: `memory` answers from state in memory (metrics, ready,
-// status, heartbeats), `storage` may wait on the event store or a reload. A flood of slow
-// requests to the one never delays the other; healthz needs no worker at all.
+// status, the status page, heartbeats), `storage` may wait on the event store or a reload. A flood
+// of slow requests to the one never delays the other; healthz needs no worker at all.
 enum class Work { none, memory, storage };
 
 struct Route {

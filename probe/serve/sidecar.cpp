@@ -80,6 +80,7 @@ Sidecar::Sidecar(std::string config_path, std::optional<std::string> listen_over
           engine::FlightLimits{engine::k_max_checks_in_flight, engine::k_serve_batch_window}) {
   m_scheduler.set_targets(m_config->targets);
   m_metrics.record_reload(true, std::chrono::system_clock::now());
+  m_reload_state.loaded = util::system_clock().system_now();
   ServerHooks hooks;
   hooks.metrics = [this] { return m_metrics_cache.get(); };
   hooks.ready = [this] {
@@ -95,6 +96,7 @@ Sidecar::Sidecar(std::string config_path, std::optional<std::string> listen_over
                                          m_config->gate.timeout.count()};
     return engine::to_json(status);
   };
+  hooks.status_page = [this] { return status_page(); };
   hooks.heartbeat = [this](const std::string& name) { return m_scheduler.record_push(name); };
   hooks.reload = [this] { return reload(); };
   hooks.deploys = [this](std::size_t limit) { return list_deploys(limit); };
@@ -186,6 +188,46 @@ void Sidecar::refresh_deploy_metrics() {
   }
   m_metrics.update_deploys(m_events->counts(), sha, previous, last, m_events->pending());
   m_metrics.set_events_quarantined(m_events->quarantined());
+  const std::lock_guard<std::mutex> lock(m_page_mutex);
+  m_deploys_read = true;
+  m_running_release = deploy::current_release(recent);
+  m_recent_deploys.assign(recent.begin(),
+                          recent.begin() + static_cast<std::ptrdiff_t>(std::min(
+                                               recent.size(), exporters::k_status_page_deploys)));
+}
+
+std::optional<std::string> Sidecar::status_page() const {
+  exporters::StatusPageInput input;
+  {
+    const std::lock_guard<std::mutex> lock(m_config_mutex);
+    if (!m_config->status_page.enabled) {
+      return std::nullopt;
+    }
+    input.repository_url = m_config->status_page.repository_url;
+  }
+  input.now = util::system_clock().system_now();
+  input.readiness = m_scheduler.readiness();
+  input.targets = m_scheduler.snapshot_with_history();
+  input.version = util::version_string();
+  {
+    const std::lock_guard<std::mutex> lock(m_page_mutex);
+    input.deploys_read = m_deploys_read;
+    input.running = m_running_release;
+    input.deploys = m_recent_deploys;
+    input.reload = m_reload_state;
+  }
+  return exporters::render_status_page(input);
+}
+
+void Sidecar::note_reload(bool ok) {
+  const std::chrono::system_clock::time_point now = util::system_clock().system_now();
+  const std::lock_guard<std::mutex> lock(m_page_mutex);
+  m_reload_state.reloaded = true;
+  m_reload_state.last_ok = ok;
+  m_reload_state.last_attempt = now;
+  if (ok) {
+    m_reload_state.loaded = now;
+  }
 }
 
 void Sidecar::deploy_loop() {
@@ -248,6 +290,7 @@ ReloadOutcome Sidecar::reload() {
   const std::lock_guard<std::mutex> reloading(m_reload_mutex);
   const auto failed = [this](const std::string& why) {
     m_metrics.record_reload(false, std::chrono::system_clock::now());
+    note_reload(false);
     spdlog::error("reload failed, keeping the running config: {}", why);
     return ReloadOutcome{false, why};
   };
@@ -283,6 +326,7 @@ ReloadOutcome Sidecar::reload() {
   log_notes(*next);
   m_config = std::move(next);
   m_metrics.record_reload(true, std::chrono::system_clock::now());
+  note_reload(true);
   const std::string message = "added " + names(summary.added) + ", removed " +
                               names(summary.removed) + ", changed " + names(summary.changed) +
                               ", unchanged " + std::to_string(summary.unchanged);

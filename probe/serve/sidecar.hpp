@@ -24,6 +24,7 @@
 #include "exporters/metrics.hpp"
 #include "exporters/notify.hpp"
 #include "exporters/render_cache.hpp"
+#include "exporters/status_page.hpp"
 #include "probe/config/config.hpp"
 #include "probe/deploy/local_recorder.hpp"
 #include "probe/engine/scheduler.hpp"
@@ -59,6 +60,9 @@ private:
   void refresh_deploy_metrics();
   void on_result(const config::Target& target, const engine::TargetState& state,
                  const engine::RunTiming& timing, bool ready);
+  // GET /: the page, or nullopt when status_page is off.
+  std::optional<std::string> status_page() const;
+  void note_reload(bool ok);
 
   std::string m_config_path;
   std::optional<std::string> m_listen_override;
@@ -81,6 +85,13 @@ private:
   std::mutex m_deploy_mutex;
   std::condition_variable m_deploy_wake;
   std::deque<deploy::DeployEvent> m_to_notify;
+  // What the status page shows besides the scheduler's state: the deploy thread's last read of
+  // the event log (so GET / never waits on the event store) and the reload outcomes.
+  mutable std::mutex m_page_mutex;
+  bool m_deploys_read = false;
+  std::optional<deploy::DeployEvent> m_running_release;
+  std::vector<deploy::DeployEvent> m_recent_deploys; // newest first, k_status_page_deploys
+  exporters::ReloadState m_reload_state;
   bool m_stopping = false;
   std::thread m_deploy_thread;
 };

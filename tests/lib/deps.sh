@@ -10,7 +10,7 @@ PROBE_BUILD_PACKAGES=(
   libcurl4-openssl-dev libssl-dev
 )
 PROBE_TEST_PACKAGES=(postgresql postgresql-client prometheus prometheus-alertmanager shellcheck
-  jq curl openssl yamllint docker-compose wrk caddy busybox)
+  jq curl openssl yamllint docker-compose wrk caddy busybox chromium)
 # The reference apps in deploy/apps/ (tests/shell/test_reference_apps.sh): Debian's Python
 # packages of what their pyproject.toml files name, run with /usr/bin/python3; and psql and
 # pg_dump for the schema checks and backups.

@@ -116,7 +116,7 @@ const std::vector<BadConfig> k_bad_configs{
      "probe.yaml: the config must be a mapping with a \"targets\" list, not empty"},
     {"unknown_top_level_key", "bogus: 1\n" + k_target,
      "probe.yaml:1:1: bogus: unknown key (allowed here: defaults, deploy, gate, listen, notify, "
-     "targets)"},
+     "status_page, targets)"},
     {"duplicate_top_level_key", k_target + "targets: []\n",
      "probe.yaml:3:1: targets: duplicate key"},
     {"missing_targets", "listen: \"0.0.0.0:9464\"\n",
@@ -773,12 +773,74 @@ const std::vector<BadConfig> k_bad_configs{
      "probe.yaml:1:9: listen: \"0.0.0.0:abc\" has no valid port (0-65535)"},
     {"listen_port_too_big", "listen: \"localhost:65536\"\n" + k_target,
      "probe.yaml:1:9: listen: \"localhost:65536\" has no valid port (0-65535)"},
+
+    // status_page
+    {"status_page_not_a_bool", k_target + "status_page: yes\n",
+     "probe.yaml:3:14: status_page: \"yes\" is not true or false; must be true, false or a "
+     "mapping with enabled and repository_url"},
+    {"status_page_a_list", k_target + "status_page: [a]\n",
+     "probe.yaml:3:14: status_page: must be true, false or a mapping with enabled and "
+     "repository_url, not a list"},
+    {"status_page_unknown_key", k_target + "status_page: {enabled: true, repo: x}\n",
+     "probe.yaml:3:30: status_page.repo: unknown key (allowed here: enabled, repository_url)"},
+    {"status_page_enabled_not_a_bool", k_target + "status_page: {enabled: 1}\n",
+     "probe.yaml:3:24: status_page.enabled: \"1\" is not true or false"},
+    {"status_page_repository_url_not_http",
+     k_target + "status_page: {repository_url: \"git@github.com:org/repo\"}\n",
+     "probe.yaml:3:31: status_page.repository_url: \"git@github.com:org/repo\" is not an http:// "
+     "or https:// URL"},
+    {"status_page_repository_url_javascript",
+     k_target + "status_page: {repository_url: \"javascript:alert(1)//\"}\n",
+     "probe.yaml:3:31: status_page.repository_url: \"javascript:alert(1)//\" is not an http:// "
+     "or https:// URL"},
+    {"status_page_repository_url_with_a_quote",
+     k_target + "status_page: {repository_url: \"https://x/a\\\"onmouseover=b\"}\n",
+     "probe.yaml:3:31: status_page.repository_url: a space, quote, non-ASCII or one of "
+     "<>\\`{}|^?# is not allowed; write the repository's web address, e.g. "
+     "https://github.com/org/repo"},
+    {"status_page_repository_url_with_a_space",
+     k_target + "status_page: {repository_url: \"https://x/a b\"}\n",
+     "probe.yaml:3:31: status_page.repository_url: a space, quote, non-ASCII or one of "
+     "<>\\`{}|^?# is not allowed; write the repository's web address, e.g. "
+     "https://github.com/org/repo"},
+    {"status_page_repository_url_with_credentials",
+     k_target + "status_page: {repository_url: \"https://u:pw@github.com/org/repo\"}\n",
+     "probe.yaml:3:31: status_page.repository_url: URL credentials (user:password@) are not "
+     "supported here"},
 };
 
 INSTANTIATE_TEST_SUITE_P(Loader, MalformedConfig, ::testing::ValuesIn(k_bad_configs),
                          [](const ::testing::TestParamInfo<BadConfig>& param_info) {
                            return std::string(param_info.param.name);
                          });
+
+// --- status_page --------------------------------------------------------------------------------
+
+TEST(ConfigLoaderStatusPage, IsOnByDefaultWithNoRepository) {
+  const Config config = load(k_target);
+  EXPECT_TRUE(config.status_page.enabled);
+  EXPECT_EQ(config.status_page.repository_url, "");
+}
+
+TEST(ConfigLoaderStatusPage, FalseTurnsItOff) {
+  EXPECT_FALSE(load(k_target + "status_page: false\n").status_page.enabled);
+  EXPECT_TRUE(load(k_target + "status_page: true\n").status_page.enabled);
+}
+
+TEST(ConfigLoaderStatusPage, TheMappingFormTakesARepositoryUrlWithoutItsTrailingSlash) {
+  const Config config =
+      load(k_target +
+           "status_page: {enabled: true, repository_url: \"https://github.com/org/repo/\"}\n");
+  EXPECT_TRUE(config.status_page.enabled);
+  EXPECT_EQ(config.status_page.repository_url, "https://github.com/org/repo");
+  EXPECT_FALSE(load(k_target + "status_page: {enabled: false}\n").status_page.enabled);
+}
+
+TEST(ConfigLoaderStatusPage, TheRepositoryUrlMayComeFromTheEnvironment) {
+  const Config config = load(k_target + "status_page: {repository_url: \"${REPO_URL}\"}\n",
+                             fake_env({{"REPO_URL", "http://git.example/org/app"}}));
+  EXPECT_EQ(config.status_page.repository_url, "http://git.example/org/app");
+}
 
 // --- malformed configs the loader gets wrong today (see the report) -----------------------------
 
@@ -1519,8 +1581,8 @@ TEST(ConfigLoaderForeignFile, ShadowLikeFileIsDescribedNotQuoted) {
   const std::string message = load_config_error_of(k_fake_shadow);
   EXPECT_EQ(message,
             "probe.yaml:1:1: not a probe config: a mapping with 2 key(s), none of them one "
-            "of defaults, deploy, gate, listen, notify, targets (the file's text is not "
-            "shown)");
+            "of defaults, deploy, gate, listen, notify, status_page, targets (the file's text "
+            "is not shown)");
 }
 
 TEST(ConfigLoaderForeignFile, NothingOfItsTextInAnyMessage) {
@@ -1551,7 +1613,7 @@ TEST(ConfigLoaderForeignFile, AnUnknownKeyThatIsNotAPlainNameIsNotShown) {
   EXPECT_EQ(
       load_config_error_of(k_target + "\"FAKE SECRET!\": 1\n"),
       "probe.yaml:3:1: (a key that is not a plain name): unknown key (allowed here: defaults, "
-      "deploy, gate, listen, notify, targets)");
+      "deploy, gate, listen, notify, status_page, targets)");
 }
 
 // --- YAML merge keys (issue 12, item 18) -------------------------------------------------------

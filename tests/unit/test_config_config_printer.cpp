@@ -31,6 +31,20 @@ TEST(ConfigPrinter, TargetUrlQueryValuesAreMaskedAndTheirNamesKept) {
   EXPECT_EQ(text.find("hunter2"), std::string::npos) << text;
 }
 
+TEST(ConfigPrinter, StatusPageIsPrintedWithItsRepositoryUrl) {
+  const std::string text = printed(R"(targets:
+  - {name: db, type: tcp, address: "db:5432"}
+status_page: {repository_url: "https://github.com/org/repo"}
+)");
+  EXPECT_NE(text.find("status_page:\n  enabled: true\n  repository_url: "
+                      "https://github.com/org/repo\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(printed("targets: [{name: db, type: tcp, address: \"db:5432\"}]\nstatus_page: false\n")
+                .find("status_page:\n  enabled: false\n"),
+            std::string::npos);
+}
+
 TEST(ConfigPrinter, RollbackArgumentsCarryingSecretsAreMasked) {
   const std::string text = printed(R"(targets:
   - {name: a, type: tcp, address: "h:1"}

@@ -540,6 +540,43 @@ TEST_F(SchedulerTest, ReloadKeepsUnchangedTargetsResetsChangedOnesAndDropsRemove
   }
 }
 
+// The status page's history (issue 16) lives beside the state: a reload keeps an unchanged
+// target's and starts a changed one's afresh; readiness says since when it holds.
+TEST_F(SchedulerTest, ReloadKeepsAnUnchangedTargetsHistoryAndDropsAChangedOnes) {
+  Scheduler& scheduler = make_scheduler();
+  scheduler.set_targets({target("keep", 50ms), target("change", 50ms)});
+  const Readiness at_start = scheduler.readiness();
+  EXPECT_FALSE(at_start.ready);
+  EXPECT_EQ(at_start.since, m_clock.system_now());
+  ASSERT_TRUE(start());
+  ASSERT_TRUE(
+      step_until([&] { return m_seen["keep"].results() >= 5 && m_seen["change"].results() >= 5; }));
+  EXPECT_TRUE(scheduler.readiness().ready);
+  const auto view_of = [&](const std::string& name) {
+    for (const TargetView& view : scheduler.snapshot_with_history()) {
+      if (view.snapshot.target.name == name) {
+        return view;
+      }
+    }
+    ADD_FAILURE() << "no target " << name;
+    return TargetView{};
+  };
+  const TargetView keep_before = view_of("keep");
+  EXPECT_EQ(keep_before.history.day.checks(), keep_before.snapshot.state.checks);
+  EXPECT_EQ(keep_before.history.recent.size(),
+            std::min<std::size_t>(30, keep_before.snapshot.state.checks));
+  EXPECT_GE(view_of("change").history.day.checks(), 5U);
+
+  reload({target("keep", 50ms), target("change", 60ms)});
+  const TargetView keep_after = view_of("keep");
+  EXPECT_EQ(keep_after.history.day.checks(), keep_before.history.day.checks());
+  EXPECT_EQ(keep_after.history.recent.size(), keep_before.history.recent.size());
+  const TargetView changed = view_of("change");
+  EXPECT_LE(changed.history.day.checks(), 1U) << "at most the run due at once after the reload";
+  EXPECT_EQ(changed.history.day.checks(), changed.snapshot.state.checks);
+  EXPECT_EQ(changed.history.recent.size(), changed.snapshot.state.checks);
+}
+
 // Issue 12, item 20: the pool was sized once at start (4 workers for 4 targets), so after a
 // reload to 40 targets, 36 of them hanging, every worker hung and the healthy ones waited.
 TEST_F(SchedulerTest, AReloadFrom4To40TargetsWith36HangingHoldsNoOneElse) {

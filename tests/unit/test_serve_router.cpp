@@ -4,6 +4,8 @@
 // case with one or more spaces (item 4), and the heartbeat token (item 10): it pushes
 // heartbeats and nothing else, the deploy token still pushes them, and unset means the deploy
 // token alone — each decided before any hook that changes something runs.
+#include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -84,7 +86,7 @@ TEST_F(RouterTest, RoutesOnTheRawPath) {
   EXPECT_EQ(answer(request("POST", "/heartbeat/" + std::string(64, 'a'), "Bearer deploy-tok")),
             404);
   EXPECT_TRUE(m_calls.empty());
-  EXPECT_EQ(answer(request("GET", "/")), 404); // the status page comes later
+  EXPECT_EQ(answer(request("GET", "/")), 404); // no status page hook: as with status_page: false
   EXPECT_EQ(answer(request("GET", "/METRICS")), 404);
 }
 
@@ -101,10 +103,43 @@ TEST_F(RouterTest, WrongMethodIs405WithAllow) {
 }
 
 TEST_F(RouterTest, HeadWorksWhereverGetDoes) {
-  for (const char* path : {"/metrics", "/healthz", "/ready", "/status", "/deploys"}) {
+  for (const char* path : {"/metrics", "/healthz", "/ready", "/status", "/deploys", "/"}) {
     EXPECT_TRUE(route(request("HEAD", path)).route) << path;
   }
   EXPECT_EQ(answer(request("HEAD", "/ready")), 503);
+}
+
+TEST(RouterStatusPage, GetSlashIsTheHtmlPageWithItsHeaders) {
+  ServerHooks hooks;
+  hooks.status_page = [] { return std::optional<std::string>("<!DOCTYPE html><p>hi</p>"); };
+  const Router router(std::move(hooks));
+  const RouteResult routed = route(request("GET", "/"));
+  ASSERT_TRUE(routed.route);
+  EXPECT_EQ(routed.route->work, Work::memory) << "the page never waits on the event store";
+  const Response page = router.handle(*routed.route, request("GET", "/"));
+  EXPECT_EQ(page.status, 200);
+  EXPECT_EQ(page.content_type, "text/html; charset=utf-8");
+  EXPECT_EQ(page.body, "<!DOCTYPE html><p>hi</p>");
+  std::map<std::string, std::string> headers(page.headers.begin(), page.headers.end());
+  EXPECT_EQ(headers["Cache-Control"], "no-store");
+  EXPECT_EQ(headers["X-Content-Type-Options"], "nosniff");
+  EXPECT_EQ(headers["Content-Security-Policy"].rfind("default-src 'none'; ", 0), 0U)
+      << headers["Content-Security-Policy"];
+  const RouteResult post = route(request("POST", "/"));
+  ASSERT_FALSE(post.route);
+  EXPECT_EQ(post.refusal.status, 405);
+  EXPECT_EQ(route(request("GET", "/index.html")).refusal.status, 404);
+}
+
+TEST(RouterStatusPage, TurnedOffIs404) {
+  ServerHooks hooks;
+  hooks.status_page = [] { return std::optional<std::string>(); };
+  const Router router(std::move(hooks));
+  const RouteResult routed = route(request("GET", "/"));
+  ASSERT_TRUE(routed.route);
+  const Response answer = router.handle(*routed.route, request("GET", "/"));
+  EXPECT_EQ(answer.status, 404);
+  EXPECT_EQ(answer.body, "{\"error\":\"no such endpoint: / (status_page: false)\"}\n");
 }
 
 TEST_F(RouterTest, DeploysLimit) {
