@@ -5,7 +5,8 @@
 # frontend) on loopback ports, and runs `probe serve` against it until Ctrl-C. Everything it
 # starts, it stops.
 #
-#   deploy/demo/run.sh                 serve /metrics, /ready and /status until Ctrl-C
+#   deploy/demo/run.sh                 serve the status page, /metrics, /ready and /status
+#                                      until Ctrl-C
 #   deploy/demo/run.sh --once          start the stack, run `probe check --format json` once,
 #                                      stop, and exit with probe's exit code
 #   deploy/demo/run.sh --rollback-demo deploy a release whose migration changes the schema and
@@ -126,6 +127,7 @@ demo_wait_port "$PROBE_PORT"
 cat >&2 <<MSG
 
 demo: probe serve is checking the stack every 5 s:
+  page     http://127.0.0.1:$PROBE_PORT/          (the status page, for a browser)
   metrics  http://127.0.0.1:$PROBE_PORT/metrics
   ready    http://127.0.0.1:$PROBE_PORT/ready
   status   http://127.0.0.1:$PROBE_PORT/status
