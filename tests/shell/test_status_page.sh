@@ -7,8 +7,8 @@
 # (--dump-dom): every state in words, the table's column headers, the deployed SHA, the hostile
 # text shown as text and no <img> element made of it, no Content-Security-Policy violation in
 # Chromium's log (the page's one script is allowed by its hash). Screenshots at desktop
-# (1280x900) and phone (390x844) width are saved with the DOM under $PROBE_TEST_WORK (tests/run.sh
-# sets it) or a directory of their own in /tmp, whose paths are printed: look at them. Then the
+# (1280x900) and phone (390x844) width are saved with the DOM under
+# BUILD/test-output/status-page, whose paths are printed: look at them. Then the
 # same page behind Caddy under a path prefix (/probe/): every link on it resolves under the
 # prefix and reaches probe (200; 503 for ready while not ready). Every wait is bounded; every
 # process started is stopped by its pid. Needs chromium, caddy, curl and jq (tests/lib/deps.sh
@@ -44,12 +44,9 @@ done
 [ -x "$standin" ] || fail "$standin not found: build the tests first (or set PROBE_BUILD_DIR)"
 
 work=$(mktemp -d /tmp/probe-status-page.XXXXXX)
-# The screenshots and the DOM outlive the run: under the suite's output, or beside the work.
-if [ -n "${PROBE_TEST_WORK:-}" ]; then
-  out=$PROBE_TEST_WORK/status-page
-else
-  out=$(mktemp -d /tmp/probe-status-page-out.XXXXXX)
-fi
+# The screenshots and the DOM outlive the run (tests/run.sh removes its scratch directory at the
+# end): in the build directory, beside the binaries they show, replaced by each run.
+out=$build_dir/test-output/status-page
 mkdir -p "$out"
 cleanup() {
   stop_started
