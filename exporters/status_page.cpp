@@ -11,6 +11,7 @@
 #include <openssl/evp.h>
 
 #include "probe/deploy/history.hpp"
+#include "probe/util/strings.hpp"
 #include "probe/util/time_format.hpp"
 #include "probe/util/unicode.hpp"
 
@@ -88,31 +89,10 @@ constexpr int k_cell_pitch = 6;
 constexpr int k_spark_top = 1;
 constexpr int k_spark_height = 10;
 
+// HTML text and attribute values: XML's escaping is HTML's (the page is HTML5, where &apos; is
+// an entity too).
 std::string escape(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (const char c : text) {
-    switch (c) {
-    case '&':
-      out += "&amp;";
-      break;
-    case '<':
-      out += "&lt;";
-      break;
-    case '>':
-      out += "&gt;";
-      break;
-    case '"':
-      out += "&quot;";
-      break;
-    case '\'':
-      out += "&#39;";
-      break;
-    default:
-      out += c;
-    }
-  }
-  return out;
+  return util::xml_escape(text);
 }
 
 // `visible` (valid UTF-8 already) cut to at most `max_bytes` on a character boundary, with "…".

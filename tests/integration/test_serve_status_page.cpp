@@ -104,7 +104,7 @@ TEST_F(ServeStatusPage, GetSlashIsTheHtmlPageWithItsHeadersAndEscapedEvents) {
   }
   EXPECT_TRUE(contains(page, "<a href=\"https://git.example/org/app/commit/1a2b3c4d5e6f7a8b\">"));
   EXPECT_FALSE(contains(page, "<img")) << page;
-  EXPECT_TRUE(contains(page, "&lt;img src=x onerror=alert(1)&gt;&quot;&#39;&amp;")) << page;
+  EXPECT_TRUE(contains(page, "&lt;img src=x onerror=alert(1)&gt;&quot;&apos;&amp;")) << page;
   EXPECT_FALSE(contains(page, "href=\"/"));
   EXPECT_EQ(probe.post("/", "tok-123").first, 405);
 }
