@@ -65,3 +65,28 @@ build_probe_targets() {
   cmake -S "$root" -B "$build_dir" -DPROBE_WERROR=ON >/dev/null || return 1
   cmake --build "$build_dir" -j"$PROBE_JOBS" --target "$@"
 }
+
+# The Kubernetes manifests' test (tests/shell/test_k8s.sh): promtool (prometheus), the linters,
+# node and npm for the offline schema validation (tests/shell/k8s/package.json).
+PROBE_K8S_TEST_PACKAGES=(prometheus yamllint shellcheck nodejs python3-yaml)
+
+# extract_deb PACKAGE DIR: PACKAGE's files under DIR/root without installing it (apt-get
+# download, dpkg-deb -x), for a tool whose package would conflict with one installed (Debian's
+# kubectl 1.20 in kubernetes-client beside another kubectl). Kept while DIR/root exists.
+extract_deb() {
+  local pkg=$1 dir=$2 deb
+  [ -d "$dir/root" ] && return 0
+  mkdir -p "$dir"
+  rm -f "$dir"/*.deb
+  if ! (cd "$dir" && apt-get download -q "$pkg" >"$dir/download.log" 2>&1); then
+    # A fresh machine has no package lists yet.
+    local sudo=()
+    [ "$(id -u)" = 0 ] || sudo=(sudo)
+    "${sudo[@]}" apt-get update -qq
+    (cd "$dir" && apt-get download -q "$pkg" >"$dir/download.log" 2>&1) || { cat "$dir/download.log" >&2; return 1; }
+  fi
+  deb=$(find "$dir" -maxdepth 1 -name "${pkg}_*.deb" | head -n 1)
+  [ -n "$deb" ] || { echo "extract_deb: apt-get download $pkg left no .deb in $dir" >&2; return 1; }
+  rm -rf "$dir/root.partial"
+  dpkg-deb -x "$deb" "$dir/root.partial" && mv "$dir/root.partial" "$dir/root"
+}

@@ -38,8 +38,9 @@ class Heartbeat:
     """A JobQueue callback: one beat per call. A failed beat is logged and the next interval
     tries again; it never raises, so a database that is briefly down cannot stop the bot."""
 
-    def __init__(self, send, target: str):
+    def __init__(self, send, target: str, status_file: str = ""):
         self.send, self.target = send, target
+        self.status_file = status_file  # HEARTBEAT_FILE: "" writes none
         self.last_ok = None  # datetime of the last beat that got through (for /status)
         self.failing = False
 
@@ -50,11 +51,24 @@ class Heartbeat:
             self.failing = True
             log.warning("heartbeat to %s failed (next try at the next interval): %s",
                         self.target, short_error(exc))
+        else:
+            if self.failing:
+                log.info("heartbeat to %s works again", self.target)
+            self.failing = False
+            self.last_ok = datetime.datetime.now(datetime.timezone.utc)
+        self.write_status()
+
+    def write_status(self) -> None:
+        """Every beat, sent or not, rewrites HEARTBEAT_FILE with "ok" or "failing": its age
+        tells a process-local liveness check (a Kubernetes exec probe; the bot has no port)
+        that the bot's job loop still runs, its word whether the last beat got through."""
+        if not self.status_file:
             return
-        if self.failing:
-            log.info("heartbeat to %s works again", self.target)
-        self.failing = False
-        self.last_ok = datetime.datetime.now(datetime.timezone.utc)
+        try:
+            with open(self.status_file, "w", encoding="ascii") as f:
+                f.write("failing\n" if self.failing else "ok\n")
+        except OSError as exc:
+            log.warning("HEARTBEAT_FILE %s: %s", self.status_file, exc)
 
 
 def short_error(exc: BaseException) -> str:
@@ -111,4 +125,4 @@ def from_env():
         send, target, secret = push_sender()
     else:
         raise ConfigError(f"HEARTBEAT_MODE must be postgres or push, not {mode!r}")
-    return Heartbeat(send, target), secret
+    return Heartbeat(send, target, os.environ.get("HEARTBEAT_FILE", "")), secret
