@@ -149,21 +149,24 @@ job_name() {
 
 # Writes the overlay that renders deploy/k8s/jobs/$1.yaml alone as job $2 with image tag $3
 # (and, for db-downgrade, revision $4) into directory $5. Every value is validated (tags,
-# revisions, DNS labels) and double-quoted: a tag of digits stays a string.
+# revisions, DNS labels) and double-quoted: a tag of digits stays a string. patchesJson6902 and
+# images are read alike by kustomize v2.0.3 (Debian 12's kubectl 1.20) and v5 (kubectl 1.32,
+# which warns that patchesJson6902 is deprecated).
 write_job_overlay() {
   local kind=$1 name=$2 tag=$3 revision=${4:-} dir=$5
   cp -R "$k8s_dir/jobs" "$dir/jobs"
   {
+    echo "- {op: replace, path: /metadata/name, value: \"$name\"}"
+    if [ -n "$revision" ]; then
+      echo "- {op: replace, path: /spec/template/spec/containers/0/command/2, value: \"$revision\"}"
+    fi
+  } >"$dir/patch.yaml"
+  {
     echo "apiVersion: kustomize.config.k8s.io/v1beta1"
     echo "kind: Kustomization"
     echo "resources: [\"jobs/$kind.yaml\"]"
-    echo "patches:"
-    echo "  - target: {kind: Job, name: \"$kind\"}"
-    echo "    patch: |-"
-    echo "      - {op: replace, path: /metadata/name, value: \"$name\"}"
-    if [ -n "$revision" ]; then
-      echo "      - {op: replace, path: /spec/template/spec/containers/0/command/2, value: \"$revision\"}"
-    fi
+    echo "patchesJson6902:"
+    echo "  - {target: {group: batch, version: v1, kind: Job, name: \"$kind\"}, path: patch.yaml}"
     echo "images:"
     echo "  - {name: ghcr.io/homeguru/homeguru-api, newName: \"$registry/homeguru-api\", newTag: \"$tag\"}"
   } >"$dir/kustomization.yaml"
