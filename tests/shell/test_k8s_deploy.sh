@@ -79,7 +79,8 @@ script() {
 stamped() { sed -E 's/-[0-9]{14}( |:|$)/-STAMP\1/g' "$@"; }
 
 # --- 0. the scripts and the stand-in are shellcheck-clean ----------------------------------
-shellcheck -x "$scripts"/*.sh "$root/tests/shell/lib/fake_kubectl.sh" || fail "shellcheck"
+# From the root, where the scripts' `# shellcheck source=` paths start.
+(cd "$root" && shellcheck -x deploy/k8s/scripts/*.sh tests/shell/lib/fake_kubectl.sh) || fail "shellcheck"
 pass "shellcheck: deploy/k8s/scripts/*.sh and fake_kubectl.sh clean"
 
 # --- a. --dry-run ---------------------------------------------------------------------------
