@@ -2,7 +2,9 @@
 # .github/workflows/*.yml are valid GitHub Actions workflows (@action-validator/cli, against the
 # schema of workflow files), clean YAML (yamllint), and say what the deploy kit relies on: the
 # deploy workflow's input, environment, concurrency group, SSH secrets and pinned host key, and
-# its SHA check accepting the tags the image build pushes; the build running the README's test
+# its SHA check accepting the tags the image build pushes; the Kubernetes deploy workflow's
+# inputs (sha, environment), environment and concurrency group per environment, minimal
+# permissions, pinned kubectl, kubeconfig written under umask 077, and the same SHA check; the build running the README's test
 # command, then a matrix over the reusable image workflow for the four images (api, bot,
 # frontend, probe) with their build args, tagged latest, full SHA and 7-character SHA, for
 # linux/amd64 and linux/arm64, with a gha layer cache per image; a notification on success and
@@ -20,7 +22,7 @@ pass() { echo "ok: $*"; }
 cd "$root"
 
 workflows=(.github/workflows/build.yml .github/workflows/image.yml .github/workflows/deploy.yml
-  .github/workflows/release.yml)
+  .github/workflows/release.yml .github/workflows/deploy-k8s.yml)
 for wf in "${workflows[@]}"; do
   [ -f "$wf" ] || fail "$wf is missing"
 done
@@ -83,8 +85,8 @@ def check(cond, what):
     if not cond:
         sys.exit(f"FAIL: {what}")
 
-build, image, deploy, release = (load(p) for p in sys.argv[1:5])
-docs = {"build.yml": build, "image.yml": image, "deploy.yml": deploy, "release.yml": release}
+build, image, deploy, release, k8s = (load(p) for p in sys.argv[1:6])
+docs = {"build.yml": build, "image.yml": image, "deploy.yml": deploy, "release.yml": release, "deploy-k8s.yml": k8s}
 
 # No ${{ }} in a run: script — inputs and secrets go through env (script injection).
 for name, doc in docs.items():
@@ -110,6 +112,33 @@ check("StrictHostKeyChecking=yes" in code and "ssh-keyscan" not in code,
       "deploy.yml: host key pinned (StrictHostKeyChecking=yes, no ssh-keyscan)")
 check("deploy/scripts/deploy.sh" in code, "deploy.yml: runs deploy/scripts/deploy.sh")
 check("GITHUB_STEP_SUMMARY" in code and "rolled back" in code, "deploy.yml: outcome in the job summary")
+
+# deploy-k8s.yml: the same input and the same guards, one environment of two chosen at the run.
+inputs = k8s["on"]["workflow_dispatch"]["inputs"]
+check(inputs["sha"].get("required") is True and inputs["sha"].get("type") == "string",
+      "deploy-k8s.yml: workflow_dispatch input sha (required string)")
+check(inputs["environment"].get("type") == "choice" and inputs["environment"].get("options") == ["staging", "production"],
+      "deploy-k8s.yml: input environment, a choice of staging and production")
+check(all(j.get("environment") in ("${{ inputs.environment }}", {"name": "${{ inputs.environment }}"}) for j in k8s["jobs"].values()),
+      "deploy-k8s.yml: the job's environment is the input (its secrets and approval rules)")
+conc = k8s.get("concurrency") or {}
+check("inputs.environment" in str(conc.get("group")) and conc.get("cancel-in-progress") is False,
+      "deploy-k8s.yml: a concurrency group per environment that does not cancel a running deploy")
+check(k8s.get("permissions") == {"contents": "read"}, "deploy-k8s.yml: permissions contents: read only")
+k8s_steps = k8s["jobs"]["deploy"]["steps"]
+kubectl = [s for s in k8s_steps if s.get("uses", "").startswith("azure/setup-kubectl@")]
+check(len(kubectl) == 1 and re.fullmatch(r"v1\.\d+\.\d+", str((kubectl[0].get("with") or {}).get("version", ""))),
+      "deploy-k8s.yml: azure/setup-kubectl with a pinned kubectl version")
+kubeconfig = [s for s in k8s_steps if "secrets.KUBECONFIG }}" in str(s.get("env", {}))]
+check(len(kubeconfig) == 1 and "umask 077" in kubeconfig[0]["run"] and "GITHUB_ENV" in kubeconfig[0]["run"],
+      "deploy-k8s.yml: the kubeconfig secret written to a file under umask 077")
+check(not re.search(r"(echo|cat)[^\n]*KUBECONFIG_DATA", "\n".join(s.get("run", "") for s in k8s_steps)),
+      "deploy-k8s.yml: the kubeconfig is never echoed")
+text = open(sys.argv[5]).read()
+code = "\n".join(l for l in text.splitlines() if not l.lstrip().startswith("#"))
+check("deploy/k8s/scripts/deploy.sh \"$SHA\"" in code, "deploy-k8s.yml: runs deploy/k8s/scripts/deploy.sh with the SHA from env")
+check("GITHUB_STEP_SUMMARY" in code and "rolled back" in code, "deploy-k8s.yml: outcome in the job summary")
+check({"Notify Telegram", "Notify Slack"} <= {s.get("name") for s in k8s_steps}, "deploy-k8s.yml: Telegram and Slack notifications")
 
 # build.yml
 check("pull_request" in build["on"] and build["on"]["push"]["branches"] == ["main"],
@@ -245,13 +274,15 @@ check(code == 0 and "push=false\n" in output, f"image.yml: plan on a pull reques
 check(image["jobs"]["build"].get("permissions") == {"contents": "read", "packages": "write"},
       "image.yml: permissions contents read, packages write")
 
-# The deploy workflow takes every tag the image build pushes (its SHA check, run).
-validate = [s for s in deploy["jobs"]["deploy"]["steps"] if s.get("name") == "Validate the SHA"]
-check(len(validate) == 1, "deploy.yml: a Validate the SHA step")
-for sha, want_code in ((gh["GITHUB_SHA"], 0), (gh["GITHUB_SHA"][:7], 0), ("sha-" + gh["GITHUB_SHA"][:7], 0),
-                       ("a b", 2), ("$(id)", 2), ("-rf", 2)):
-    code, log, _ = run_step(validate[0], {"SHA": sha})
-    check(code == want_code, f"deploy.yml: Validate the SHA with {sha!r} exited {code}, want {want_code}: {log}")
+# The deploy workflows take every tag the image build pushes (their SHA check, run).
+for name, doc in (("deploy.yml", deploy), ("deploy-k8s.yml", k8s)):
+    validate = [s for s in doc["jobs"]["deploy"]["steps"] if s.get("name") == "Validate the SHA"]
+    check(len(validate) == 1, f"{name}: a Validate the SHA step")
+    check(doc["jobs"]["deploy"]["steps"].index(validate[0]) == 0, f"{name}: the SHA is validated first")
+    for sha, want_code in ((gh["GITHUB_SHA"], 0), (gh["GITHUB_SHA"][:7], 0), ("sha-" + gh["GITHUB_SHA"][:7], 0),
+                           ("a b", 2), ("$(id)", 2), ("-rf", 2), ("; rm -rf /", 2)):
+        code, log, _ = run_step(validate[0], {"SHA": sha})
+        check(code == want_code, f"{name}: Validate the SHA with {sha!r} exited {code}, want {want_code}: {log}")
 # release.yml
 inputs = release["on"]["workflow_dispatch"]["inputs"]
 for name in ("release", "api", "bot", "frontend"):
@@ -261,7 +292,7 @@ check(release.get("permissions") == {} and release["jobs"]["tag"].get("permissio
 text = open(sys.argv[4]).read()
 check("imagetools create" in text and "exists already" in text,
       "release.yml: tags with imagetools create and never moves an existing tag")
-print("ok: deploy.yml, build.yml, image.yml and release.yml say what the kit relies on")
+print("ok: deploy.yml, deploy-k8s.yml, build.yml, image.yml and release.yml say what the kit relies on")
 PY
 
 # 5. Every run: block passes shellcheck, as the bash GitHub runs it with (-eo pipefail).
@@ -285,15 +316,15 @@ pass "shellcheck: ${#run_blocks[@]} run: blocks clean"
 
 # 6. What the workflows name exists. The apps' build contexts (deploy/apps/*) are checked once
 # deploy/apps exists; before the apps are added to the repository there is nothing to build.
-for file in deploy/scripts/deploy.sh tests/run.sh deploy/docker/Dockerfile.{api,bot,frontend,probe}; do
+for file in deploy/scripts/deploy.sh deploy/k8s/scripts/deploy.sh tests/run.sh deploy/docker/Dockerfile.{api,bot,frontend,probe}; do
   [ -f "$file" ] || fail "$file, which a workflow uses, is missing"
 done
 if [ -d deploy/apps ]; then
   for app in api bot frontend; do
     [ -d "deploy/apps/$app" ] || fail "deploy/apps/$app, the build context of homeguru-$app, is missing"
   done
-  pass "deploy.sh, tests/run.sh, the four Dockerfiles and the apps' build contexts exist"
+  pass "deploy.sh (Compose and Kubernetes), tests/run.sh, the four Dockerfiles and the apps' build contexts exist"
 else
-  pass "deploy.sh, tests/run.sh and the four Dockerfiles exist (deploy/apps/ not in this checkout yet: contexts not checked)"
+  pass "deploy.sh (Compose and Kubernetes), tests/run.sh and the four Dockerfiles exist (deploy/apps/ not in this checkout yet: contexts not checked)"
 fi
 echo "workflows: ok"
