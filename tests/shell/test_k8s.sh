@@ -289,6 +289,22 @@ for name, ns in namespaces.items():
     cj = find(objs, "CronJob", "backup")
     if not cj or cj["spec"].get("concurrencyPolicy") != "Forbid" or not find(objs, "PersistentVolumeClaim", "backups"):
         bad(name, "no CronJob backup with concurrencyPolicy Forbid and PVC backups")
+    # The database jobs reach PostgreSQL only through NetworkPolicy db-jobs-egress: the
+    # component labels of the backup CronJob's pods and of deploy/k8s/jobs' pods must be ones it
+    # selects (a job it misses has no egress and hangs on its first connect).
+    pol = find(objs, "NetworkPolicy", "db-jobs-egress")
+    selected = set()
+    for ex in (pol or {}).get("spec", {}).get("podSelector", {}).get("matchExpressions", []):
+        if ex["key"] == "app.kubernetes.io/component" and ex["operator"] == "In":
+            selected |= set(ex["values"])
+    templates = [cj["spec"]["jobTemplate"]["spec"]["template"]] if cj else []
+    templates += [j["spec"]["template"] for j in renders.get("jobs", []) if j["kind"] == "Job"]
+    if len(templates) < 3:
+        bad(name, f"{len(templates)} database job templates (backup, migrate, db-downgrade), want 3")
+    for t in templates:
+        component = t["metadata"].get("labels", {}).get("app.kubernetes.io/component")
+        if component not in selected:
+            bad(name, f"a database job's pods (component {component}) are not selected by db-jobs-egress ({sorted(selected)})")
     for pdb in ("api", "frontend"):
         p = find(objs, "PodDisruptionBudget", pdb)
         if not p or p["spec"].get("maxUnavailable") != 1:
