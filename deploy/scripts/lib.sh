@@ -249,3 +249,36 @@ parse_sha_args() {
   [ "$positional" = 1 ] || { usage >&2; die 2 "expected exactly one SHA"; }
   require_ref SHA "$sha"
 }
+
+# The rollback probe's hook would have made, made by the deploy script itself from the plan
+# `probe deploy verify --no-rollback` printed (PROBE_PREVIOUS_SHA=..., PROBE_FAILED_SHA=...,
+# PROBE_DB_REVISION=... lines) when probe ran where the rollback cannot (the sidecar's container
+# or pod): ROLLBACK_SCRIPT as if run by hand, which records rollback_started and _succeeded or
+# _failed through the sidecar and gates on its /ready. Returns verify's own codes: 3 rolled
+# back and healthy, 4 the rollback failed (or the plan names an invalid SHA); VERIFY_STATUS
+# when it is not 1, and 1 when there is nothing to roll back to.
+roll_back_from_plan() { # VERIFY_STATUS PLAN ROLLBACK_SCRIPT DEPLOYED_SHA
+  local verify_status=$1 plan=$2 rollback=$3 deployed=$4 line name value previous='' failed=''
+  local revision=''
+  [ "$verify_status" = 1 ] || return "$verify_status"
+  while IFS= read -r line; do
+    [[ $line =~ ^(PROBE_PREVIOUS_SHA|PROBE_FAILED_SHA|PROBE_DB_REVISION)=(.*)$ ]] || continue
+    name=${BASH_REMATCH[1]} value=${BASH_REMATCH[2]}
+    if [ -n "$value" ] && ! valid_ref "$value"; then
+      log "probe printed an invalid $name; not rolling back"
+      return 4
+    fi
+    case $name in
+      PROBE_PREVIOUS_SHA) previous=$value ;;
+      PROBE_FAILED_SHA) failed=$value ;;
+      PROBE_DB_REVISION) revision=$value ;;
+    esac
+  done <<<"$plan"
+  [ -n "$previous" ] || return 1 # nothing to roll back to
+  log "the gate failed: rolling back to $previous on this host"
+  if env -u PROBE_PREVIOUS_SHA PROBE_FAILED_SHA="${failed:-$deployed}" PROBE_DB_REVISION="$revision" \
+    "$rollback" "$previous"; then
+    return 3
+  fi
+  return 4
+}

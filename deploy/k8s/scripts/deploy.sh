@@ -127,35 +127,6 @@ switch_failed=
 switch_images "$sha" "deploy.sh $sha by ${PROBE_ACTOR:-${USER:-$(id -un)}}" \
   || failed_step "$switch_failed" "the apps may run $sha in part; nothing was rolled back"
 
-# The rollback probe's hook would have made, made here from the plan `probe deploy verify
-# --no-rollback` printed ($2) after exiting $1: rollback.sh as if run by hand (it records
-# rollback_started and _succeeded or _failed through the sidecar and gates on its /ready).
-# Returns verify's own codes: 3 rolled back and healthy, 4 the rollback failed; $1 otherwise.
-roll_back_here() {
-  local verify_status=$1 line name value previous_good='' failed='' revision=''
-  [ "$verify_status" = 1 ] || return "$verify_status"
-  while IFS= read -r line; do
-    [[ $line =~ ^(PROBE_PREVIOUS_SHA|PROBE_FAILED_SHA|PROBE_DB_REVISION)=(.*)$ ]] || continue
-    name=${BASH_REMATCH[1]} value=${BASH_REMATCH[2]}
-    if [ -n "$value" ] && ! valid_ref "$value"; then
-      log "probe printed an invalid $name; not rolling back"
-      return 4
-    fi
-    case $name in
-      PROBE_PREVIOUS_SHA) previous_good=$value ;;
-      PROBE_FAILED_SHA) failed=$value ;;
-      PROBE_DB_REVISION) revision=$value ;;
-    esac
-  done <<<"$2"
-  [ -n "$previous_good" ] || return 1 # nothing to roll back to
-  log "the gate failed: rolling back to $previous_good"
-  if env -u PROBE_PREVIOUS_SHA PROBE_FAILED_SHA="${failed:-$sha}" PROBE_DB_REVISION="$revision" \
-    "$rollback" "$previous_good"; then
-    return 3
-  fi
-  return 4
-}
-
 verify=("${probe_cmd[@]}" deploy verify --sha "$sha" --url "$probe_url" --no-rollback
   --lock-file "$k8s_probe_lock")
 [ -n "${DEPLOY_WATCH:-}" ] && verify+=(--watch "$DEPLOY_WATCH")
@@ -163,6 +134,6 @@ verify=("${probe_cmd[@]}" deploy verify --sha "$sha" --url "$probe_url" --no-rol
 status=0
 plan=$(run "${verify[@]}") || status=$?
 [ "$DRY_RUN" = 1 ] && { printf '%s\n' "$plan"; exit 0; }
-roll_back_here "$status" "$plan" || status=$?
+roll_back_from_plan "$status" "$plan" "$rollback" "$sha" || status=$?
 log "probe deploy verify exited $status: $(meaning "$status")"
 exit "$status"
