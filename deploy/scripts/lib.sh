@@ -282,3 +282,26 @@ roll_back_from_plan() { # VERIFY_STATUS PLAN ROLLBACK_SCRIPT DEPLOYED_SHA
   fi
   return 4
 }
+
+# rollback.sh's (both stacks') audit log when it runs by hand (recording=1; as probe's hook it
+# records nothing: probe does). Records rollback event $1 (with JSON details $2) for `sha`, the
+# way back from `failed`, through the sidecar at probe_url with probe_cmd; a failure to record
+# is logged and does not stop the rollback.
+record() {
+  [ "${recording:-0}" = 1 ] || return 0
+  local command=("${probe_cmd[@]}" deploy record --event "$1" --sha "$sha" --url "$probe_url")
+  [ -n "$failed" ] && command+=(--previous "$failed")
+  [ -n "${PROBE_ACTOR:-}" ] && command+=(--actor "$PROBE_ACTOR")
+  [ -n "${2:-}" ] && command+=(--details "$2")
+  if [ "$DRY_RUN" = 1 ]; then
+    run "${command[@]}"
+  else
+    run "${command[@]}" >/dev/null || log "could not record $1 through $probe_url"
+  fi
+}
+
+# A step of a rollback failed: recorded as rollback_failed, then exit 1 with message $1.
+step_failed() {
+  record rollback_failed "{\"error\":\"rollback.sh: $1\"}"
+  die 1 "$1"
+}

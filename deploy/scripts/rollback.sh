@@ -91,26 +91,6 @@ if [ -z "${PROBE_PREVIOUS_SHA+set}" ]; then
   fi
 fi
 
-# Records rollback event $1 (with JSON details $2) through the sidecar; a failure to record is
-# logged and does not stop the rollback.
-record() {
-  [ "$recording" = 1 ] || return 0
-  local command=("${probe_cmd[@]}" deploy record --event "$1" --sha "$sha" --url "$probe_url")
-  [ -n "$failed" ] && command+=(--previous "$failed")
-  [ -n "${2:-}" ] && command+=(--details "$2")
-  if [ "$DRY_RUN" = 1 ]; then
-    run "${command[@]}"
-  else
-    run "${command[@]}" >/dev/null || log "could not record $1 through $probe_url"
-  fi
-}
-
-# A step failed: recorded as rollback_failed, then exit 1 with `message`.
-step_failed() {
-  record rollback_failed "{\"error\":\"rollback.sh: $1\"}"
-  die 1 "$1"
-}
-
 log "rolling back to $sha${failed:+ from $failed}"
 record rollback_started "{\"by\":\"rollback.sh\"}"
 # Pull first: if the old images cannot be had, nothing has changed yet.

@@ -86,27 +86,6 @@ acquire_cluster_lock
 recording=1
 [ -n "${PROBE_PREVIOUS_SHA+set}" ] && recording=0
 
-# Records rollback event $1 (with JSON details $2) through the probe pod; a failure to record is
-# logged and does not stop the rollback.
-record() {
-  [ "$recording" = 1 ] || return 0
-  local command=("${probe_cmd[@]}" deploy record --event "$1" --sha "$sha" --url "$probe_url")
-  [ -n "$failed" ] && command+=(--previous "$failed")
-  [ -n "${PROBE_ACTOR:-}" ] && command+=(--actor "$PROBE_ACTOR")
-  [ -n "${2:-}" ] && command+=(--details "$2")
-  if [ "$DRY_RUN" = 1 ]; then
-    run "${command[@]}"
-  else
-    run "${command[@]}" >/dev/null || log "could not record $1 through the probe pod"
-  fi
-}
-
-# A step failed: recorded as rollback_failed, then exit 1 with the message.
-step_failed() {
-  record rollback_failed "{\"error\":\"rollback.sh: $1\"}"
-  die 1 "$1"
-}
-
 log "rolling back to $sha${failed:+ from $failed}"
 record rollback_started "{\"by\":\"rollback.sh\"}"
 if [ -n "$revision" ]; then
