@@ -305,3 +305,17 @@ step_failed() {
   record rollback_failed "{\"error\":\"rollback.sh: $1\"}"
   die 1 "$1"
 }
+
+# rollback.sh's (both stacks') inputs from probe's hook environment: `revision` (the Alembic
+# revision to downgrade to first, PROBE_DB_REVISION) and `failed` (the tag that runs now,
+# PROBE_FAILED_SHA, whose image's migrations know the way down). Exits 2 on a bad value.
+parse_rollback_env() {
+  revision=${PROBE_DB_REVISION:-}
+  failed=${PROBE_FAILED_SHA:-}
+  if [ -n "$revision" ]; then
+    # Alembic revision ids are words (hex by default); the tag rule also keeps out a leading "-".
+    valid_ref "$revision" || die 2 "PROBE_DB_REVISION: not an Alembic revision id ([A-Za-z0-9_][A-Za-z0-9_.-]*)"
+    [ -n "$failed" ] || die 2 "PROBE_DB_REVISION is set but PROBE_FAILED_SHA is not: the downgrade needs the image that runs now"
+  fi
+  [ -z "$failed" ] || require_ref PROBE_FAILED_SHA "$failed"
+}

@@ -64,14 +64,7 @@ EOF
 
 parse_sha_args "$@" # sets sha and DRY_RUN, exits on --help or bad usage
 
-revision=${PROBE_DB_REVISION:-}
-failed=${PROBE_FAILED_SHA:-}
-if [ -n "$revision" ]; then
-  # Alembic revision ids are words (hex by default); the tag rule also keeps out a leading "-".
-  valid_ref "$revision" || die 2 "PROBE_DB_REVISION: not an Alembic revision id ([A-Za-z0-9_][A-Za-z0-9_.-]*)"
-  [ -n "$failed" ] || die 2 "PROBE_DB_REVISION is set but PROBE_FAILED_SHA is not: the downgrade needs the image that runs now"
-  require_ref PROBE_FAILED_SHA "$failed"
-fi
+parse_rollback_env # sets revision and failed from the hook's environment, exits 2 on bad values
 
 deploy_dir=${DEPLOY_DIR:-$(cd "$script_dir/.." && pwd)}
 if [ "$DRY_RUN" = 0 ]; then

@@ -36,12 +36,8 @@ for tool in docker probe; do
 done
 export PATH="$work/bin:$PATH" DEPLOY_DIR=$deploy_dir PROBE_BIN=$work/bin/probe PROBE_TOKEN=tok
 calls() { cat "$work/calls.log" 2>/dev/null || true; }
-script() { # runs a script; exit code in $status, stderr in $work/err
-  set +e
-  "$@" >"$work/out" 2>"$work/err"
-  status=$?
-  set -e
-}
+# shellcheck source=tests/shell/lib/script_run.sh
+source "$root/tests/shell/lib/script_run.sh"
 expect() { # $1 = what, $2 = exit code wanted, $3 = text stderr must contain
   [ "$status" = "$2" ] || fail "$1: exit $status, want $2: $(cat "$work/err")"
   grep -qF -- "$3" "$work/err" || fail "$1: stderr lacks \"$3\": $(cat "$work/err")"

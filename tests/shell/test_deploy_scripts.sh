@@ -71,16 +71,8 @@ ncalls() { calls | wc -l; }
 q() { printf '%q' "$1"; }
 compose="docker compose -f docker-compose.yml -f docker-compose.prod.yml"
 logged="compose -f docker-compose.yml -f docker-compose.prod.yml" # as calls.log shows it
-same() { # $1 = what, $2 = got, $3 = want
-  [ "$2" = "$3" ] || fail "$1 differs:$(diff <(printf '%s\n' "$3") <(printf '%s\n' "$2") | sed 's/^/  /')"
-}
-# Runs a script; its exit code lands in $status, stdout in $work/out, stderr in $work/err.
-script() {
-  set +e
-  "$@" >"$work/out" 2>"$work/err"
-  status=$?
-  set -e
-}
+# shellcheck source=tests/shell/lib/script_run.sh
+source "$root/tests/shell/lib/script_run.sh"
 
 # What deploy.sh runs in the postgres container for a backup.
 # shellcheck disable=SC2016 # the container's shell expands them

@@ -65,16 +65,8 @@ calls_since() { calls | tail -n "+$(($1 + 1))"; }
 changes_images() { grep -qE '(^| )(set image|annotate) '; }
 image_of() { cat "$state/images/$1"; }
 images() { local a; for a in api bot frontend probe; do printf '%s=%s ' "$a" "$(image_of "$a")"; done; }
-same() { # $1 = what, $2 = got, $3 = want
-  [ "$2" = "$3" ] || fail "$1 differs:$(diff <(printf '%s\n' "$3") <(printf '%s\n' "$2") | sed 's/^/  /')"
-}
-# Runs a script; its exit code lands in $status, stdout in $work/out, stderr in $work/err.
-script() {
-  set +e
-  "$@" >"$work/out" 2>"$work/err"
-  status=$?
-  set -e
-}
+# shellcheck source=tests/shell/lib/script_run.sh
+source "$root/tests/shell/lib/script_run.sh"
 # Job names end in a UTC time stamp: shown as STAMP.
 stamped() { sed -E 's/-[0-9]{14}( |:|$)/-STAMP\1/g' "$@"; }
 

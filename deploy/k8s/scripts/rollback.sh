@@ -69,14 +69,7 @@ EOF
 
 parse_sha_args "$@" # sets sha and DRY_RUN, exits on --help or bad usage
 
-revision=${PROBE_DB_REVISION:-}
-failed=${PROBE_FAILED_SHA:-}
-if [ -n "$revision" ]; then
-  # Alembic revision ids are words (hex by default); the tag rule also keeps out a leading "-".
-  valid_ref "$revision" || die 2 "PROBE_DB_REVISION: not an Alembic revision id ([A-Za-z0-9_][A-Za-z0-9_.-]*)"
-  [ -n "$failed" ] || die 2 "PROBE_DB_REVISION is set but PROBE_FAILED_SHA is not: the downgrade needs the image that runs now"
-fi
-[ -z "$failed" ] || require_ref PROBE_FAILED_SHA "$failed"
+parse_rollback_env # sets revision and failed from the hook's environment, exits 2 on bad values
 
 k8s_setup
 k8s_preflight
