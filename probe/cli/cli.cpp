@@ -8,6 +8,7 @@
 #include "probe/cli/commands.hpp"
 #include "probe/cli/flags.hpp"
 #include "probe/config/config_loader.hpp"
+#include "probe/deploy/event.hpp"
 #include "probe/util/error.hpp"
 #include "probe/util/version.hpp"
 
@@ -79,6 +80,17 @@ std::string env_or(const std::string& name, const std::string& fallback) {
   return value && !value->empty() ? *value : fallback;
 }
 
+std::string apply_probe_host() {
+  std::string error;
+  const std::optional<std::string> host =
+      deploy::parse_host_name(g_environment("PROBE_HOST").value_or(""), &error);
+  if (!host) {
+    throw Error(error, 2);
+  }
+  deploy::set_host_override(*host);
+  return *host;
+}
+
 config::Config load_config(const std::optional<std::string>& flag) {
   return load_config(flag, config::LoadOptions{});
 }
@@ -91,6 +103,7 @@ config::Config load_config(const std::optional<std::string>& flag,
 
 int run(int argc, char** argv, util::EnvLookup env) {
   g_environment = std::move(env);
+  deploy::set_host_override(""); // each run reads PROBE_HOST afresh (apply_probe_host())
   CLI::App app{"probe: liveness checks, /metrics, a readiness gate and deploy rollback for a "
                "small Docker Compose stack",
                "probe"};

@@ -36,6 +36,12 @@ const util::EnvLookup& environment();
 // environment()'s value of `name`, or `fallback` when it is unset or empty.
 std::string env_or(const std::string& name, const std::string& fallback);
 
+// Reads PROBE_HOST from environment() into deploy::set_host_override() (the host the events made
+// or received here carry); unset or blank: the machine's host name. Throws probe::Error (exit 2)
+// naming PROBE_HOST when it is not a host name: a deliberate setting must not quietly become the
+// container's random hostname in the audit log. Returns the override ("" when none).
+std::string apply_probe_host();
+
 // Loads the config named by --config / PROBE_CONFIG / the default paths; throws on error.
 config::Config load_config(const std::optional<std::string>& flag);
 // The same for a command that uses only part of the config's secrets (see LoadOptions).

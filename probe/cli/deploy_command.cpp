@@ -159,6 +159,7 @@ config::Rollback find_rollback_hook(const std::optional<config::Config>& config,
 }
 
 int run_verify(const VerifyOptions& options) {
+  apply_probe_host();
   require_ref("--sha", options.sha);
   if (options.previous) {
     require_ref("--previous", *options.previous);
@@ -252,6 +253,7 @@ int run_verify(const VerifyOptions& options) {
 }
 
 int run_record(const RecordOptions& options) {
+  apply_probe_host();
   const std::optional<deploy::EventKind> kind = deploy::parse_event_kind(options.kind);
   if (!kind) {
     throw Error("--event: \"" + options.kind + "\" is not an event kind (" +

@@ -2,6 +2,8 @@
 // stop on SIGTERM/SIGINT, 2 when the config is bad at start. SIGHUP reloads the config.
 #include <memory>
 
+#include <spdlog/spdlog.h>
+
 #include "probe/cli/commands.hpp"
 #include "probe/config/config_loader.hpp"
 #include "probe/serve/sidecar.hpp"
@@ -33,6 +35,9 @@ void setup_serve_command(CLI::App& command, int& exit_code) {
     // inherits the mask, so only Sidecar::run()'s signalfd ever takes TERM, INT or HUP.
     serve::Sidecar::block_signals();
     util::setup_logging(options->log_format, options->log_level);
+    if (const std::string host = apply_probe_host(); !host.empty()) {
+      spdlog::info("deploy events received without a host carry {} (PROBE_HOST)", host);
+    }
     serve::Sidecar sidecar(config::resolve_config_path(options->config, environment()),
                            options->listen);
     exit_code = sidecar.run();

@@ -6,6 +6,7 @@
 #include <cctype>
 #include <cstdint>
 #include <ctime>
+#include <mutex>
 #include <regex>
 
 #include <unistd.h>
@@ -142,9 +143,16 @@ DeployEvent normalized(DeployEvent event) {
   return event;
 }
 
+// host is where the event was received from, not what it says: a POST /deploys body without
+// one (curl in a deploy script) is stamped by whichever replica receives it (from_json's
+// defaults), so one event retried through a load balancer reaches the database, or two
+// replicas' journals, carrying two hosts. Comparing host made that retry a 409, and the replay of
+// the second journal quarantine a good event. An id reused for another deploy still conflicts:
+// kind, SHAs, actor and details are what a rollback and the audit log rely on, and they are
+// compared. The first host to reach the database is the one kept.
 bool same_event(const DeployEvent& a, const DeployEvent& b) {
   if (a.kind != b.kind || a.sha != b.sha || a.previous_sha != b.previous_sha ||
-      a.actor != b.actor || a.host != b.host) {
+      a.actor != b.actor) {
     return false;
   }
   nlohmann::json left = a.details;
@@ -298,7 +306,47 @@ std::optional<std::chrono::system_clock::time_point> parse_time(const std::strin
                                                std::chrono::microseconds(micros));
 }
 
+namespace {
+
+std::mutex g_host_mutex;
+std::string g_host_override; // guarded by g_host_mutex; "" = the machine's name
+
+} // namespace
+
+void set_host_override(std::string host) {
+  const std::lock_guard<std::mutex> lock(g_host_mutex);
+  g_host_override = std::move(host);
+}
+
+std::optional<std::string> parse_host_name(std::string_view value, std::string* error) {
+  const std::size_t first = value.find_first_not_of(" \t\r\n");
+  if (first == std::string_view::npos) {
+    return std::string();
+  }
+  const std::string_view host = value.substr(first, value.find_last_not_of(" \t\r\n") - first + 1);
+  if (host.size() > k_max_host_chars) {
+    *error = "PROBE_HOST: " + std::to_string(host.size()) + " characters, longer than " +
+             std::to_string(k_max_host_chars);
+    return std::nullopt;
+  }
+  for (std::size_t i = 0; i < host.size(); ++i) {
+    if (host[i] < 0x20 || host[i] > 0x7e) {
+      // The value is not echoed: it may hold a terminal escape.
+      *error = "PROBE_HOST: character " + std::to_string(i + 1) +
+               " is not printable ASCII (a host or pod name, e.g. web-1 or probe-7d9f-x2k4q)";
+      return std::nullopt;
+    }
+  }
+  return std::string(host);
+}
+
 std::string this_host() {
+  {
+    const std::lock_guard<std::mutex> lock(g_host_mutex);
+    if (!g_host_override.empty()) {
+      return g_host_override;
+    }
+  }
   std::array<char, 256> name{};
   if (gethostname(name.data(), name.size() - 1) != 0) {
     return "unknown";

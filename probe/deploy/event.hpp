@@ -69,9 +69,10 @@ nlohmann::json bounded_details(const nlohmann::json& details);
 // values; invalid UTF-8 replaced by U+FFFD; details bounded. Applying it twice changes nothing.
 DeployEvent normalized(DeployEvent event);
 
-// True when `a` and `b` are the same event offered twice: equal kind, SHAs, actor, host and
-// details. occurred_at is not compared (a retry without one gets a new time), nor a
-// details.db_revision that only one of them has (the sidecar adds it when it can read it).
+// True when `a` and `b` are the same event offered twice: equal kind, SHAs, actor and details.
+// occurred_at is not compared (a retry without one gets a new time), nor host (a retry without
+// one gets the host of the replica that receives it: see event.cpp), nor a details.db_revision
+// that only one of them has (the sidecar adds it when it can read it).
 bool same_event(const DeployEvent& a, const DeployEvent& b);
 
 // False, with `error` set ("db_revision: not a revision (...)"), when `details` holds a
@@ -105,8 +106,24 @@ std::optional<DeployEvent> event_from_body(std::string_view body, std::string* e
 DeployEvent make_event(EventKind kind, const std::string& sha, const std::string& previous_sha,
                        const std::string& actor);
 
-// This machine's host name; "unknown" when it cannot be read.
+// The host events made here carry: the override set by set_host_override() (PROBE_HOST), else
+// this machine's host name; "unknown" when it cannot be read.
 std::string this_host();
+
+// Two processes on one machine, or two containers of one pod, would otherwise be one host: the
+// CLI reads PROBE_HOST (Kubernetes: the pod name from the downward API) into this. `host` is a
+// parse_host_name() value; "" restores the machine's name. Thread-safe.
+void set_host_override(std::string host);
+
+// The longest host name taken from PROBE_HOST: what every text field of an event may hold
+// (a Kubernetes pod name is at most 253 characters).
+inline constexpr std::size_t k_max_host_chars = 256;
+
+// `value` (PROBE_HOST) as a host name: trimmed of blanks (space, tab, CR, LF); "" when nothing is
+// left (unset, as Compose's `${PROBE_HOST:-}` gives it: the machine's name is used). nullopt with
+// `error` set ("PROBE_HOST: character 4 is not printable ASCII ...") when longer than
+// k_max_host_chars or holding anything but printable ASCII (inner spaces allowed).
+std::optional<std::string> parse_host_name(std::string_view value, std::string* error);
 
 // RFC 3339 UTC with milliseconds.
 std::string format_time(std::chrono::system_clock::time_point when);

@@ -36,6 +36,21 @@ inline void exec_outside_transaction(const std::string& dsn, const std::string& 
   }
 }
 
+// The single text value `sql` returns; "error: ..." when it fails or returns other than one row.
+inline std::string query_one(const std::string& dsn, const std::string& sql) {
+  PGconn* conn = PQconnectdb(dsn.c_str());
+  PGresult* result = PQexec(conn, sql.c_str());
+  std::string value;
+  if (PQresultStatus(result) == PGRES_TUPLES_OK && PQntuples(result) == 1) {
+    value = PQgetvalue(result, 0, 0);
+  } else {
+    value = "error: " + std::string(PQerrorMessage(conn));
+  }
+  PQclear(result);
+  PQfinish(conn);
+  return value;
+}
+
 // A database of the calling test's own, so parallel tests do not share tables; its DSN.
 inline std::string fresh_database_dsn(const std::string& name) {
   const std::string admin = test_pg_dsn();

@@ -20,14 +20,16 @@ namespace probe::tests {
 
 class RunningProbe {
 public:
-  // Starts probe serve with `config_yaml` written to `dir`/probe.yaml.
+  // Starts probe serve with `config_yaml` written to `dir`/probe.yaml; `env` adds "NAME=value"
+  // entries to its environment.
   RunningProbe(const fakes::TempDir& dir, const std::string& config_yaml,
-               const std::vector<std::string>& extra_args = {})
+               const std::vector<std::string>& extra_args = {},
+               const std::vector<std::string>& env = {})
       : m_config_path(dir.write("probe.yaml", config_yaml)) {
     std::vector<std::string> argv{PROBE_BINARY,  "serve",    "--config",
                                   m_config_path, "--listen", "127.0.0.1:0"};
     argv.insert(argv.end(), extra_args.begin(), extra_args.end());
-    m_process = std::make_unique<fakes::BackgroundProcess>(argv, dir.path() + "/serve.log");
+    m_process = std::make_unique<fakes::BackgroundProcess>(argv, dir.path() + "/serve.log", env);
     const std::regex listening("listening on 127\\.0\\.0\\.1:([0-9]+)");
     const bool started = fakes::eventually(
         [&] {

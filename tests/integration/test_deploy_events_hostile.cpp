@@ -40,21 +40,6 @@ std::string database_in(const std::string& name, const std::string& encoding) {
   return admin.substr(0, admin.rfind('/')) + "/" + name;
 }
 
-// The single text value `sql` returns.
-std::string query_one(const std::string& dsn, const std::string& sql) {
-  PGconn* conn = PQconnectdb(dsn.c_str());
-  PGresult* result = PQexec(conn, sql.c_str());
-  std::string value;
-  if (PQresultStatus(result) == PGRES_TUPLES_OK && PQntuples(result) == 1) {
-    value = PQgetvalue(result, 0, 0);
-  } else {
-    value = "error: " + std::string(PQerrorMessage(conn));
-  }
-  PQclear(result);
-  PQfinish(conn);
-  return value;
-}
-
 std::size_t count_lines(const std::string& path) {
   std::ifstream file(path);
   std::size_t lines = 0;

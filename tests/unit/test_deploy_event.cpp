@@ -9,7 +9,8 @@
 //
 // Also the door every event passes (item 8): control characters and invalid UTF-8 in text
 // fields and details, upper-case ids, details.db_revision (it reaches a hook's environment), the
-// details budget (item 3) and what counts as the same event offered twice (item 9, 409).
+// details budget (item 3) and what counts as the same event offered twice (item 9, 409; issue
+// 17: not the host a replica stamps). PROBE_HOST's rule (parse_host_name).
 #include <chrono>
 #include <optional>
 #include <string>
@@ -279,6 +280,72 @@ TEST(SameEvent, IgnoresTheClockAndAOneSidedDbRevision) {
   evil = again;
   evil.kind = "deploy_failed";
   EXPECT_FALSE(same_event(again, evil));
+}
+
+// Issue 17: one event retried through two replicas. A body without a host is stamped by the
+// replica that receives it, so the two copies differ in host only: that is the same event (no
+// 409, no quarantine at replay). The same id with another SHA, kind or actor still conflicts —
+// the control that the comparison has not gone blind.
+TEST(SameEvent, IgnoresTheHostThatEachReplicaStampsButNotTheContent) {
+  const std::string body = R"({"event_id": "0b7e4c1a-1111-4222-8333-444455556666",)"
+                           R"( "kind": "deploy_succeeded", "sha": "aaaaaaa", "actor": "ci"})";
+  std::string error;
+  set_host_override("replica-a");
+  const std::optional<DeployEvent> via_a = event_from_body(body, &error);
+  set_host_override("replica-b");
+  const std::optional<DeployEvent> via_b = event_from_body(body, &error);
+  set_host_override("");
+  ASSERT_TRUE(via_a && via_b) << error;
+  EXPECT_EQ(via_a->host, "replica-a");
+  EXPECT_EQ(via_b->host, "replica-b");
+  EXPECT_TRUE(same_event(*via_a, *via_b));
+
+  DeployEvent other = *via_b;
+  other.sha = "bbbbbbb";
+  EXPECT_FALSE(same_event(*via_a, other)) << "an id replayed with another SHA conflicts";
+  other = *via_b;
+  other.previous_sha = "ccccccc";
+  EXPECT_FALSE(same_event(*via_a, other));
+  other = *via_b;
+  other.actor = "someone-else";
+  EXPECT_FALSE(same_event(*via_a, other));
+  other = *via_b;
+  other.details["failing"] = "api";
+  EXPECT_FALSE(same_event(*via_a, other));
+}
+
+TEST(HostName, IsTrimmedBoundedAndPrintable) {
+  std::string error;
+  EXPECT_EQ(parse_host_name("  probe-7d9f-x2k4q\n", &error), "probe-7d9f-x2k4q");
+  EXPECT_EQ(parse_host_name("web 1 (eu)", &error), "web 1 (eu)") << "inner spaces are kept";
+  EXPECT_EQ(parse_host_name("", &error), "") << "empty: the machine's name";
+  EXPECT_EQ(parse_host_name(" \t ", &error), "") << "blank: the machine's name";
+  EXPECT_EQ(parse_host_name(std::string(k_max_host_chars, 'h'), &error),
+            std::string(k_max_host_chars, 'h'));
+
+  EXPECT_EQ(parse_host_name(std::string(k_max_host_chars + 1, 'h'), &error), std::nullopt);
+  EXPECT_EQ(error, "PROBE_HOST: 257 characters, longer than 256");
+  EXPECT_EQ(parse_host_name("web\x1b[2J", &error), std::nullopt);
+  EXPECT_EQ(error, "PROBE_HOST: character 4 is not printable ASCII (a host or pod name, e.g. "
+                   "web-1 or probe-7d9f-x2k4q)");
+  EXPECT_EQ(parse_host_name("web\n1", &error), std::nullopt) << "a newline inside";
+  EXPECT_EQ(parse_host_name("h\xc3\xa9te", &error), std::nullopt) << "non-ASCII";
+  EXPECT_EQ(parse_host_name(std::string("we\0b", 4), &error), std::nullopt) << "a NUL";
+}
+
+TEST(HostName, TheOverrideNamesTheHostOfNewEventsUntilCleared) {
+  const std::string machine = this_host();
+  set_host_override("replica-a");
+  EXPECT_EQ(this_host(), "replica-a");
+  EXPECT_EQ(make_event(EventKind::deploy_started, "aaaaaaa", "", "ci").host, "replica-a");
+  std::string error;
+  const std::optional<DeployEvent> named = event_from_body(
+      R"({"kind": "deploy_started", "sha": "aaaaaaa", "host": "ci-runner-3"})", &error);
+  ASSERT_TRUE(named) << error;
+  EXPECT_EQ(named->host, "ci-runner-3") << "a host the client names is kept";
+  set_host_override("");
+  EXPECT_EQ(this_host(), machine);
+  EXPECT_NE(machine, "replica-a");
 }
 
 } // namespace
