@@ -62,8 +62,8 @@ for dir in "${dirs[@]}"; do
     out=$work/render/$name.$i.yaml
     "${kubectls[$i]}" kustomize "$dir" >"$out" 2>"$work/render.err" ||
       fail "${kubectls[$i]} kustomize $dir: $(cat "$work/render.err")"
-    # v5 warns of bases/patchesStrategicMerge, which v2.0.3 needs; nothing else is allowed.
-    if grep -v "^# Warning: '\(bases\|patchesStrategicMerge\)' is deprecated" "$work/render.err" | grep -q .; then
+    # v5 warns of bases/patchesStrategicMerge/patchesJson6902, which v2.0.3 needs; nothing else is allowed.
+    if grep -v "^# Warning: '\(bases\|patchesStrategicMerge\|patchesJson6902\)' is deprecated" "$work/render.err" | grep -q .; then
       fail "${kubectls[$i]} kustomize $dir said: $(cat "$work/render.err")"
     fi
     renders+=("$out")
@@ -313,6 +313,23 @@ for name, ns in namespaces.items():
     for kind, obj in (("ServiceMonitor", "probe"), ("PrometheusRule", "probe"), ("ConfigMap", "probe-dashboards")):
         if bool(find(objs, kind, obj)) != monitored:
             bad(name, f"{kind} {obj} {'missing' if monitored else 'present in the demo'}")
+    # The way in (deploy/k8s/ingress): each backend is a Service of the render with that port
+    # name; staging's hosts are its own, not production's.
+    ing = find(objs, "Ingress", "homeguru")
+    if bool(ing) != monitored:
+        bad(name, f"Ingress homeguru {'missing' if monitored else 'present in the demo'}")
+    if ing:
+        hosts = [r["host"] for r in ing["spec"]["rules"]]
+        if sorted(hosts) != sorted(ing["spec"]["tls"][0]["hosts"]):
+            bad(name, f"Ingress: TLS hosts {ing['spec']['tls'][0]['hosts']} are not the rules' {hosts}")
+        if (name == "overlays-staging") != all(h.startswith(("staging.", "api.staging.")) for h in hosts):
+            bad(name, f"Ingress hosts {hosts}")
+        for r in ing["spec"]["rules"]:
+            for path in r["http"]["paths"]:
+                b = path["backend"]["service"]
+                svc = find(objs, "Service", b["name"])
+                if not svc or b["port"].get("name") not in [p.get("name") for p in svc["spec"]["ports"]]:
+                    bad(name, f"Ingress {r['host']}: no Service {b['name']} with port {b['port']}")
     has_pg = bool(find(objs, "StatefulSet", "postgres")) and bool(find(objs, "Service", "postgres"))
     if has_pg != (name == "overlays-demo"):
         bad(name, "a PostgreSQL StatefulSet and Service belong to the demo overlay only")
