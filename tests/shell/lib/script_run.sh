@@ -17,3 +17,17 @@ script() {
 same() {
   [ "$2" = "$3" ] || fail "$1 differs:$(diff <(printf '%s\n' "$3") <(printf '%s\n' "$2") | sed 's/^/  /')"
 }
+
+# Each SHA, hostile or malformed, makes deploy.sh and rollback.sh in directory $1 exit 2 before
+# they print (or run) any command.
+refuses_shas() { # DIR SHA...
+  local dir=$1 sha name
+  shift
+  for sha in "$@"; do
+    for name in deploy.sh rollback.sh; do
+      script "$dir/$name" "$sha"
+      [ "$status" = 2 ] || fail "$name '$sha' exited $status, want 2"
+      [ ! -s "$work/out" ] || fail "$name '$sha' printed a command: $(cat "$work/out")"
+    done
+  done
+}
