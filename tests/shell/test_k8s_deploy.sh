@@ -16,6 +16,8 @@
 #   e. a failed migration: exit 1, its log shown, no image changed, deploy_failed stored;
 #      a failed backup: exit 1, nothing else run
 #   f. the lock held (configmap/deploy-lock): exit 5, nothing changed, the holder's lock kept
+#   g. the deployer Role in deploy/docs/kubernetes.md grants every (group, resource, verb) the
+#      kubectl calls of a-f need (control: the Role without pods/exec is refused)
 # Waits are for events (probe answers), bounded generously.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -295,4 +297,61 @@ calls_since "$before" | grep -qvE '^--namespace=homeguru (get deployment|exec de
 [ -d "$state/configmaps/deploy-lock" ] || fail "a locked run removed the holder's lock"
 same "events after the locked runs" "$(kinds "WHERE id > $events_before")" "deploy_failed:ccccccc"
 pass "lock held: deploy.sh and rollback.sh exit 5, nothing changed, the lock kept"
+
+# --- g. the guide's Role grants every call the scripts made -----------------------------------
+# deploy/docs/kubernetes.md gives the deployer a namespaced Role; each kubectl call in calls.log
+# (every case above) needs some (API group, resource, verb), and the Role must grant each one,
+# or the first real deploy fails on RBAC. The control: the Role without pods/exec is refused.
+role_check() { # [RESOURCE: left out of the Role, for the control]
+  python3 - "$root/deploy/docs/kubernetes.md" "$state/calls.log" "${1:-}" <<'PY'
+import re, shlex, sys, yaml
+guide, calls = open(sys.argv[1]).read(), open(sys.argv[2]).read().splitlines()
+block = re.search(r"```yaml\n(# deployer\.yaml.*?)```", guide, re.S).group(1)
+role = [d for d in yaml.safe_load_all(block) if d and d["kind"] == "Role"][0]
+role["rules"] = [r for r in role["rules"] if sys.argv[3] not in r["resources"]]
+def granted(group, resource, verb, name=None):
+    return any(group in r["apiGroups"] and resource in r["resources"] and verb in r["verbs"]
+               and (not r.get("resourceNames") or name in r["resourceNames"]) for r in role["rules"])
+# What each kubectl command asks the API server for (kubectl's own requests).
+def needs(words):
+    cmd = " ".join(words[:2])
+    dep = [("apps", "deployments", "get")]
+    if words[0] == "kustomize": return []  # renders locally
+    if cmd == "get deployment": return dep
+    if cmd == "exec deploy/probe": return dep + [("", "pods", "list"), ("", "pods/exec", "create"), ("", "pods/exec", "get")]
+    if cmd in ("annotate deployment", "set image") or words[0] == "annotate":
+        return dep + [("apps", "deployments", "patch")]
+    if cmd == "rollout status": return dep + [("apps", "deployments", "watch")]
+    if cmd == "create configmap": return [("", "configmaps", "create")]
+    if cmd == "get configmap": return [("", "configmaps", "get", words[2])]
+    if cmd == "delete configmap": return [("", "configmaps", "delete", words[2])]
+    if cmd == "create job": return [("batch", "cronjobs", "get"), ("batch", "jobs", "create")]
+    if cmd == "create -f": return [("batch", "jobs", "create")]
+    if cmd.startswith("get job/"): return [("batch", "jobs", "get")]
+    if cmd.startswith("logs job/"): return [("batch", "jobs", "get"), ("", "pods", "list"), ("", "pods/log", "get")]
+    return None
+missing, unknown, seen = set(), set(), 0
+for line in calls:
+    words = [w for w in shlex.split(line) if not w.startswith(("--namespace=", "--context="))]
+    if not words: continue
+    need = needs(words)
+    if need is None:
+        unknown.add(" ".join(words[:2])); continue
+    seen += 1
+    for n in need:
+        if not granted(*n):
+            missing.add(f"{n} for `kubectl {' '.join(words[:2])}`")
+for m in sorted(missing): print("not granted:", m)
+for u in sorted(unknown): print("no RBAC mapping for:", u)
+print(f"{seen} calls checked")
+sys.exit(1 if missing or unknown else 0)
+PY
+}
+role_check >"$work/rbac" || fail "the guide's Role: $(cat "$work/rbac")"
+checked=$(tail -n 1 "$work/rbac")
+if role_check pods/exec >"$work/rbac" 2>&1; then
+  fail "control: a Role without pods/exec passed the RBAC check"
+fi
+grep -q "pods/exec" "$work/rbac" || fail "control: the RBAC check did not name pods/exec: $(cat "$work/rbac")"
+pass "the guide's Role grants what every kubectl call above needs ($checked); control: without pods/exec it is refused"
 echo "k8s deploy: ok"
