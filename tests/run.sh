@@ -42,7 +42,8 @@ if ! [[ $fuzz_seconds =~ ^[1-9][0-9]*$ ]]; then
 fi
 wants() { [[ ,$only, == *,$1,* ]]; }
 
-packages=("${PROBE_BUILD_PACKAGES[@]}" "${PROBE_TEST_PACKAGES[@]}" "${PROBE_APP_PACKAGES[@]}")
+packages=("${PROBE_BUILD_PACKAGES[@]}" "${PROBE_TEST_PACKAGES[@]}" "${PROBE_APP_PACKAGES[@]}"
+  "${PROBE_K8S_TEST_PACKAGES[@]}")
 if wants asan || wants tsan || wants fuzz; then
   packages+=("${PROBE_SANITIZER_PACKAGES[@]}")
 fi
