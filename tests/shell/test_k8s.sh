@@ -216,6 +216,17 @@ if len(problems) == n:
     bad("control", "the policy accepted a Secret with values in staging")
 del problems[n:]
 
+# `kubectl apply` (client-side, what the guide and README show) keeps the whole object in the
+# annotation kubectl.kubernetes.io/last-applied-configuration, which the API server caps at
+# 256 KiB (262,144 bytes, all annotations together): a larger object (the dashboards' ConfigMap
+# grows with every panel) would be refused at apply time, on the cluster only.
+for name, objs in renders.items():
+    for o in objs:
+        size = len(json.dumps(o, separators=(",", ":")))
+        if size > 262144 - 4096:
+            bad(name, f"{o['kind']} {o['metadata']['name']} is {size} bytes as JSON: too large for "
+                "client-side `kubectl apply` (256 KiB annotation); split it or use --server-side")
+
 # ---- the fixed names and shapes the deploy scripts and this design rely on
 def find(objs, kind, name):
     got = [o for o in objs if o["kind"] == kind and o["metadata"]["name"] == name]
