@@ -107,7 +107,15 @@ TEST_F(ServeDeploys, NotifyChannelsFollowAReload) {
   m_probe->post("/deploys", "tok-123", event_body("", "deploy_failed", "bbbbbbb"));
   ASSERT_TRUE(fakes::eventually([&] { return receiver.requests() == 1; }, k_event_deadline))
       << m_probe->process().log();
-  EXPECT_EQ(m_probe->metric("probe_notifications_total{channel=\"webhook\",outcome=\"ok\"}"), 1);
+  // The receiver counts the request when it arrives; probe counts it once the answer is in,
+  // and /metrics serves a render that follows: wait for it too (a loaded machine lagged here).
+  EXPECT_TRUE(fakes::eventually(
+      [&] {
+        return m_probe->metric("probe_notifications_total{channel=\"webhook\",outcome=\"ok\"}") ==
+               1;
+      },
+      k_event_deadline))
+      << m_probe->get("/metrics").second;
   EXPECT_NE(m_probe->process().log().find("notify[1]: slack left out: optional"), std::string::npos)
       << m_probe->process().log();
 }
