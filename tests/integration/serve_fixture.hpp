@@ -30,7 +30,9 @@ public:
                                   m_config_path, "--listen", "127.0.0.1:0"};
     argv.insert(argv.end(), extra_args.begin(), extra_args.end());
     m_process = std::make_unique<fakes::BackgroundProcess>(argv, dir.path() + "/serve.log", env);
-    const std::regex listening("listening on 127\\.0\\.0\\.1:([0-9]+)");
+    // Compiled once: compiling fills libstdc++'s lazy ctype<char>::narrow cache, a race TSan
+    // reports when two threads start replicas at once (test_multi_host.cpp); reading it is not.
+    static const std::regex listening("listening on 127\\.0\\.0\\.1:([0-9]+)");
     const bool started = fakes::eventually(
         [&] {
           std::smatch match;
